@@ -1,0 +1,48 @@
+// The one shape every finding takes (schema, cross-reference, hostile input, verify) and its printers.
+export type Severity = 'error' | 'warning';
+
+export interface Diagnostic {
+  /** File path relative to the desired-state root, or '' when not tied to a file. */
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** Field path inside the document, e.g. `spec.groups[1]`. Empty for the document itself. */
+  readonly path: string;
+  readonly code: string;
+  readonly message: string;
+  readonly severity: Severity;
+}
+
+/** Formats a path of keys and indexes the way every message prints it: `spec.members[2].name`. */
+export function formatPath(segments: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const seg of segments) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** `users/jdupont.yaml:12:5 spec.groups[1]: group "rh" is not defined [ref-missing]` */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}:${d.line}:${d.col}` : '(desired state)';
+  const path = d.path ? ` ${d.path}` : '';
+  const sev = d.severity === 'warning' ? 'warning: ' : '';
+  return `${where}${path}: ${sev}${d.message} [${d.code}]`;
+}
+
+/** GitHub workflow command annotation for one diagnostic. */
+export function formatGithubAnnotation(d: Diagnostic, root = ''): string {
+  const esc = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const escProp = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const level = d.severity === 'warning' ? 'warning' : 'error';
+  const file = root && d.file ? `${root.replace(/\/$/, '')}/${d.file}` : d.file;
+  const props = d.file ? `file=${escProp(file)},line=${d.line},col=${d.col},title=${escProp(d.code)}` : `title=${escProp(d.code)}`;
+  const path = d.path ? `${d.path}: ` : '';
+  return `::${level} ${props}::${esc(path + d.message)}`;
+}
+
+export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code);
+}

@@ -1,0 +1,62 @@
+// Pure: the safety rules a plan must pass before anything writes. Returns a GuardedPlan or the reasons it was refused.
+import type { Change, GuardedPlan, Plan, Policy } from './types.ts';
+
+export type GuardResult =
+  | { readonly ok: true; readonly plan: GuardedPlan; readonly dropped: readonly Change[] }
+  | { readonly ok: false; readonly reasons: readonly string[] };
+
+const isRemoval = (c: Change) => c.action === 'delete' || c.action === 'disable';
+
+/** A change removes or disables something that exists only because it left Git (as opposed to `enabled: false`). */
+export function isPrune(c: Change): boolean {
+  return isRemoval(c) && c.payload?.['pruned'] === true;
+}
+
+export function guard(plan: Plan, policy: Policy): GuardResult {
+  if (policy.suspended) return { ok: false, reasons: [`system ${plan.system} is suspended by policy`] };
+
+  const reasons: string[] = [];
+  const protectedSet = new Set(policy.protected);
+  const dropped: Change[] = [];
+  const kept: Change[] = [];
+
+  for (const c of plan.changes) {
+    const id = `${c.kind}/${c.name}`;
+    if (isPrune(c) && !policy.prune) {
+      dropped.push(c); // pruning off: objects that left Git are reported, not touched
+      continue;
+    }
+    if (isRemoval(c) && protectedSet.has(id)) {
+      reasons.push(`${id} is protected: refusing to ${c.action} it`);
+      continue;
+    }
+    if (isRemoval(c) && policy.additiveOnly) {
+      reasons.push(`additive-only (crisis) mode: refusing to ${c.action} ${id}`);
+      continue;
+    }
+    kept.push(c);
+  }
+
+  const removals = kept.filter(isRemoval).length;
+  const { count, percent } = policy.deletionThreshold;
+  if (removals > count) {
+    reasons.push(`plan would delete or disable ${removals} objects in ${plan.system}, above the threshold of ${count}`);
+  }
+  const base = Math.max(plan.ownedCount, 1);
+  const pct = (removals / base) * 100;
+  if (removals > 0 && pct > percent) {
+    reasons.push(`plan would delete or disable ${pct.toFixed(1)}% of the ${plan.ownedCount} objects infrasec owns in ${plan.system}, above the threshold of ${percent}%`);
+  }
+
+  if (reasons.length > 0) return { ok: false, reasons };
+  return { ok: true, plan: { ...plan, changes: orderChanges(kept) } as GuardedPlan, dropped };
+}
+
+/** Creates and updates by ascending rank, then removals by descending rank (dependents go first). Stable. */
+export function orderChanges(changes: readonly Change[]): Change[] {
+  const runsBackward = (c: Change) => c.action === 'delete' || isPrune(c);
+  const forward = changes.filter((c) => !runsBackward(c));
+  const backward = changes.filter(runsBackward);
+  const byRank = (dir: 1 | -1) => (a: Change, b: Change) => dir * (a.rank - b.rank);
+  return [...forward.sort(byRank(1)), ...backward.sort(byRank(-1))];
+}

@@ -1,0 +1,103 @@
+// The reconciler contract every system implements, and the plain-data shapes of plans and results.
+import type { Diagnostic } from '../desired/diagnostic.ts';
+
+export const SYSTEMS = ['active-directory', 'asterisk', 'pfsense', 'modoboa'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export type ChangeAction = 'create' | 'update' | 'disable' | 'delete';
+
+/** One field's before → after. Sensitive fields carry the marker "(sensitive)" instead of values. */
+export interface FieldChange {
+  readonly path: string;
+  readonly before: unknown;
+  readonly after: unknown;
+  readonly sensitive?: boolean;
+}
+
+/** One object-level change. Plain data: printable, serializable, comparable in tests. */
+export interface Change {
+  readonly system: SystemName;
+  readonly kind: string;
+  readonly name: string;
+  readonly action: ChangeAction;
+  readonly fields: readonly FieldChange[];
+  readonly reason: string;
+  /** Dependency rank: lower runs first for creates/updates; deletes run in reverse rank. */
+  readonly rank: number;
+  /** System-specific, non-secret data apply needs (e.g. the DN). Secrets travel as `Secret` objects, which serialize redacted. */
+  readonly payload?: Readonly<Record<string, unknown>>;
+}
+
+/** A live object that collides with a desired one but is not owned by infrasec. */
+export interface Conflict {
+  readonly system: SystemName;
+  readonly kind: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+export interface Plan {
+  readonly system: SystemName;
+  readonly changes: readonly Change[];
+  readonly conflicts: readonly Conflict[];
+  /** Number of live objects the system owns, for the percentage deletion threshold. */
+  readonly ownedCount: number;
+}
+
+declare const guarded: unique symbol;
+/** A plan that passed the guards. Only `guard()` in engine/guard.ts makes one, so apply cannot take an unguarded plan. */
+export type GuardedPlan = Plan & { readonly [guarded]: true };
+
+export type DriftMode = 'correct' | 'report' | 'ignore';
+
+export interface Policy {
+  /** Delete (or disable) owned objects that left Git. Off by default. */
+  readonly prune: boolean;
+  /** What removal from Git does to a user account: disable (default) or delete. */
+  readonly userRemoval: 'disable' | 'delete';
+  readonly deletionThreshold: { readonly count: number; readonly percent: number };
+  /** `Kind/name` entries that are never deleted or disabled. */
+  readonly protected: readonly string[];
+  /** `Kind/name` entries (or `*`) whose unowned live twin may be adopted. */
+  readonly adopt: readonly string[];
+  readonly suspended: boolean;
+  /** Crisis mode: only creates and updates, nothing disabled or deleted. */
+  readonly additiveOnly: boolean;
+  /** Drift handling per kind; `*` is the default. */
+  readonly drift: Readonly<Record<string, DriftMode>>;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  prune: false,
+  userRemoval: 'disable',
+  deletionThreshold: { count: 10, percent: 20 },
+  protected: [],
+  adopt: [],
+  suspended: false,
+  additiveOnly: false,
+  drift: { '*': 'correct' },
+};
+
+export interface Applied {
+  readonly change: Change;
+  readonly ok: boolean;
+  /** Writes actually sent to the system for this change. */
+  readonly writes: number;
+  readonly error?: string;
+}
+
+export interface ApplyHooks {
+  /** Called after each change, for progress bars and the audit trail. */
+  onApplied?(applied: Applied, done: number, total: number): void;
+}
+
+/** What every system implements. observe reads in bulk; plan is pure; apply and verify do the I/O. */
+export interface Reconciler<Desired, Live> {
+  readonly system: SystemName;
+  observe(signal: AbortSignal): Promise<Live>;
+  plan(desired: Desired, live: Live, policy: Policy): Plan;
+  apply(plan: GuardedPlan, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]>;
+  verify(applied: readonly Applied[], signal: AbortSignal): Promise<Diagnostic[]>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

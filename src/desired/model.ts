@@ -173,3 +173,11 @@ export interface DesiredState {
 export interface SecretStore {
   get(kind: Kind, name: string, field: string): Secret | undefined;
 }
+
+/** What reconcilers plan from: the validated resources and their decrypted secrets. */
+export interface ResolvedState {
+  readonly resources: DesiredState;
+  readonly secrets: SecretStore;
+  /** The commit (or directory digest) this state was loaded from. */
+  readonly revision: string;
+}

@@ -42,7 +42,9 @@ export interface UserSpec {
   readonly enabled: boolean;
   /** ISO date (YYYY-MM-DD) or date-time; the account stops working after it. */
   readonly accountExpires?: string;
-  readonly password?: SecretSource & { readonly mustChangeAtNextLogon?: boolean };
+  readonly password?: SecretSource;
+  /** Sets "must change password at next logon" when the password is (re)set. */
+  readonly mustChangePassword: boolean;
   readonly mailbox?: { readonly quotaMB?: number; readonly aliases?: readonly string[] };
 }
 

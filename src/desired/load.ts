@@ -1,0 +1,185 @@
+// Loads a desired-state directory: finds the YAML files, parses them, validates each document and builds the typed DesiredState.
+import { lstat, readFile, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { compareDiagnostics, formatPath, type Diagnostic } from './diagnostic.ts';
+import { checkReferences } from './references.ts';
+import { API_VERSION, KINDS, type AnyResource, type DesiredState, type Kind, type SourceRef } from './model.ts';
+import { LIMITS, parseFile, positionInDocument, type ParsedDocument } from './parse.ts';
+import { validateAgainstSchema } from './schema.ts';
+import { normalizeSpec } from './defaults.ts';
+
+export interface LoadResult {
+  readonly state?: DesiredState;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly files: readonly string[];
+  readonly resources: readonly AnyResource[];
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f\u2028\u2029]/;
+
+/** Lists YAML files under root, sorted, skipping dot-directories (.git) and never following symlinks out of the tree. */
+export async function findYamlFiles(root: string): Promise<{ files: string[]; diagnostics: Diagnostic[] }> {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const full = join(dir, e.name);
+      if (e.isDirectory()) stack.push(full);
+      else if (e.isFile() && YAML_FILE.test(e.name)) files.push(full);
+      else if (e.isSymbolicLink() && YAML_FILE.test(e.name)) {
+        diagnostics.push({ file: relative(root, full).split(sep).join('/'), line: 1, col: 1, path: '', code: 'file-symlink',
+          message: 'symbolic links are not followed in the desired state', severity: 'error' });
+      }
+    }
+    if (files.length > LIMITS.maxFiles) {
+      diagnostics.push({ file: '', line: 0, col: 0, path: '', code: 'too-many-files', message: `more than ${LIMITS.maxFiles} YAML files`, severity: 'error' });
+      break;
+    }
+  }
+  files.sort();
+  return { files, diagnostics };
+}
+
+/** Loads and validates every document under `root`. Never throws for bad input; `state` is set only when there is no error. */
+export async function loadDesiredState(root: string): Promise<LoadResult> {
+  const rootStat = await lstat(root).catch(() => undefined);
+  if (!rootStat?.isDirectory()) {
+    const d: Diagnostic = { file: '', line: 0, col: 0, path: '', code: 'path-invalid', message: `${root} is not a directory`, severity: 'error' };
+    return { diagnostics: [d], files: [], resources: [] };
+  }
+  const { files, diagnostics } = await findYamlFiles(root);
+  const inputs: Array<{ file: string; bytes: Uint8Array }> = [];
+  for (const full of files) {
+    const file = relative(root, full).split(sep).join('/');
+    const st = await lstat(full);
+    if (st.size > LIMITS.maxFileBytes) {
+      diagnostics.push({ file, line: 1, col: 1, path: '', code: 'file-too-large', message: `file is ${st.size} bytes, above the limit of ${LIMITS.maxFileBytes}`, severity: 'error' });
+      continue;
+    }
+    inputs.push({ file, bytes: await readFile(full) });
+  }
+  const result = loadFromFiles(inputs);
+  return { ...result, diagnostics: [...diagnostics, ...result.diagnostics].sort(compareDiagnostics), files: files.map((f) => relative(root, f).split(sep).join('/')) };
+}
+
+/** Pure core of loading: files' bytes in, resources and diagnostics out. */
+export function loadFromFiles(inputs: ReadonlyArray<{ file: string; bytes: Uint8Array }>): Omit<LoadResult, 'files'> {
+  const diagnostics: Diagnostic[] = [];
+  const resources: AnyResource[] = [];
+  for (const { file, bytes } of inputs) {
+    const parsed = parseFile(file, bytes);
+    diagnostics.push(...parsed.diagnostics);
+    for (const doc of parsed.documents) {
+      const r = toResource(doc, diagnostics);
+      if (r) resources.push(r);
+    }
+  }
+  const state = indexResources(resources, diagnostics);
+  diagnostics.push(...checkReferences(state));
+  diagnostics.sort(compareDiagnostics);
+  const hasError = diagnostics.some((d) => d.severity === 'error');
+  return { state: hasError ? undefined : state, diagnostics, resources };
+}
+
+function sourceRef(doc: ParsedDocument): SourceRef {
+  const at = (path: ReadonlyArray<string | number>) => positionInDocument(doc.doc, doc.lineCounter, path);
+  const { line, col } = at([]);
+  return { file: doc.file, line, col, at };
+}
+
+function toResource(doc: ParsedDocument, diagnostics: Diagnostic[]): AnyResource | undefined {
+  const source = sourceRef(doc);
+  const report = (path: ReadonlyArray<string | number>, code: string, message: string) => {
+    const { line, col } = source.at(path);
+    diagnostics.push({ file: doc.file, line, col, path: formatPath(path), code, message, severity: 'error' });
+  };
+  const value = doc.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    report([], 'document-invalid', 'a document must be a mapping with apiVersion, kind, metadata and spec');
+    return undefined;
+  }
+  const obj = value as Record<string, unknown>;
+  if (obj['apiVersion'] !== API_VERSION) {
+    report(['apiVersion'], 'api-version', `apiVersion must be "${API_VERSION}"`);
+    return undefined;
+  }
+  const kind = obj['kind'];
+  if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) {
+    report(['kind'], 'kind-unknown', `unknown kind ${JSON.stringify(kind)}; expected one of ${KINDS.join(', ')}`);
+    return undefined;
+  }
+  let ok = true;
+  for (const { path, value: text } of strings(obj)) {
+    const last = path[path.length - 1];
+    if (last === 'encrypted') continue; // armored ciphertext is multi-line by design; the schema pins its alphabet
+    if (CONTROL_CHARS.test(text)) {
+      report(path, 'control-character', 'control characters (CR, LF, NUL, TAB...) are not allowed');
+      ok = false;
+    } else if (text.length > LIMITS.maxStringLength) {
+      report(path, 'value-too-long', `string longer than ${LIMITS.maxStringLength} characters`);
+      ok = false;
+    }
+  }
+  for (const issue of validateAgainstSchema(kind as Kind, obj)) {
+    // Control characters are already reported once, precisely.
+    if (!ok && issue.code === 'value-invalid' && issue.message.startsWith('must not contain control')) continue;
+    report(issue.path, issue.code, issue.message);
+    ok = false;
+  }
+  if (!ok) return undefined;
+  const metadata = obj['metadata'] as AnyResource['metadata'];
+  const spec = normalizeSpec(kind as Kind, obj['spec'] as Record<string, unknown>);
+  return { apiVersion: API_VERSION, kind, metadata, spec, source } as unknown as AnyResource;
+}
+
+/** Every string (keys included) in a plain JSON-like value, with its path; iterative, depth already bounded by the parser. */
+function* strings(root: unknown): Generator<{ path: Array<string | number>; value: string }> {
+  const stack: Array<[unknown, Array<string | number>]> = [[root, []]];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (typeof node === 'string') yield { path, value: node };
+    else if (Array.isArray(node)) node.forEach((v, i) => stack.push([v, [...path, i]]));
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (CONTROL_CHARS.test(k)) yield { path: [...path, k], value: k };
+        stack.push([v, [...path, k]]);
+      }
+    }
+  }
+}
+
+const COLLECTION: Record<Kind, keyof DesiredState> = {
+  User: 'users', Group: 'groups', Extension: 'extensions', Conference: 'conferences', VpnProfile: 'vpnProfiles',
+  FirewallAlias: 'firewallAliases', FirewallRule: 'firewallRules', PortForward: 'portForwards', MailDomain: 'mailDomains', MailAlias: 'mailAliases',
+};
+
+/** Indexes resources by kind and name; a second object with the same identity is an error at its own location. */
+function indexResources(resources: readonly AnyResource[], diagnostics: Diagnostic[]): DesiredState {
+  const maps = Object.fromEntries(Object.values(COLLECTION).map((k) => [k, new Map<string, AnyResource>()])) as Record<keyof DesiredState, Map<string, AnyResource>>;
+  for (const r of resources) {
+    const map = maps[COLLECTION[r.kind]];
+    const first = map.get(r.metadata.name);
+    if (first) {
+      const { line, col } = r.source.at(['metadata', 'name']);
+      diagnostics.push({ file: r.source.file, line, col, path: 'metadata.name', code: 'duplicate-identity',
+        message: `${r.kind} "${r.metadata.name}" is already defined at ${first.source.file}:${first.source.line}`, severity: 'error' });
+      continue;
+    }
+    map.set(r.metadata.name, r);
+  }
+  return maps as unknown as DesiredState;
+}
+
+/** Count of resources per kind, for summaries. */
+export function countByKind(state: DesiredState): Record<Kind, number> {
+  return Object.fromEntries(KINDS.map((k) => [k, (state[COLLECTION[k]] as ReadonlyMap<string, unknown>).size])) as Record<Kind, number>;
+}
+
+export function resourcesOf(state: DesiredState): AnyResource[] {
+  return KINDS.flatMap((k) => [...(state[COLLECTION[k]] as ReadonlyMap<string, AnyResource>).values()]);
+}

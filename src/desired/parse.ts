@@ -1,0 +1,151 @@
+// Reads desired-state files into positioned YAML documents, rejecting hostile input (size, encoding, aliases, depth, keys).
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import type { Diagnostic } from './diagnostic.ts';
+
+export const LIMITS = {
+  /** Bytes per file. A COD's whole state is a few hundred KiB; anything bigger is a mistake or an attack. */
+  maxFileBytes: 1024 * 1024,
+  maxFiles: 5000,
+  maxDocumentsPerFile: 2000,
+  /** Alias expansions per document (billion-laughs defence). */
+  maxAliasCount: 50,
+  maxDepth: 32,
+  maxStringLength: 16 * 1024,
+} as const;
+
+export interface ParsedDocument {
+  readonly file: string;
+  readonly index: number;
+  readonly value: unknown;
+  readonly doc: Document.Parsed;
+  readonly lineCounter: LineCounter;
+}
+
+export interface ParseResult {
+  readonly documents: ParsedDocument[];
+  readonly diagnostics: Diagnostic[];
+}
+
+const error = (file: string, line: number, col: number, path: string, code: string, message: string): Diagnostic => ({
+  file, line, col, path, code, message, severity: 'error',
+});
+
+/** Position of a byte offset in a file, 1-based. */
+export function positionOf(lineCounter: LineCounter, offset: number): { line: number; col: number } {
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, col: pos.col };
+}
+
+/** Position of the node at `path` in a document, or the closest ancestor that exists. */
+export function positionInDocument(doc: Document.Parsed, lineCounter: LineCounter, path: ReadonlyArray<string | number>): { line: number; col: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return positionOf(lineCounter, node.range[0]);
+    // A map key that exists without a node value: point at its key.
+    if (n > 0) {
+      const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[n - 1]);
+        if (pair && isNode(pair.key) && pair.key.range) return positionOf(lineCounter, pair.key.range[0]);
+      }
+    }
+  }
+  return { line: 1, col: 1 };
+}
+
+/** Depth of a YAML node tree, walked iteratively so hostile nesting cannot blow the stack. */
+function nodeDepth(root: Node | null | undefined): { depth: number; deepest?: Node } {
+  let max = 0;
+  let deepest: Node | undefined;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > max) {
+        max = depth;
+        deepest = node;
+      }
+      if (depth > LIMITS.maxDepth) break;
+      for (const item of node.items as unknown[]) {
+        if (isMap(node)) {
+          const pair = item as { value: unknown };
+          stack.push([pair.value, depth + 1]);
+        } else stack.push([item, depth + 1]);
+      }
+    }
+  }
+  return { depth: max, deepest };
+}
+
+/** Parses one file's bytes. Never throws for bad input: every problem becomes a diagnostic. */
+export function parseFile(file: string, bytes: Uint8Array): ParseResult {
+  const diagnostics: Diagnostic[] = [];
+  if (bytes.byteLength > LIMITS.maxFileBytes) {
+    return { documents: [], diagnostics: [error(file, 1, 1, '', 'file-too-large', `file is ${bytes.byteLength} bytes, above the limit of ${LIMITS.maxFileBytes}`)] };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const line = bytes.subarray(0, offset).reduce((n, b) => (b === 0x0a ? n + 1 : n), 1);
+    return { documents: [], diagnostics: [error(file, line, 1, '', 'encoding-invalid', `file is not valid UTF-8 (byte ${offset})`)] };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, merge: false, version: '1.2' });
+  const list = Array.isArray(docs) ? docs : [];
+  if (list.length > LIMITS.maxDocumentsPerFile) {
+    return { documents: [], diagnostics: [error(file, 1, 1, '', 'too-many-documents', `file holds ${list.length} documents, above the limit of ${LIMITS.maxDocumentsPerFile}`)] };
+  }
+
+  const documents: ParsedDocument[] = [];
+  list.forEach((doc, index) => {
+    const problems = [...doc.errors, ...doc.warnings];
+    for (const e of problems) {
+      const { line, col } = positionOf(lineCounter, e.pos[0]);
+      const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax';
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      diagnostics.push(error(file, line, col, '', code, message));
+    }
+    if (doc.errors.length > 0) return;
+    if (doc.contents === null) return; // empty document (e.g. trailing `---`)
+
+    const { depth, deepest } = nodeDepth(doc.contents);
+    if (depth > LIMITS.maxDepth) {
+      const { line, col } = deepest?.range ? positionOf(lineCounter, deepest.range[0]) : { line: 1, col: 1 };
+      diagnostics.push(error(file, line, col, '', 'nesting-too-deep', `nesting deeper than ${LIMITS.maxDepth} levels`));
+      return;
+    }
+
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: LIMITS.maxAliasCount });
+    } catch (err) {
+      const { line, col } = doc.contents.range ? positionOf(lineCounter, doc.contents.range[0]) : { line: 1, col: 1 };
+      const isAlias = err instanceof ReferenceError || /alias/i.test(String((err as Error).message));
+      diagnostics.push(error(file, line, col, '', isAlias ? 'alias-limit' : 'yaml-syntax',
+        isAlias ? `YAML aliases expand beyond the limit of ${LIMITS.maxAliasCount} (alias bomb?)` : 'document cannot be read'));
+      return;
+    }
+    documents.push({ file, index, value, doc, lineCounter });
+  });
+  return { documents, diagnostics };
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let lo = 0;
+  let hi = bytes.byteLength;
+  // Binary search the shortest invalid prefix; streaming mode lets a prefix end inside a valid multi-byte sequence.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid + 1), { stream: true });
+      lo = mid + 1;
+    } catch {
+      hi = mid;
+    }
+  }
+  return lo;
+}

@@ -49,7 +49,7 @@ export function guard(plan: Plan, policy: Policy): GuardResult {
   }
 
   if (reasons.length > 0) return { ok: false, reasons };
-  return { ok: true, plan: { ...plan, changes: orderChanges(kept) } as GuardedPlan, dropped };
+  return { ok: true, plan: { ...plan, changes: orderChanges(kept) } as unknown as GuardedPlan, dropped };
 }
 
 /** Creates and updates by ascending rank, then removals by descending rank (dependents go first). Stable. */

@@ -4,7 +4,7 @@ import type { Diagnostic } from '../desired/diagnostic.ts';
 import { GuardRefusedError, InfrasecError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { guard } from './guard.ts';
-import type { Applied, ApplyHooks, Change, Conflict, DriftMode, Policy, Reconciler, SystemName } from './types.ts';
+import type { Applied, ApplyHooks, Change, Conflict, DriftMode, GuardedPlan, Policy, Reconciler, SystemName } from './types.ts';
 
 export type PassMode = 'plan' | 'apply' | 'drift';
 
@@ -48,19 +48,22 @@ export function driftModeOf(policy: Policy, kind: string): DriftMode {
   return policy.drift[kind] ?? policy.drift['*'] ?? 'correct';
 }
 
-export async function runPass<D, L>(reconciler: Reconciler<D, L>, desired: D, policy: Policy, opts: PassOptions): Promise<PassResult> {
-  const now = opts.now ?? (() => new Date());
-  const started = now();
-  const log = (opts.logger ?? silentLogger).child({ system: reconciler.system, revision: opts.revision, mode: opts.mode });
-  const signal = opts.signal ?? new AbortController().signal;
-  let result: Omit<PassResult, 'startedAt' | 'durationMs' | 'writes' | 'system' | 'mode' | 'revision'> = {
-    status: 'in-sync', changes: [], held: [], conflicts: [], refused: [], applied: [], verify: [],
-  };
+/** A pass stopped after guard: what apply would execute, and what to report if it doesn't. */
+export interface PreparedPass {
+  readonly result: PassResult;
+  /** Present when there is something to apply and the guards allowed it. */
+  readonly plan?: GuardedPlan;
+}
 
+/** Observe, plan and guard. Writes nothing. */
+export async function preparePass<D, L>(reconciler: Reconciler<D, L>, desired: D, policy: Policy, opts: PassOptions): Promise<PreparedPass> {
+  const clock = startClock(opts);
+  const log = passLogger(reconciler.system, opts);
+  const signal = opts.signal ?? new AbortController().signal;
+  const base = { status: 'in-sync' as PassStatus, changes: [] as Change[], held: [] as Held[], conflicts: [] as Conflict[], refused: [] as string[], applied: [] as Applied[], verify: [] as Diagnostic[] };
   try {
     if (policy.suspended) {
-      result = { ...result, status: 'skipped', refused: [`system ${reconciler.system} is suspended by policy`] };
-      return finish();
+      return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'skipped', refused: [`system ${reconciler.system} is suspended by policy`] }) };
     }
     log.debug({ event: 'pass.observe.start' }, 'observing');
     const live = await reconciler.observe(signal);
@@ -68,57 +71,86 @@ export async function runPass<D, L>(reconciler: Reconciler<D, L>, desired: D, po
     log.info({ event: 'pass.plan.done', changes: plan.changes.length, conflicts: plan.conflicts.length }, 'planned');
 
     // Drift under `report` is shown but not corrected; `ignore` is not even shown.
-    const held: Array<{ change: Change; why: string }> = [];
+    const held: Held[] = [];
     let actionable: Change[] = [...plan.changes];
     if (opts.isDriftPass) {
       actionable = [];
       for (const c of plan.changes) {
         const mode = driftModeOf(policy, c.kind);
         if (mode === 'ignore') continue;
-        if (mode === 'report' || opts.mode !== 'apply') held.push({ change: c, why: mode === 'report' ? 'drift policy is report' : 'drift' });
-        if (mode === 'correct') actionable.push(c);
+        if (mode === 'report') held.push({ change: c, why: 'drift policy is report' });
+        else actionable.push(c);
       }
     }
 
     const guarded = guard({ ...plan, changes: actionable }, policy);
     if (!guarded.ok) {
       log.warn({ event: 'pass.guard.refused', reasons: guarded.reasons }, 'guard refused the plan');
-      result = { ...result, status: 'refused', changes: plan.changes, conflicts: plan.conflicts, refused: guarded.reasons, held,
-        error: { code: 'guard-refused', message: new GuardRefusedError(guarded.reasons.join('; '), guarded.reasons).message } };
-      return finish();
+      const error = new GuardRefusedError(guarded.reasons.join('; '), guarded.reasons);
+      return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'refused', changes: plan.changes, conflicts: plan.conflicts, refused: guarded.reasons, held, error: { code: error.code, message: error.message } }) };
     }
     for (const c of guarded.dropped) held.push({ change: c, why: 'pruning is off' });
     const ordered = guarded.plan.changes;
-    const visible = opts.isDriftPass ? [...ordered, ...held.map((h) => h.change).filter((c) => !ordered.includes(c))] : [...ordered, ...guarded.dropped];
+    const visible = [...ordered, ...held.map((h) => h.change).filter((c) => !ordered.includes(c))];
+    const status: PassStatus = visible.length > 0 ? 'changes' : 'in-sync';
+    const result = finish(reconciler.system, opts, clock, log, { ...base, status, changes: visible, conflicts: plan.conflicts, held });
+    return { result, plan: ordered.length > 0 && opts.mode === 'apply' ? guarded.plan : undefined };
+  } catch (err) {
+    return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'failed', error: describeError(err, log) }) };
+  }
+}
 
-    if (opts.mode !== 'apply' || ordered.length === 0) {
-      const pending = opts.mode === 'apply' ? held.length > 0 && opts.isDriftPass : visible.length > 0;
-      result = { ...result, status: pending ? 'changes' : 'in-sync', changes: visible, conflicts: plan.conflicts, held };
-      return finish();
-    }
-
-    const applied = await reconciler.apply(guarded.plan, signal, opts.hooks);
+/** Applies a prepared pass's guarded plan exactly as it was shown, then verifies. */
+export async function completePass<D, L>(reconciler: Reconciler<D, L>, prepared: PreparedPass, opts: PassOptions): Promise<PassResult> {
+  if (!prepared.plan) return prepared.result;
+  const clock = startClock(opts);
+  const log = passLogger(reconciler.system, opts);
+  const signal = opts.signal ?? new AbortController().signal;
+  const before = prepared.result;
+  try {
+    const applied = await reconciler.apply(prepared.plan, signal, opts.hooks);
     const failed = applied.filter((a) => !a.ok);
     for (const a of failed) log.error({ event: 'apply.change.failed', kind: a.change.kind, name: a.change.name, action: a.change.action, error: a.error }, 'change failed');
     const verify = failed.length === applied.length ? [] : await reconciler.verify(applied.filter((a) => a.ok), signal);
-    result = {
-      ...result,
-      status: failed.length > 0 || verify.some((d) => d.severity === 'error') ? 'failed' : 'applied',
-      changes: visible, conflicts: plan.conflicts, held, applied, verify,
+    const pendingHeld = before.held.length > 0;
+    const status: PassStatus = failed.length > 0 || verify.some((d) => d.severity === 'error') ? 'failed' : pendingHeld ? 'changes' : 'applied';
+    return finish(reconciler.system, opts, clock, log, {
+      ...before, status, applied, verify,
       error: failed.length > 0 ? { code: 'apply-failed', message: `${failed.length} of ${applied.length} change(s) failed` } : undefined,
-    };
-    return finish();
+    }, before.startedAt);
   } catch (err) {
-    const e = err instanceof InfrasecError ? err : undefined;
-    log.error({ event: 'pass.failed', code: e?.code ?? 'internal', err: e ? undefined : err }, e?.message ?? 'pass failed');
-    result = { ...result, status: 'failed', error: { code: e?.code ?? 'internal', message: e?.message ?? (err as Error).message } };
-    return finish();
+    return finish(reconciler.system, opts, clock, log, { ...before, status: 'failed', error: describeError(err, log) }, before.startedAt);
   }
+}
 
-  function finish(): PassResult {
-    const durationMs = now().getTime() - started.getTime();
-    const writes = result.applied.reduce((n, a) => n + a.writes, 0);
-    log.info({ event: 'pass.done', status: result.status, changes: result.changes.length, writes, durationMs }, 'pass finished');
-    return { system: reconciler.system, mode: opts.mode, revision: opts.revision, startedAt: started.toISOString(), durationMs, writes, ...result };
-  }
+/** observe → plan → guard → (apply → verify when mode is apply). */
+export async function runPass<D, L>(reconciler: Reconciler<D, L>, desired: D, policy: Policy, opts: PassOptions): Promise<PassResult> {
+  const prepared = await preparePass(reconciler, desired, policy, opts);
+  return completePass(reconciler, prepared, opts);
+}
+
+type Held = { readonly change: Change; readonly why: string };
+type Clock = { readonly now: () => Date; readonly started: Date };
+type Outcome = Omit<PassResult, 'startedAt' | 'durationMs' | 'writes' | 'system' | 'mode' | 'revision'>;
+
+function startClock(opts: PassOptions): Clock {
+  const now = opts.now ?? (() => new Date());
+  return { now, started: now() };
+}
+
+function passLogger(system: SystemName, opts: PassOptions): Logger {
+  return (opts.logger ?? silentLogger).child({ system, revision: opts.revision, mode: opts.mode });
+}
+
+function describeError(err: unknown, log: Logger): { code: string; message: string } {
+  const e = err instanceof InfrasecError ? err : undefined;
+  log.error({ event: 'pass.failed', code: e?.code ?? 'internal', err: e ? undefined : err }, e?.message ?? 'pass failed');
+  return { code: e?.code ?? 'internal', message: e?.message ?? (err as Error).message };
+}
+
+function finish(system: SystemName, opts: PassOptions, clock: Clock, log: Logger, outcome: Outcome, startedAt?: string): PassResult {
+  const durationMs = clock.now().getTime() - (startedAt ? Date.parse(startedAt) : clock.started.getTime());
+  const writes = outcome.applied.reduce((n, a) => n + a.writes, 0);
+  log.info({ event: 'pass.done', status: outcome.status, changes: outcome.changes.length, writes, durationMs }, 'pass finished');
+  return { system, mode: opts.mode, revision: opts.revision, startedAt: startedAt ?? clock.started.toISOString(), durationMs, writes, ...outcome };
 }

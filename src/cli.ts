@@ -2,10 +2,12 @@
 // The `infrasec` command: parses arguments, runs one command, maps outcomes to exit codes. Never prints a stack trace for bad input.
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerReconcileCommands } from './commands/reconcile.ts';
 import { countByKind, loadDesiredState } from './desired/load.ts';
 import { renderValidation, type ValidationFormat } from './report/validation.ts';
 
-export const EXIT = { ok: 0, error: 1, changes: 2, refused: 3 } as const;
+export { EXIT } from './commands/reconcile.ts';
+const EXIT = { ok: 0, error: 1 } as const;
 
 function formatOption(allowed: readonly string[], fallback: string) {
   return new Option('-f, --format <format>', `output format: ${allowed.join('|')}`)
@@ -39,6 +41,7 @@ export function buildProgram(): Command {
       process.exitCode = await validateCommand(path, opts.format);
     });
 
+  registerReconcileCommands(program);
   return program;
 }
 

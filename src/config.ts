@@ -32,6 +32,7 @@ const activeDirectorySchema = z
     baseDN: z.string().min(1),
     managedOU: z.string().default('OU=infrasec'),
     caFile: z.string().optional(),
+    tlsServerName: z.string().optional(),
     tlsInsecure: z.boolean().default(false),
     upnSuffix: z.string().optional(),
     timeoutMs: z.number().int().positive().default(10_000),
@@ -124,6 +125,7 @@ export function configFromEnv(env: Env): Record<string, unknown> {
     baseDN: env['INFRASEC_AD_BASE_DN'],
     managedOU: env['INFRASEC_AD_MANAGED_OU'],
     caFile: env['INFRASEC_AD_CA_FILE'],
+    tlsServerName: env['INFRASEC_AD_TLS_SERVER_NAME'],
     tlsInsecure: bool(env['INFRASEC_AD_TLS_INSECURE']),
   });
   const ami = defined({

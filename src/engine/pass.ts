@@ -152,5 +152,5 @@ function finish(system: SystemName, opts: PassOptions, clock: Clock, log: Logger
   const durationMs = clock.now().getTime() - (startedAt ? Date.parse(startedAt) : clock.started.getTime());
   const writes = outcome.applied.reduce((n, a) => n + a.writes, 0);
   log.info({ event: 'pass.done', status: outcome.status, changes: outcome.changes.length, writes, durationMs }, 'pass finished');
-  return { system, mode: opts.mode, revision: opts.revision, startedAt: startedAt ?? clock.started.toISOString(), durationMs, writes, ...outcome };
+  return { ...outcome, system, mode: opts.mode, revision: opts.revision, startedAt: startedAt ?? clock.started.toISOString(), durationMs, writes };
 }

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { Secret, sha256Hex } from '../../src/desired/secret.ts';
+import type { PassResult } from '../../src/engine/pass.ts';
+import type { Change } from '../../src/engine/types.ts';
+import { renderReport, type Report } from '../../src/report/plan.ts';
+
+const PASSWORD = 'Tr0ub4dor&3-do-not-print';
+const secret = new Secret(PASSWORD, 'encrypted', sha256Hex('ciphertext'));
+
+const changes: Change[] = [
+  { system: 'active-directory', kind: 'User', name: 'jdupont', action: 'create', rank: 3, reason: 'not in AD',
+    fields: [{ path: 'givenName', before: undefined, after: 'Jean' }, { path: 'password', before: '(sensitive)', after: '(sensitive)', sensitive: true }],
+    payload: { password: secret } },
+  { system: 'active-directory', kind: 'User', name: 'amuller', action: 'update', rank: 3, reason: 'differs', fields: [{ path: 'title', before: 'Opératrice', after: 'Cheffe de salle' }] },
+  // A reconciler that wrongly put a live secret in a sensitive field must still not leak it.
+  { system: 'active-directory', kind: 'User', name: 'leaky', action: 'update', rank: 3, reason: 'differs', fields: [{ path: 'password', before: PASSWORD, after: secret, sensitive: true }] },
+  { system: 'active-directory', kind: 'User', name: 'old', action: 'disable', rank: 3, reason: 'left Git', fields: [{ path: 'enabled', before: true, after: false }] },
+];
+
+const result = (over: Partial<PassResult> = {}): PassResult => ({
+  system: 'active-directory', mode: 'plan', revision: '0123456789abcdef0123', status: 'changes', changes, held: [], conflicts: [],
+  refused: [], applied: [], verify: [], startedAt: '2026-11-22T00:00:00.000Z', durationMs: 5, writes: 0, ...over,
+});
+
+const report = (over: Partial<Report> = {}): Report => ({ mode: 'plan', revision: '0123456789abcdef0123', results: [result()], skipped: [{ system: 'pfsense', reason: 'not configured' }], ...over });
+
+describe('renderReport', () => {
+  it.each(['text', 'json', 'markdown'] as const)('never prints a secret value in %s', (format) => {
+    const out = renderReport(report(), format);
+    expect(out).not.toContain(PASSWORD);
+  });
+
+  it('prints one line per change with field-level before → after and a Terraform-like summary', () => {
+    const out = renderReport(report(), 'text');
+    expect(out).toContain('+ User/jdupont  create');
+    expect(out).toContain('givenName: (none) → "Jean"');
+    expect(out).toContain('password: (changed)');
+    expect(out).toContain('title: "Opératrice" → "Cheffe de salle"');
+    expect(out.trim().split('\n').pop()).toBe('Plan: 1 to create, 2 to update, 1 to disable, 0 to delete. Skipped: pfsense (not configured).');
+  });
+
+  it('gives every JSON change system, kind, name, action and fields with path, before and after', () => {
+    const json = JSON.parse(renderReport(report(), 'json'));
+    const c = json.systems[0].changes[0];
+    expect(c).toMatchObject({ system: 'active-directory', kind: 'User', name: 'jdupont', action: 'create' });
+    expect(c.fields[0]).toEqual({ path: 'givenName', before: null, after: 'Jean' });
+    expect(c.fields[1]).toEqual({ path: 'password', before: '(sensitive)', after: '(sensitive)', sensitive: true });
+    expect(json.skipped).toEqual([{ system: 'pfsense', reason: 'not configured' }]);
+  });
+
+  it('renders a Markdown table and escapes pipes in values', () => {
+    const md = renderReport(report({ results: [result({ changes: [{ ...changes[1]!, fields: [{ path: 'title', before: 'a|b', after: 'c' }] }] })] }), 'markdown');
+    expect(md).toContain('| ~ | `User/amuller` | update | title | "a\\|b" | "c" |');
+  });
+
+  it('says when a guard refused the plan, and why', () => {
+    const out = renderReport(report({ results: [result({ status: 'refused', refused: ['plan would delete or disable 40 objects in active-directory, above the threshold of 10'] })] }), 'text');
+    expect(out).toContain('refused: plan would delete or disable 40 objects');
+    expect(out).toContain('refused by a guard');
+  });
+
+  it('summarizes an apply by what succeeded and counts failures', () => {
+    const applied = [{ change: changes[0]!, ok: true, writes: 2 }, { change: changes[1]!, ok: false, writes: 0, error: 'insufficient access' }];
+    const out = renderReport(report({ mode: 'apply', results: [result({ mode: 'apply', status: 'failed', applied, error: { code: 'apply-failed', message: '1 of 2 change(s) failed' } })] }), 'text');
+    expect(out).toContain('(FAILED: insufficient access)');
+    expect(out.trim().split('\n').pop()).toMatch(/^Apply complete: 1 created, 0 updated, 0 disabled, 0 deleted; 1 failed\./);
+  });
+
+  it('says plainly when there is nothing to do', () => {
+    const out = renderReport(report({ results: [result({ status: 'in-sync', changes: [] })], skipped: [] }), 'text');
+    expect(out).toContain('no changes: live state matches the desired state');
+    expect(out.trim().split('\n').pop()).toBe('Plan: 0 to create, 0 to update, 0 to disable, 0 to delete.');
+  });
+});

@@ -1,5 +1,5 @@
 // Reads desired-state files into positioned YAML documents, rejecting hostile input (size, encoding, aliases, depth, keys).
-import { LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { Lexer, LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './diagnostic.ts';
 
 export const LIMITS = {
@@ -77,6 +77,32 @@ function nodeDepth(root: Node | null | undefined): { depth: number; deepest?: No
   return { depth: max, deepest };
 }
 
+// The lexer's zero-width markers (document start, flow cut off by indentation, scalar start): not characters of the source.
+const LEXER_MARKERS = new Set(['\x02', '\x18', '\x1f']);
+
+/**
+ * Offset where nesting first goes deeper than the limit, found with yaml's iterative lexer before any tree is built:
+ * the parser spends about 1 GB per MiB of `[[[[...` and can exhaust the heap long before the composed document's depth
+ * could be checked. Counts flow levels, and block indicators (`- - - x`) on one line, which nest just as cheaply.
+ */
+export function excessiveNestingOffset(text: string): number | undefined {
+  let flow = 0;
+  let compact = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++flow > LIMITS.maxDepth) return offset;
+    } else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
+    else if (token === '\x02' || token === '\x18') flow = 0;
+    else if (flow === 0 && (token === '-' || token === '?' || token === ':')) {
+      if (++compact > LIMITS.maxDepth) return offset;
+    }
+    if (token.includes('\n')) compact = 0;
+    if (!LEXER_MARKERS.has(token)) offset += token.length;
+  }
+  return undefined;
+}
+
 /** Parses one file's bytes. Never throws for bad input: every problem becomes a diagnostic. */
 export function parseFile(file: string, bytes: Uint8Array): ParseResult {
   const diagnostics: Diagnostic[] = [];
@@ -93,6 +119,13 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
+  const tooDeepAt = excessiveNestingOffset(text);
+  if (tooDeepAt !== undefined) {
+    const line = lineOf(text, tooDeepAt);
+    const col = tooDeepAt - text.lastIndexOf('\n', tooDeepAt - 1);
+    return { documents: [], diagnostics: [error(file, line, col, '', 'nesting-too-deep', `nesting deeper than ${LIMITS.maxDepth} levels`)] };
+  }
+
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, merge: false, version: '1.2' });
   const list = Array.isArray(docs) ? docs : [];
@@ -105,8 +138,10 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
     const problems = [...doc.errors, ...doc.warnings];
     for (const e of problems) {
       const { line, col } = positionOf(lineCounter, e.pos[0]);
-      const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax';
-      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      // RESOURCE_EXHAUSTION: yaml caught its own stack overflow on nesting too deep for the lexer check (indented blocks).
+      const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : e.code === 'RESOURCE_EXHAUSTION' ? 'nesting-too-deep' : 'yaml-syntax';
+      const message = e.code === 'RESOURCE_EXHAUSTION' ? `nesting deeper than ${LIMITS.maxDepth} levels`
+        : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       diagnostics.push(error(file, line, col, '', code, message));
     }
     if (doc.errors.length > 0) return;
@@ -132,6 +167,12 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
     documents.push({ file, index, value, doc, lineCounter });
   });
   return { documents, diagnostics };
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 function firstInvalidUtf8(bytes: Uint8Array): number {

@@ -68,13 +68,38 @@ function nodeDepth(root: Node | null | undefined): { depth: number; deepest?: No
       if (depth > LIMITS.maxDepth) break;
       for (const item of node.items as unknown[]) {
         if (isMap(node)) {
-          const pair = item as { value: unknown };
-          stack.push([pair.value, depth + 1]);
+          const pair = item as { key: unknown; value: unknown };
+          stack.push([pair.key, depth + 1], [pair.value, depth + 1]);
         } else stack.push([item, depth + 1]);
       }
     }
   }
   return { depth: max, deepest };
+}
+
+/**
+ * Second and later occurrences of a scalar key in the same mapping, in one pass with a Set per mapping (yaml's own
+ * uniqueKeys check rescans every earlier key: quadratic, minutes for a 1 MiB file of short keys). Depth is already bounded.
+ */
+function duplicateKeys(root: Node): Node[] {
+  const found: Node[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          // As toJS will name it: `1` and "1" become the same property.
+          const name = String(pair.key.value);
+          if (seen.has(name)) found.push(pair.key);
+          else seen.add(name);
+        }
+        stack.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item);
+  }
+  return found;
 }
 
 // The lexer's zero-width markers (document start, flow cut off by indentation, scalar start): not characters of the source.
@@ -127,7 +152,7 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
   }
 
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, merge: false, version: '1.2' });
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, merge: false, version: '1.2' });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length > LIMITS.maxDocumentsPerFile) {
     return { documents: [], diagnostics: [error(file, 1, 1, '', 'too-many-documents', `file holds ${list.length} documents, above the limit of ${LIMITS.maxDocumentsPerFile}`)] };
@@ -153,6 +178,12 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
       diagnostics.push(error(file, line, col, '', 'nesting-too-deep', `nesting deeper than ${LIMITS.maxDepth} levels`));
       return;
     }
+    const duplicates = duplicateKeys(doc.contents);
+    for (const key of duplicates) {
+      const { line, col } = key.range ? positionOf(lineCounter, key.range[0]) : { line: 1, col: 1 };
+      diagnostics.push(error(file, line, col, '', 'duplicate-key', 'Map keys must be unique'));
+    }
+    if (duplicates.length > 0) return;
 
     let value: unknown;
     try {

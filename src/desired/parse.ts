@@ -166,7 +166,7 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
       // RESOURCE_EXHAUSTION: yaml caught its own stack overflow on nesting too deep for the lexer check (indented blocks).
       const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : e.code === 'RESOURCE_EXHAUSTION' ? 'nesting-too-deep' : 'yaml-syntax';
       const message = e.code === 'RESOURCE_EXHAUSTION' ? `nesting deeper than ${LIMITS.maxDepth} levels`
-        : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        : withoutSource(e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
       diagnostics.push(error(file, line, col, '', code, message));
     }
     if (doc.errors.length > 0) return;
@@ -190,14 +190,33 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
       value = doc.toJS({ maxAliasCount: LIMITS.maxAliasCount });
     } catch (err) {
       const { line, col } = doc.contents.range ? positionOf(lineCounter, doc.contents.range[0]) : { line: 1, col: 1 };
-      const isAlias = err instanceof ReferenceError || /alias/i.test(String((err as Error).message));
-      diagnostics.push(error(file, line, col, '', isAlias ? 'alias-limit' : 'yaml-syntax',
-        isAlias ? `YAML aliases expand beyond the limit of ${LIMITS.maxAliasCount} (alias bomb?)` : 'document cannot be read'));
+      const text = String((err as Error).message);
+      // The alias name is not printed: a plaintext secret written as `*s3cret` would otherwise end up in CI logs.
+      if (/excessive alias/i.test(text)) {
+        diagnostics.push(error(file, line, col, '', 'alias-limit', `YAML aliases expand beyond the limit of ${LIMITS.maxAliasCount} (alias bomb?)`));
+      } else if (/unresolved alias/i.test(text)) {
+        diagnostics.push(error(file, line, col, '', 'alias-unresolved', 'a YAML alias (*name) refers to no anchor (&name) defined before it'));
+      } else diagnostics.push(error(file, line, col, '', 'yaml-syntax', 'document cannot be read'));
       return;
     }
     documents.push({ file, index, value, doc, lineCounter });
   });
   return { documents, diagnostics };
+}
+
+// yaml quotes source text in some messages (tags, block scalar headers, stray tokens, escapes, anchors, directives).
+// That text can be a plaintext secret (`password: !Passw0rd` is an unresolved tag), so keep only the message's own words.
+const SOURCE_ECHO: ReadonlyArray<[RegExp, string]> = [
+  [/^(Unresolved tag|Block scalar header includes extra characters|Not a YAML token|Not a valid tag|Could not resolve tag|Anchor must not contain whitespace or control characters): .*$/s, '$1'],
+  [/^(Invalid escape sequence|Unknown directive|Unsupported YAML version) .*$/s, '$1'],
+  [/^Verbatim tags aren't resolved.*$/s, "Verbatim tags aren't resolved"],
+  [/^The .* tag has no suffix$/s, 'A tag has no suffix'],
+  [/^(.*?): ".*"$/s, '$1'],
+];
+
+function withoutSource(message: string): string {
+  for (const [pattern, replacement] of SOURCE_ECHO) if (pattern.test(message)) return message.replace(pattern, replacement);
+  return message;
 }
 
 function lineOf(text: string, offset: number): number {

@@ -74,7 +74,7 @@ function summarizeErrors(errors: readonly ErrorObject[]): SchemaIssue[] {
         const prop = (e.params as { additionalProperty: string }).additionalProperty;
         path = [...path, prop];
         code = 'field-unknown';
-        message = `unknown field "${prop}"`;
+        message = `unknown field ${JSON.stringify(prop)}`; // quoted: a key may hold CR/LF that would forge output lines
         break;
       }
       case 'required':

@@ -41,8 +41,10 @@ export function cidrContains(c: Cidr, ip: number): boolean {
 
 /** `443`, `10000:20000` or `10000-20000`; returns a reason when invalid. */
 export function checkPort(text: string): string | undefined {
+  // Shape first: Number() alone takes ' 80', '1e3', '0x50', and a split takes '80:90:100' (alias entries allow ':' freely).
+  if (!/^\d{1,5}([:-]\d{1,5})?$/.test(text)) return 'must be a port or a range low:high';
   const parts = text.split(/[:-]/).map(Number);
-  if (parts.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) return 'ports must be 1-65535';
+  if (parts.some((p) => p < 1 || p > 65535)) return 'ports must be 1-65535';
   if (parts.length === 2 && parts[0]! > parts[1]!) return 'port range must be low:high';
   return undefined;
 }

@@ -67,12 +67,23 @@ const controllerSchema = z
     git: z
       .object({
         url: z.string().min(1),
+        /** Branch (`main`), tag (`refs/tags/v1` or `tags/v1`) or a full 40-hex commit. */
         ref: z.string().default('main'),
         path: z.string().default('.'),
+        /** HTTPS token; prefer tokenFile or INFRASEC_GIT_TOKEN over writing it here. */
+        token: z.string().optional(),
         tokenFile: z.string().optional(),
+        /** Basic-auth user paired with the token: `oauth2` (GitLab), `x-access-token` (GitHub). */
+        tokenUsername: z.string().default('oauth2'),
         sshKeyFile: z.string().optional(),
+        /** known_hosts for SSH; without it the first host key seen is pinned (accept-new). */
+        knownHostsFile: z.string().optional(),
         verifySignatures: z.boolean().default(false),
+        /** SSH signatures: git's gpg.ssh.allowedSignersFile format. */
         allowedSignersFile: z.string().optional(),
+        /** OpenPGP signatures: armored public keys of the allowed signers. */
+        trustedKeysFile: z.string().optional(),
+        timeoutSeconds: z.number().positive().default(120),
       })
       .strict()
       .optional(),
@@ -81,8 +92,16 @@ const controllerSchema = z
     listen: z.string().default('127.0.0.1:9400'),
     bearerTokenFile: z.string().optional(),
     webhookSecret: z.string().optional(),
+    webhookSecretFile: z.string().optional(),
     notifyUrl: z.string().url().optional(),
     driftIntervalSeconds: z.number().positive().default(300),
+    /** Ceiling of one pass (observe to verify) per system; a hung system is cut off, the others carry on. */
+    passTimeoutSeconds: z.number().positive().default(600),
+    /** Retry delays after a failed pass or fetch: capped exponential with jitter. */
+    retry: z
+      .object({ initialSeconds: z.number().positive().default(2), maxSeconds: z.number().positive().default(300) })
+      .strict()
+      .default({ initialSeconds: 2, maxSeconds: 300 }),
   })
   .strict();
 
@@ -142,11 +161,28 @@ export function configFromEnv(env: Env): Record<string, unknown> {
     voicemail: env['INFRASEC_AMI_VOICEMAIL_FILE'],
   });
   if (Object.keys(files).length > 0) (ami as Record<string, unknown>)['files'] = files;
-  const git = defined({ url: env['INFRASEC_GIT_URL'], ref: env['INFRASEC_GIT_REF'] });
+  const git = defined({
+    url: env['INFRASEC_GIT_URL'],
+    ref: env['INFRASEC_GIT_REF'],
+    path: env['INFRASEC_GIT_PATH'],
+    token: env['INFRASEC_GIT_TOKEN'],
+    tokenFile: env['INFRASEC_GIT_TOKEN_FILE'],
+    tokenUsername: env['INFRASEC_GIT_TOKEN_USERNAME'],
+    sshKeyFile: env['INFRASEC_GIT_SSH_KEY_FILE'],
+    knownHostsFile: env['INFRASEC_GIT_KNOWN_HOSTS_FILE'],
+    verifySignatures: bool(env['INFRASEC_GIT_VERIFY_SIGNATURES']),
+    allowedSignersFile: env['INFRASEC_GIT_ALLOWED_SIGNERS_FILE'],
+    trustedKeysFile: env['INFRASEC_GIT_TRUSTED_KEYS_FILE'],
+  });
   const controller = defined({
     pollIntervalSeconds: num(env['INFRASEC_POLL_INTERVAL']),
+    driftIntervalSeconds: num(env['INFRASEC_DRIFT_INTERVAL']),
+    passTimeoutSeconds: num(env['INFRASEC_PASS_TIMEOUT']),
     listen: env['INFRASEC_LISTEN'],
     webhookSecret: env['INFRASEC_WEBHOOK_SECRET'],
+    webhookSecretFile: env['INFRASEC_WEBHOOK_SECRET_FILE'],
+    bearerTokenFile: env['INFRASEC_BEARER_TOKEN_FILE'],
+    notifyUrl: env['INFRASEC_NOTIFY_URL'],
     directory: env['INFRASEC_DIRECTORY'],
   });
   if (Object.keys(git).length > 0) (controller as Record<string, unknown>)['git'] = git;

@@ -64,7 +64,9 @@ export async function loadDesiredState(root: string): Promise<LoadResult> {
     inputs.push({ file, bytes: await readFile(full) });
   }
   const result = loadFromFiles(inputs);
-  return { ...result, diagnostics: [...diagnostics, ...result.diagnostics].sort(compareDiagnostics), files: files.map((f) => relative(root, f).split(sep).join('/')) };
+  // Errors found while listing and sizing files (symlinks, too large, too many) invalidate the state as much as parse errors.
+  const invalid = diagnostics.some((d) => d.severity === 'error');
+  return { ...result, state: invalid ? undefined : result.state, diagnostics: [...diagnostics, ...result.diagnostics].sort(compareDiagnostics), files: files.map((f) => relative(root, f).split(sep).join('/')) };
 }
 
 /** Pure core of loading: files' bytes in, resources and diagnostics out. */

@@ -1,5 +1,5 @@
 // Loads a desired-state directory: finds the YAML files, parses them, validates each document and builds the typed DesiredState.
-import { lstat, readFile, readdir } from 'node:fs/promises';
+import { lstat, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { compareDiagnostics, formatPath, type Diagnostic } from './diagnostic.ts';
 import { checkReferences } from './references.ts';
@@ -31,7 +31,8 @@ export async function findYamlFiles(root: string): Promise<{ files: string[]; di
       const full = join(dir, e.name);
       if (e.isDirectory()) stack.push(full);
       else if (e.isFile() && YAML_FILE.test(e.name)) files.push(full);
-      else if (e.isSymbolicLink() && YAML_FILE.test(e.name)) {
+      // A linked directory is refused too: skipping it silently would drop every object under it from the desired state.
+      else if (e.isSymbolicLink() && (YAML_FILE.test(e.name) || (await stat(full).catch(() => undefined))?.isDirectory())) {
         diagnostics.push({ file: relative(root, full).split(sep).join('/'), line: 1, col: 1, path: '', code: 'file-symlink',
           message: 'symbolic links are not followed in the desired state', severity: 'error' });
       }

@@ -16,7 +16,8 @@ export interface LoadResult {
 }
 
 const YAML_FILE = /\.ya?ml$/i;
-const CONTROL_CHARS = /[\u0000-\u001f\u007f\u2028\u2029]/;
+// C0, DEL, C1 (U+0085 NEL is a line break to some parsers) and the Unicode line/paragraph separators.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Lists YAML files under root, sorted, skipping dot-directories (.git) and never following symlinks out of the tree. */
 export async function findYamlFiles(root: string): Promise<{ files: string[]; diagnostics: Diagnostic[] }> {

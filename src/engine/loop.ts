@@ -1,0 +1,494 @@
+// The long-running controller: a source loop (poll, webhook, watcher) choosing the desired revision, and one independent worker per system running level-triggered passes.
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { policyOf, type Config } from '../config.ts';
+import type { Diagnostic } from '../desired/diagnostic.ts';
+import type { ResolvedState } from '../desired/model.ts';
+import { loadResolvedState, type Resolved } from '../desired/resolve.ts';
+import { InfrasecError } from '../errors.ts';
+import type { Notification, Notifier } from '../notify/webhook.ts';
+import { changeRecord, type AuditLog, type AuditRecord } from '../report/audit.ts';
+import { clearOpenDrift, EMPTY_DRIFT_REPORT, openDrift, renderDriftHtml, renderDriftJson, renderDriftMarkdown, updateDriftReport, type DriftReport } from '../report/drift.ts';
+import { changeToJson } from '../report/plan.ts';
+import type { ControllerMetrics } from '../server/metrics.ts';
+import type { Source, SourceSnapshot } from '../sources/source.ts';
+import { backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { runPass, type PassResult } from './pass.ts';
+import { readJsonFile, writeFileAtomic } from './state-file.ts';
+import { StatusBoard } from './status.ts';
+import type { AnyReconciler } from './systems.ts';
+import type { Applied, SystemName } from './types.ts';
+
+export interface ControllerDeps {
+  readonly config: Config;
+  readonly source: Source;
+  readonly reconcilers: ReadonlyMap<SystemName, AnyReconciler>;
+  readonly skipped: ReadonlyArray<{ system: SystemName; reason: string }>;
+  readonly audit: AuditLog;
+  readonly metrics: ControllerMetrics;
+  readonly logger: Logger;
+  readonly notifier?: Notifier;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+  /** Loads and resolves a checked-out revision; defaults to loadResolvedState with the controller's config. */
+  readonly load?: (root: string, revision: string) => Promise<Resolved>;
+  /** How long stop() waits for in-flight passes before giving up on them. */
+  readonly shutdownGraceMs?: number;
+}
+
+/** What the controller persists between runs (atomically): which revision each system converged to. */
+export interface PersistedState {
+  readonly version: 1;
+  readonly desiredRevision: string | null;
+  readonly systems: Partial<Record<SystemName, { readonly appliedRevision: string; readonly appliedAt: string }>>;
+}
+
+interface Desired {
+  readonly snapshot: SourceSnapshot;
+  readonly state: ResolvedState;
+}
+
+/** Sleep that ends early on wake() or abort; a wake() while nobody waits is remembered. */
+class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  wake(): void {
+    this.pending = true;
+    this.resolve?.();
+  }
+
+  /** Resolves true when woken or the delay elapsed, false when the signal aborted. `undefined` waits for a wake. */
+  wait(ms: number | undefined, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve(true);
+    }
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (v: boolean) => {
+        if (timer) clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.resolve = undefined;
+        this.pending = false;
+        resolve(v);
+      };
+      const onAbort = () => done(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.resolve = () => done(true);
+      if (ms !== undefined) timer = setTimeout(() => done(true), Math.max(0, ms));
+    });
+  }
+}
+
+export function controllerPaths(stateDir: string) {
+  return {
+    state: join(stateDir, 'controller-state.json'),
+    lock: join(stateDir, 'controller.lock'),
+    driftJson: join(stateDir, 'drift', 'report.json'),
+    driftMarkdown: join(stateDir, 'drift', 'report.md'),
+    driftHtml: join(stateDir, 'drift', 'report.html'),
+    source: join(stateDir, 'source'),
+    fingerprints: join(stateDir, 'fingerprints.json'),
+  };
+}
+
+export class Controller {
+  readonly status: StatusBoard;
+  private readonly paths: ReturnType<typeof controllerPaths>;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly random: () => number;
+  private readonly backoff: BackoffPolicy;
+  private readonly stopper = new AbortController();
+  private readonly sourceWake = new Wakeup();
+  private readonly wakes = new Map<SystemName, Wakeup>();
+  private readonly applied = new Map<SystemName, { revision: string; at: string }>();
+  private readonly lastRefusal = new Map<SystemName, string>();
+  private readonly lastFailure = new Map<SystemName, string>();
+  private readonly notifiedRefusal = new Set<string>();
+  private readonly notifications = new Set<Promise<unknown>>();
+  private desired: Desired | undefined;
+  private desiredRevision: string | null = null;
+  private lastHandledHead: string | undefined;
+  private fallbackTried: string | undefined;
+  private drift: DriftReport = EMPTY_DRIFT_REPORT;
+  private writes: Promise<void> = Promise.resolve();
+  private loops: Promise<void>[] = [];
+  private stopWatching: (() => Promise<void>) | undefined;
+  private locked = false;
+
+  constructor(private readonly deps: ControllerDeps) {
+    this.paths = controllerPaths(deps.config.stateDir);
+    this.log = deps.logger;
+    this.now = deps.now ?? (() => new Date());
+    this.random = deps.random ?? Math.random;
+    const retry = deps.config.controller.retry;
+    this.backoff = { baseMs: retry.initialSeconds * 1000, maxMs: retry.maxSeconds * 1000, factor: 2, jitter: 0.5 };
+    for (const system of deps.reconcilers.keys()) this.wakes.set(system, new Wakeup());
+    this.status = new StatusBoard(deps.metrics, deps.source.describe(), [...deps.reconcilers.keys()], deps.skipped, this.now);
+  }
+
+  /** The latest drift report (also persisted under the state directory). */
+  get driftReport(): DriftReport {
+    return this.drift;
+  }
+
+  /** Starts the source loop and one worker per system. Returns once they are running. */
+  async start(): Promise<void> {
+    await this.restore();
+    this.log.info({ event: 'controller.start', systems: [...this.deps.reconcilers.keys()], source: this.deps.source.describe() }, 'controller starting');
+    this.loops.push(this.sourceLoop());
+    for (const system of this.deps.reconcilers.keys()) this.loops.push(this.worker(system));
+    this.stopWatching = this.deps.source.watch?.(() => this.trigger('watch'));
+  }
+
+  /** Fetches now (webhook, watcher) instead of waiting for the poll interval. */
+  trigger(reason: string): void {
+    this.log.info({ event: 'source.trigger', reason }, 'fetch requested');
+    this.sourceWake.wake();
+  }
+
+  /**
+   * Stops cleanly: waits are cut short, passes in flight see their signal abort (a reconciler finishes the change it
+   * is sending and starts no other), then audit, drift and state writes are flushed and the lock released.
+   */
+  async stop(): Promise<void> {
+    if (this.stopper.signal.aborted) return;
+    this.log.info({ event: 'controller.stopping' }, 'stopping');
+    this.stopper.abort(new Error('controller stopping'));
+    await this.stopWatching?.();
+    const grace = this.deps.shutdownGraceMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      Promise.allSettled(this.loops).then(() => 'done' as const),
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), grace))),
+    ]);
+    if (timer) clearTimeout(timer);
+    if (outcome === 'timeout') this.log.error({ event: 'controller.stop.timeout', graceMs: grace }, 'passes still running after the grace period');
+    await Promise.allSettled([...this.notifications]);
+    await this.writes;
+    for (const r of this.deps.reconcilers.values()) await r.close().catch((err) => this.log.warn({ event: 'controller.close.failed', system: r.system, err: (err as Error).message }, 'close failed'));
+    await this.unlock();
+    this.log.info({ event: 'controller.stop' }, 'stopped');
+  }
+
+  /** One fetch and one pass per system, then stop: `infrasec run --once`. */
+  async runOnce(): Promise<PassResult[]> {
+    await this.restore();
+    try {
+      await this.syncOnce();
+      const desired = this.desired;
+      if (!desired) return [];
+      return await Promise.all([...this.deps.reconcilers.keys()].map((s) => this.runSystemPass(s, desired).then((r) => r.result)));
+    } finally {
+      await Promise.allSettled([...this.notifications]);
+      await this.writes;
+      for (const r of this.deps.reconcilers.values()) await r.close();
+      await this.unlock();
+    }
+  }
+
+  // ---- start-up -------------------------------------------------------------------------------------------------
+
+  private async restore(): Promise<void> {
+    await this.lock();
+    const persisted = await readJsonFile<PersistedState>(this.paths.state);
+    this.desiredRevision = persisted?.desiredRevision ?? null;
+    for (const [system, s] of Object.entries(persisted?.systems ?? {}) as Array<[SystemName, { appliedRevision: string; appliedAt: string }]>) {
+      if (!this.deps.reconcilers.has(system)) continue;
+      this.applied.set(system, { revision: s.appliedRevision, at: s.appliedAt });
+      this.status.restoreApplied(system, s.appliedRevision, s.appliedAt);
+    }
+    this.drift = (await readJsonFile<DriftReport>(this.paths.driftJson)) ?? EMPTY_DRIFT_REPORT;
+    this.status.auditHead(this.deps.audit.current);
+    if (this.deps.audit.recovered > 0) {
+      this.log.warn({ event: 'audit.recovered', bytes: this.deps.audit.recovered }, 'cut a torn final line from the audit log (crash during an append)');
+    }
+  }
+
+  /** One controller per state directory. A lock left by a killed process (its PID is gone) is taken over. */
+  private async lock(): Promise<void> {
+    if (this.locked) return;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open(this.paths.lock, 'wx', 0o600);
+        await fh.writeFile(`${process.pid}\n`);
+        await fh.close();
+        this.locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          await mkdir(this.deps.config.stateDir, { recursive: true, mode: 0o700 });
+          continue;
+        }
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = Number((await readFile(this.paths.lock, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new InfrasecError('state-locked', `another controller (pid ${pid}) is using ${this.deps.config.stateDir}`, { pid });
+      }
+      this.log.warn({ event: 'controller.lock.stale', pid }, 'taking over a stale lock');
+      await rm(this.paths.lock, { force: true });
+    }
+    throw new InfrasecError('state-locked', `cannot lock ${this.paths.lock}`);
+  }
+
+  private async unlock(): Promise<void> {
+    if (!this.locked) return;
+    await rm(this.paths.lock, { force: true });
+    this.locked = false;
+  }
+
+  // ---- source ---------------------------------------------------------------------------------------------------
+
+  private async sourceLoop(): Promise<void> {
+    let delay: number | undefined = 0;
+    while (await this.sourceWake.wait(delay, this.stopper.signal)) {
+      delay = await this.syncOnce();
+    }
+  }
+
+  /** Fetches once and adopts the head if it is new and valid. Returns the delay until the next fetch. */
+  private async syncOnce(): Promise<number> {
+    const poll = this.deps.config.controller.pollIntervalSeconds * 1000;
+    const timeout = AbortSignal.timeout((this.deps.config.controller.git?.timeoutSeconds ?? 120) * 1000);
+    let snapshot: SourceSnapshot;
+    try {
+      snapshot = await this.deps.source.sync(AbortSignal.any([this.stopper.signal, timeout]));
+    } catch (err) {
+      if (this.stopper.signal.aborted) return poll;
+      const e = err instanceof InfrasecError ? err : undefined;
+      this.status.sourceFailed((err as Error).message, e?.code ?? 'source-unavailable');
+      const failures = this.status.snapshot().source.consecutiveFailures;
+      this.log.warn({ event: 'source.fetch.failed', code: e?.code ?? 'internal', error: (err as Error).message, failures }, 'source unavailable; the last applied revision stays enforced');
+      await this.fallbackIfNothingDesired();
+      return Math.min(poll, backoffDelay(failures, this.backoff, this.random));
+    }
+    this.status.sourceFetched(snapshot);
+    if (snapshot.revision !== this.lastHandledHead) {
+      this.lastHandledHead = snapshot.revision;
+      await this.consider(snapshot);
+    }
+    return poll;
+  }
+
+  private async consider(snapshot: SourceSnapshot): Promise<void> {
+    const refusal = this.deps.source.refusal(snapshot);
+    if (refusal) return this.reject(snapshot, refusal, [], 'signature-refused');
+    let loaded: Resolved;
+    try {
+      loaded = await this.load(snapshot);
+    } catch (err) {
+      return this.reject(snapshot, `cannot load the desired state: ${(err as Error).message}`, [], 'load-failed');
+    }
+    if (!loaded.state) {
+      const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
+      return this.reject(snapshot, `${errors} problem(s) in the desired state`, loaded.diagnostics, 'validation-failed');
+    }
+    this.adopt({ snapshot, state: loaded.state });
+    this.log.info({ event: 'source.revision.accepted', revision: snapshot.revision, author: snapshot.author, signature: snapshot.signature.state }, 'new desired revision');
+  }
+
+  private adopt(desired: Desired): void {
+    this.desired = desired;
+    this.desiredRevision = desired.state.revision;
+    this.status.sourceAccepted(desired.state.revision);
+    this.persistState();
+    for (const w of this.wakes.values()) w.wake();
+  }
+
+  private async reject(snapshot: SourceSnapshot, reason: string, diagnostics: readonly Diagnostic[], code: string): Promise<void> {
+    this.status.sourceRejected(snapshot.revision, reason, diagnostics, code);
+    this.log.warn({ event: 'source.revision.rejected', revision: snapshot.revision, code, reason, diagnostics: diagnostics.length }, 'head revision not applied; the previous one stays enforced');
+    await this.appendAudit([{
+      time: this.now().toISOString(), commit: snapshot.revision, author: snapshot.author ?? null, signature: snapshot.signature.state,
+      system: 'source', object: null, action: 'reject', fields: [], result: 'rejected', drift: false, reason,
+    }]).catch((err) => this.log.error({ event: 'audit.write.failed', error: (err as Error).message }, 'audit write failed'));
+    await this.fallbackIfNothingDesired();
+  }
+
+  /** After a restart with an unusable head (invalid, untrusted, unreachable), enforce the last revision that was desired. */
+  private async fallbackIfNothingDesired(): Promise<void> {
+    const rev = this.desiredRevision;
+    if (this.desired || !rev || this.fallbackTried === rev) return;
+    this.fallbackTried = rev;
+    const snapshot = await this.deps.source.checkout(rev, this.stopper.signal).catch((err) => {
+      this.log.warn({ event: 'source.fallback.failed', revision: rev, error: (err as Error).message }, 'cannot check out the last applied revision');
+      return undefined;
+    });
+    if (!snapshot) return;
+    const loaded = await this.load(snapshot).catch(() => undefined);
+    if (!loaded?.state) {
+      this.log.error({ event: 'source.fallback.failed', revision: rev }, 'the last applied revision no longer loads');
+      return;
+    }
+    this.desired = { snapshot, state: loaded.state };
+    this.status.sourceFallback(rev);
+    this.log.warn({ event: 'source.fallback', revision: rev }, 'enforcing the last applied revision');
+    for (const w of this.wakes.values()) w.wake();
+  }
+
+  private load(snapshot: SourceSnapshot): Promise<Resolved> {
+    return this.deps.load ? this.deps.load(snapshot.root, snapshot.revision) : loadResolvedState(snapshot.root, this.deps.config, snapshot.revision);
+  }
+
+  // ---- systems --------------------------------------------------------------------------------------------------
+
+  private async worker(system: SystemName): Promise<void> {
+    const wake = this.wakes.get(system)!;
+    let delay: number | undefined;
+    while (await wake.wait(delay, this.stopper.signal)) {
+      const desired = this.desired;
+      if (!desired) {
+        delay = undefined;
+        continue;
+      }
+      const { nextDelayMs } = await this.runSystemPass(system, desired);
+      if (this.stopper.signal.aborted) break;
+      delay = nextDelayMs;
+      this.status.scheduled(system, new Date(this.now().getTime() + nextDelayMs));
+    }
+    this.status.stopped(system);
+  }
+
+  /** One pass for one system; the worker guarantees there is never more than one per system at a time. */
+  private async runSystemPass(system: SystemName, desired: Desired): Promise<{ result: PassResult; nextDelayMs: number }> {
+    const reconciler = this.deps.reconcilers.get(system)!;
+    const cfg = this.deps.config.controller;
+    const revision = desired.state.revision;
+    const drift = this.applied.get(system)?.revision === revision;
+    const policy = policyOf(this.deps.config, system);
+    const snap = desired.snapshot;
+    const ctx = { commit: revision, author: snap.author ?? null, signature: snap.signature.state, drift };
+    const log = this.log.child({ system, commit: revision });
+
+    this.status.passStarted(system);
+    const auditWrites: Array<Promise<unknown>> = [];
+    const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(cfg.passTimeoutSeconds * 1000)]);
+    const result = await runPass(reconciler, desired.state, policy, {
+      mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.now,
+      hooks: {
+        // Each change is recorded as soon as it is done, so a crash later in the pass loses none of them.
+        onApplied: (a: Applied) => {
+          auditWrites.push(this.appendAudit([changeRecord(a.change, { ...ctx, time: this.now().toISOString() }, a.ok ? 'ok' : 'failed', a.error)]));
+        },
+      },
+    });
+
+    let auditError: string | undefined;
+    const refusalKey = result.status === 'refused' ? `${revision}\u0000${result.refused.join('\n')}` : undefined;
+    const newRefusal = refusalKey !== undefined && this.lastRefusal.get(system) !== refusalKey;
+    if (refusalKey) this.lastRefusal.set(system, refusalKey);
+    else this.lastRefusal.delete(system);
+    if (newRefusal) {
+      auditWrites.push(this.appendAudit([{
+        time: this.now().toISOString(), ...ctx, system, object: null, action: 'refuse', fields: [], result: 'refused', reason: result.refused.join('; '),
+      }]));
+    }
+    for (const s of await Promise.allSettled(auditWrites)) if (s.status === 'rejected') auditError = (s.reason as Error).message;
+
+    const converged = !drift && (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes');
+    const before = new Set(openDrift(this.drift, system).map((e) => `${e.kind}/${e.name}`));
+    if (drift) this.drift = updateDriftReport(this.drift, result, policy, this.now());
+    else if (converged) this.drift = clearOpenDrift(this.drift, system, this.now());
+    if (drift || converged) this.persistDrift();
+    const open = openDrift(this.drift, system);
+
+    this.status.passFinished(system, result, { drift, driftOpen: open.length, converged });
+    if (converged) {
+      const at = this.now().toISOString();
+      this.applied.set(system, { revision, at });
+      this.persistState();
+    }
+    if (auditError) {
+      this.status.recordFailure(system, 'audit-write-failed', auditError);
+      log.error({ event: 'audit.write.failed', error: auditError }, 'audit trail write failed; the pass counts as failed');
+    }
+    this.status.auditHead(this.deps.audit.current);
+
+    if (!this.stopper.signal.aborted) this.notifyAbout(system, result, drift, open.filter((e) => !before.has(`${e.kind}/${e.name}`)));
+
+    const failures = this.status.snapshot().systems.find((s) => s.system === system)?.consecutiveFailures ?? 0;
+    const nextDelayMs = result.status === 'failed' || auditError ? backoffDelay(Math.max(1, failures), this.backoff, this.random) : cfg.driftIntervalSeconds * 1000;
+    return { result, nextDelayMs };
+  }
+
+  private notifyAbout(system: SystemName, result: PassResult, drift: boolean, newDrift: ReturnType<typeof openDrift>): void {
+    const base = { time: this.now().toISOString(), system, revision: result.revision };
+    if (drift && newDrift.length > 0) {
+      this.notify({
+        ...base, event: 'drift.found', summary: `${newDrift.length} object(s) in ${system} drifted from ${result.revision.slice(0, 12)}`,
+        objects: newDrift.map((e) => ({ object: `${e.kind}/${e.name}`, action: e.action, mode: e.mode, corrected: e.corrected, fields: e.fields })),
+      });
+    }
+    if (result.status === 'failed') {
+      const key = `${result.revision}\u0000${result.error?.message ?? ''}`;
+      if (this.lastFailure.get(system) !== key) {
+        this.lastFailure.set(system, key);
+        const failed = result.applied.filter((a) => !a.ok);
+        this.notify({
+          ...base, event: 'apply.failed', summary: `${system}: ${result.error?.message ?? 'pass failed'}`,
+          error: result.error ?? { code: 'failed', message: 'pass failed' },
+          objects: failed.map((a) => ({ ...changeToJson(a.change), error: a.error ?? null })),
+        });
+      }
+    } else {
+      this.lastFailure.delete(system);
+    }
+    if (result.status === 'refused' && this.lastRefusal.get(system) && !this.notifiedRefusal.has(this.lastRefusal.get(system)!)) {
+      this.notifiedRefusal.add(this.lastRefusal.get(system)!);
+      this.notify({ ...base, event: 'guard.refused', summary: `${system}: a guard refused the plan`, reasons: result.refused });
+    }
+  }
+
+  private notify(n: Notification): void {
+    const notifier = this.deps.notifier;
+    if (!notifier) return;
+    const p = notifier.send(n, this.stopper.signal).finally(() => this.notifications.delete(p));
+    this.notifications.add(p);
+  }
+
+  // ---- persistence ----------------------------------------------------------------------------------------------
+
+  private appendAudit(records: readonly AuditRecord[]): Promise<unknown> {
+    return this.deps.audit.append(records);
+  }
+
+  /** Queues an atomic write of the controller state; writes are serialized, and a failure is logged and surfaces in status. */
+  private persistState(): void {
+    const state: PersistedState = {
+      version: 1,
+      desiredRevision: this.desiredRevision,
+      systems: Object.fromEntries([...this.applied].map(([s, a]) => [s, { appliedRevision: a.revision, appliedAt: a.at }])),
+    };
+    this.queueWrite('state', () => writeFileAtomic(this.paths.state, `${JSON.stringify(state, null, 2)}\n`));
+  }
+
+  private persistDrift(): void {
+    const report = this.drift;
+    this.queueWrite('drift', async () => {
+      await writeFileAtomic(this.paths.driftJson, renderDriftJson(report), 0o640);
+      await writeFileAtomic(this.paths.driftMarkdown, renderDriftMarkdown(report), 0o640);
+      await writeFileAtomic(this.paths.driftHtml, renderDriftHtml(report), 0o640);
+    });
+  }
+
+  private queueWrite(what: string, write: () => Promise<void>): void {
+    this.writes = this.writes.then(write).catch((err) => {
+      this.log.error({ event: 'state.write.failed', file: what, error: (err as Error).message }, 'cannot write a state file');
+      for (const system of this.deps.reconcilers.keys()) this.status.recordFailure(system, 'state-write-failed', `${what}: ${(err as Error).message}`);
+    });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,227 @@
+// The controller's status board: the one place where per-system and source status, and every Prometheus metric, are written.
+import type { Diagnostic } from '../desired/diagnostic.ts';
+import { formatDiagnostic } from '../desired/diagnostic.ts';
+import type { ControllerMetrics } from '../server/metrics.ts';
+import type { SignatureCheck, SourceDescription, SourceSnapshot } from '../sources/source.ts';
+import type { PassResult, PassStatus } from './pass.ts';
+import type { SystemName } from './types.ts';
+
+export type SystemState = 'starting' | 'running' | 'idle' | 'backoff' | 'refused' | 'stopped';
+
+export interface LastPass {
+  readonly revision: string;
+  readonly drift: boolean;
+  readonly status: PassStatus;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly changes: number;
+  readonly writes: number;
+  readonly failedChanges: number;
+}
+
+export interface SystemStatus {
+  readonly system: SystemName;
+  state: SystemState;
+  appliedRevision: string | null;
+  appliedAt: string | null;
+  lastPass: LastPass | null;
+  lastSuccessAt: string | null;
+  lastError: { code: string; message: string; at: string } | null;
+  consecutiveFailures: number;
+  nextAttemptAt: string | null;
+  driftOpen: number;
+}
+
+export interface SourceStatus {
+  readonly kind: SourceDescription['kind'];
+  readonly location: string;
+  readonly ref: string | null;
+  readonly path: string | null;
+  head: { revision: string; author: string | null; subject: string | null; committedAt: string | null; signature: SignatureCheck } | null;
+  /** The revision the systems converge to: the last head that loaded, validated and passed signature checks. */
+  desiredRevision: string | null;
+  /** Why the head is not the desired revision. */
+  notApplied: { revision: string; reason: string; diagnostics: string[] } | null;
+  lastFetchAt: string | null;
+  lastFetchError: { message: string; at: string } | null;
+  consecutiveFailures: number;
+}
+
+export interface ControllerStatus {
+  readonly startedAt: string;
+  readonly source: SourceStatus;
+  readonly systems: readonly SystemStatus[];
+  readonly skipped: ReadonlyArray<{ system: SystemName; reason: string }>;
+  readonly audit: { seq: number; hash: string };
+}
+
+const DIAGNOSTICS_SHOWN = 20;
+
+export class StatusBoard {
+  private readonly systems = new Map<SystemName, SystemStatus>();
+  private readonly source: SourceStatus;
+  private audit = { seq: 0, hash: '' };
+  private readonly startedAt: string;
+
+  constructor(
+    private readonly metrics: ControllerMetrics,
+    source: SourceDescription,
+    systems: readonly SystemName[],
+    private readonly skipped: ReadonlyArray<{ system: SystemName; reason: string }>,
+    private readonly now: () => Date,
+  ) {
+    this.startedAt = now().toISOString();
+    this.source = {
+      kind: source.kind, location: source.location, ref: source.ref ?? null, path: source.path ?? null,
+      head: null, desiredRevision: null, notApplied: null, lastFetchAt: null, lastFetchError: null, consecutiveFailures: 0,
+    };
+    for (const system of systems) {
+      this.systems.set(system, {
+        system, state: 'starting', appliedRevision: null, appliedAt: null, lastPass: null, lastSuccessAt: null,
+        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0,
+      });
+      metrics.driftedObjects.set({ system }, 0);
+    }
+  }
+
+  /** Restores what the previous run persisted, so /status and the metric show the enforced commit from the start. */
+  restoreApplied(system: SystemName, revision: string, at: string): void {
+    const s = this.get(system);
+    s.appliedRevision = revision;
+    s.appliedAt = at;
+    this.metrics.appliedCommit.reset();
+    for (const x of this.systems.values()) if (x.appliedRevision) this.metrics.appliedCommit.set({ system: x.system, commit: x.appliedRevision }, 1);
+  }
+
+  sourceFetched(snapshot: SourceSnapshot): void {
+    this.source.head = {
+      revision: snapshot.revision, author: snapshot.author ?? null, subject: snapshot.subject ?? null,
+      committedAt: snapshot.committedAt ?? null, signature: snapshot.signature,
+    };
+    this.source.lastFetchAt = this.now().toISOString();
+    this.source.lastFetchError = null;
+    this.source.consecutiveFailures = 0;
+  }
+
+  sourceFailed(message: string, code: string): void {
+    this.source.lastFetchError = { message, at: this.now().toISOString() };
+    this.source.consecutiveFailures++;
+    this.metrics.sourceFailures.inc({ code });
+  }
+
+  /** The head loaded and may be applied. */
+  sourceAccepted(revision: string): void {
+    this.source.desiredRevision = revision;
+    this.source.notApplied = null;
+    this.metrics.sourceHead.reset();
+    this.metrics.sourceHead.set({ commit: revision, applicable: 'true' }, 1);
+  }
+
+  /** The head is invalid or untrusted: the previous desired revision stays enforced. */
+  sourceRejected(revision: string, reason: string, diagnostics: readonly Diagnostic[], code: string): void {
+    const shown = diagnostics.slice(0, DIAGNOSTICS_SHOWN).map(formatDiagnostic);
+    if (diagnostics.length > DIAGNOSTICS_SHOWN) shown.push(`… and ${diagnostics.length - DIAGNOSTICS_SHOWN} more`);
+    this.source.notApplied = { revision, reason, diagnostics: shown };
+    this.metrics.sourceHead.reset();
+    this.metrics.sourceHead.set({ commit: revision, applicable: 'false' }, 1);
+    this.metrics.sourceFailures.inc({ code });
+  }
+
+  /** The desired revision used while the head is unusable (restored from the last run). */
+  sourceFallback(revision: string): void {
+    this.source.desiredRevision = revision;
+  }
+
+  passStarted(system: SystemName): void {
+    const s = this.get(system);
+    s.state = 'running';
+    s.nextAttemptAt = null;
+  }
+
+  /** Records one finished pass: status, applied commit, errors and every pass metric. */
+  passFinished(system: SystemName, result: PassResult, opts: { drift: boolean; driftOpen: number; converged: boolean }): void {
+    const s = this.get(system);
+    const at = this.now().toISOString();
+    const failedChanges = result.applied.filter((a) => !a.ok).length;
+    s.lastPass = {
+      revision: result.revision, drift: opts.drift, status: result.status, startedAt: result.startedAt, durationMs: result.durationMs,
+      changes: result.changes.length, writes: result.writes, failedChanges,
+    };
+    s.driftOpen = opts.driftOpen;
+    this.metrics.passDuration.observe({ system, kind: opts.drift ? 'drift' : 'apply' }, result.durationMs / 1000);
+    for (const a of result.applied) this.metrics.changes.inc({ system, action: a.change.action, result: a.ok ? 'ok' : 'failed' });
+    for (const h of result.held) this.metrics.changes.inc({ system, action: h.change.action, result: 'held' });
+    this.metrics.driftedObjects.set({ system }, opts.driftOpen);
+
+    if (result.status === 'failed' || result.status === 'refused') {
+      const code = result.error?.code ?? (result.status === 'refused' ? 'guard-refused' : 'failed');
+      s.lastError = { code, message: result.error?.message ?? result.refused.join('; '), at };
+      this.metrics.passFailures.inc({ system, code });
+      if (result.status === 'failed') s.consecutiveFailures++;
+      s.state = result.status === 'refused' ? 'refused' : 'backoff';
+      return;
+    }
+    s.consecutiveFailures = 0;
+    s.lastError = null;
+    s.lastSuccessAt = at;
+    s.state = 'idle';
+    this.metrics.lastSuccess.set({ system }, this.now().getTime() / 1000);
+    if (opts.converged && s.appliedRevision !== result.revision) {
+      s.appliedRevision = result.revision;
+      s.appliedAt = at;
+      this.metrics.appliedCommit.reset();
+      for (const x of this.systems.values()) if (x.appliedRevision) this.metrics.appliedCommit.set({ system: x.system, commit: x.appliedRevision }, 1);
+    }
+  }
+
+  /** A pass could not be recorded in full (the audit trail refused a write): the system is failed whatever the pass said. */
+  recordFailure(system: SystemName, code: string, message: string): void {
+    const s = this.get(system);
+    s.lastError = { code, message, at: this.now().toISOString() };
+    s.consecutiveFailures++;
+    s.state = 'backoff';
+    this.metrics.passFailures.inc({ system, code });
+  }
+
+  scheduled(system: SystemName, at: Date | null): void {
+    this.get(system).nextAttemptAt = at ? at.toISOString() : null;
+  }
+
+  stopped(system: SystemName): void {
+    this.get(system).state = 'stopped';
+  }
+
+  webhook(result: 'accepted' | 'unauthorized' | 'disabled' | 'too-large' | 'bad-request'): void {
+    this.metrics.webhookRequests.inc({ result });
+  }
+
+  notificationFailed(event: string): void {
+    this.metrics.notificationFailures.inc({ event });
+  }
+
+  auditHead(head: { seq: number; hash: string }): void {
+    this.audit = { ...head };
+  }
+
+  /** Ready once every enabled system has finished a pass that reached it (not failed). */
+  ready(): { ready: boolean; waiting: SystemName[] } {
+    const waiting = [...this.systems.values()].filter((s) => s.lastSuccessAt === null && !(s.lastPass && s.lastPass.status === 'refused')).map((s) => s.system);
+    return { ready: waiting.length === 0, waiting };
+  }
+
+  snapshot(): ControllerStatus {
+    return structuredClone({
+      startedAt: this.startedAt,
+      source: this.source,
+      systems: [...this.systems.values()],
+      skipped: [...this.skipped],
+      audit: this.audit,
+    });
+  }
+
+  private get(system: SystemName): SystemStatus {
+    const s = this.systems.get(system);
+    if (!s) throw new Error(`unknown system ${system}`);
+    return s;
+  }
+}

@@ -1,0 +1,284 @@
+// `infrasec run` (the long-running controller), `infrasec audit verify` and `infrasec audit log`: wiring of source, systems, audit, server and signals.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../config.ts';
+import { FileFingerprintStore } from '../engine/fingerprints.ts';
+import { Controller, controllerPaths } from '../engine/loop.ts';
+import { buildSystems } from '../engine/systems.ts';
+import { ConfigError, InfrasecError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { WebhookNotifier } from '../notify/webhook.ts';
+import { AuditLog, readAuditEntries, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
+import { formatValue } from '../report/plan.ts';
+import { ControllerMetrics } from '../server/metrics.ts';
+import { startOpsServer, type OpsServer } from '../server/http.ts';
+import { DirectorySource } from '../sources/directory.ts';
+import { GitSource, readCredentialFile } from '../sources/git.ts';
+import { commitsTouchingObject, type ObjectCommit } from '../sources/history.ts';
+import type { Source } from '../sources/source.ts';
+
+/** Exit codes, as in cli.ts: 0 ok, 1 error, 3 refused by a guard. */
+const EXIT_OK = 0;
+const EXIT_ERROR = 1;
+const EXIT_REFUSED = 3;
+
+export interface RunningController {
+  readonly controller: Controller;
+  readonly server: OpsServer | undefined;
+  readonly source: Source;
+  stop(): Promise<void>;
+}
+
+/** The source the configuration names: a local directory (dev mode) or a Git repository. */
+export async function buildSource(config: Config): Promise<Source> {
+  const c = config.controller;
+  const workDir = controllerPaths(config.stateDir).source;
+  if (c.directory && c.git) throw new ConfigError('set either controller.directory or controller.git, not both');
+  if (c.directory) return new DirectorySource({ directory: c.directory, workDir });
+  const g = c.git;
+  if (!g) throw new ConfigError('no source: set controller.git.url (INFRASEC_GIT_URL) or controller.directory (INFRASEC_DIRECTORY)');
+  if (g.verifySignatures && !g.allowedSignersFile && !g.trustedKeysFile) {
+    throw new ConfigError('controller.git.verifySignatures needs allowedSignersFile (SSH) or trustedKeysFile (OpenPGP)');
+  }
+  const token = g.token ?? (g.tokenFile ? await readCredentialFile(g.tokenFile) : undefined);
+  return new GitSource({
+    url: g.url, ref: g.ref, path: g.path, workDir, token, tokenUsername: g.tokenUsername, sshKeyFile: g.sshKeyFile,
+    knownHostsFile: g.knownHostsFile, verifySignatures: g.verifySignatures, allowedSignersFile: g.allowedSignersFile,
+    trustedKeysFile: g.trustedKeysFile, timeoutMs: g.timeoutSeconds * 1000,
+  });
+}
+
+async function secretFrom(value: string | undefined, file: string | undefined): Promise<string | undefined> {
+  if (value) return value;
+  if (!file) return undefined;
+  const v = (await readFile(file, 'utf8')).trim();
+  if (!v) throw new ConfigError(`${file} is empty`, { file });
+  return v;
+}
+
+/**
+ * Assembles and starts a controller from configuration: source, reconcilers, audit log, metrics, notifier and (unless
+ * `serve` is false) the operations server. Used by `infrasec run`, the demo and the end-to-end tests.
+ */
+export async function startController(config: Config, opts: { logger: Logger; serve?: boolean }): Promise<RunningController> {
+  const { controller, source, metrics } = await assemble(config, opts.logger);
+  const c = config.controller;
+  await controller.start();
+  let server: OpsServer | undefined;
+  try {
+    if (opts.serve !== false) {
+      server = await startOpsServer({
+        listen: c.listen, target: controller, metrics, logger: opts.logger,
+        bearerToken: await secretFrom(undefined, c.bearerTokenFile),
+        webhookSecret: await secretFrom(c.webhookSecret, c.webhookSecretFile),
+      });
+    }
+  } catch (err) {
+    await controller.stop();
+    throw err;
+  }
+  return {
+    controller, server, source,
+    stop: async () => {
+      await server?.close();
+      await controller.stop();
+    },
+  };
+}
+
+async function assemble(config: Config, logger: Logger) {
+  const paths = controllerPaths(config.stateDir);
+  const source = await buildSource(config);
+  const fingerprints = await FileFingerprintStore.open(paths.fingerprints);
+  const { reconcilers, skipped } = buildSystems(config, { fingerprints, logger });
+  if (reconcilers.size === 0) throw new ConfigError(`no system is configured (${skipped.map((s) => `${s.system}: ${s.reason}`).join(', ')})`);
+  const metrics = new ControllerMetrics();
+  const audit = await AuditLog.open(config.stateDir);
+  let controller: Controller | undefined;
+  const notifier = config.controller.notifyUrl
+    ? new WebhookNotifier({ url: config.controller.notifyUrl, logger, onFailure: (n) => controller?.status.notificationFailed(n.event) })
+    : undefined;
+  controller = new Controller({ config, source, reconcilers, skipped, audit, metrics, logger, notifier });
+  return { controller, source, metrics };
+}
+
+interface RunOptions {
+  config?: string;
+  once?: boolean;
+  directory?: string;
+  listen?: string;
+  stateDir?: string;
+}
+
+async function runCommand(opts: RunOptions): Promise<number> {
+  const config = await loadConfig({ file: opts.config });
+  if (opts.stateDir) config.stateDir = opts.stateDir;
+  if (opts.listen) config.controller.listen = opts.listen;
+  if (opts.directory) {
+    config.controller.directory = opts.directory;
+    delete config.controller.git;
+  }
+  const logger = createLogger({ level: config.logLevel });
+
+  if (opts.once) {
+    const { controller } = await assemble(config, logger);
+    const results = await controller.runOnce();
+    const status = controller.status.snapshot();
+    if (results.length === 0) {
+      logger.error({ event: 'run.once.no-desired-state', reason: status.source.notApplied?.reason ?? status.source.lastFetchError?.message }, 'nothing to apply');
+      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      return EXIT_ERROR;
+    }
+    process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    if (results.some((r) => r.status === 'failed')) return EXIT_ERROR;
+    if (results.some((r) => r.status === 'refused')) return EXIT_REFUSED;
+    return EXIT_OK;
+  }
+
+  const running = await startController(config, { logger });
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        logger.error({ event: 'controller.signal.forced', signal: sig }, 'second signal: exiting now');
+        process.exit(EXIT_ERROR);
+      }
+      stopping = true;
+      logger.info({ event: 'controller.signal', signal: sig }, 'finishing the change in flight, then exiting');
+      running.stop().then(resolve, (err) => {
+        logger.error({ event: 'controller.stop.failed', error: (err as Error).message }, 'stop failed');
+        process.exitCode = EXIT_ERROR;
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+}
+
+async function stateDirOf(opts: { stateDir?: string; config?: string }): Promise<string> {
+  if (opts.stateDir) return opts.stateDir;
+  return (await loadConfig({ file: opts.config })).stateDir;
+}
+
+async function auditVerifyCommand(opts: { stateDir?: string; config?: string }): Promise<number> {
+  const stateDir = await stateDirOf(opts);
+  const v = await verifyAuditFile(stateDir);
+  const file = join(stateDir, 'audit.jsonl');
+  if (v.ok) {
+    process.stdout.write(`${file}: ${v.entries} entries, chain intact\n`);
+    return EXIT_OK;
+  }
+  for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);
+  process.stdout.write(`audit log verification FAILED (${v.entries} entries verified before line ${v.problems[0]?.line})\n`);
+  return EXIT_ERROR;
+}
+
+type TimelineItem = { time: string; type: 'commit'; commit: ObjectCommit } | { time: string; type: 'audit'; entry: AuditEntry };
+
+/** Pure: one object's audit entries and Git commits, oldest first. */
+export function buildTimeline(entries: readonly AuditEntry[], commits: readonly ObjectCommit[], object: string): TimelineItem[] {
+  const items: TimelineItem[] = [
+    ...entries.filter((e) => e.object === object).map((e) => ({ time: e.time, type: 'audit' as const, entry: e })),
+    ...commits.map((c) => ({ time: new Date(c.date).toISOString(), type: 'commit' as const, commit: c })),
+  ];
+  return items.sort((a, b) => a.time.localeCompare(b.time) || (a.type === 'commit' ? -1 : 1));
+}
+
+export function renderTimeline(items: readonly TimelineItem[]): string {
+  const out: string[] = [];
+  for (const it of items) {
+    if (it.type === 'commit') {
+      out.push(`${it.time}  commit   ${it.commit.commit.slice(0, 12)}  ${it.commit.author}  ${JSON.stringify(it.commit.subject)}  (${it.commit.files.join(', ')})`);
+      continue;
+    }
+    const e = it.entry;
+    const note = e.error ? `  error: ${e.error}` : e.reason ? `  (${e.reason})` : '';
+    out.push(`${it.time}  ${e.drift ? 'drift   ' : 'applied '} ${e.system} ${e.action} ${e.result}  commit ${e.commit.slice(0, 12)} by ${e.author ?? '?'}, signature ${e.signature}${note}`);
+    for (const f of e.fields) out.push(`      ${String(f['path'])}: ${f['sensitive'] ? '(changed)' : `${formatValue(f['before'])} → ${formatValue(f['after'])}`}`);
+  }
+  if (items.length === 0) out.push('no history for this object');
+  return out.join('\n');
+}
+
+async function auditLogCommand(opts: { object: string; stateDir?: string; config?: string; repo?: string; path?: string; format: string; maxCommits: number }): Promise<number> {
+  const m = /^([A-Za-z]+)\/(.+)$/.exec(opts.object);
+  if (!m) throw new InvalidArgumentError('--object must be Kind/name, e.g. User/jdupont');
+  let stateDir = opts.stateDir;
+  let path = opts.path;
+  if (!stateDir || !path) {
+    const config = await loadConfig({ file: opts.config }).catch((err) => {
+      if (stateDir) return undefined; // --state-dir given: the configuration is only needed for the path
+      throw err;
+    });
+    stateDir ??= config?.stateDir ?? '.infrasec-state';
+    path ??= config?.controller.git?.path ?? '.';
+  }
+  const entries = await readAuditEntries(stateDir);
+  const repo = opts.repo ?? join(controllerPaths(stateDir).source, 'repo');
+  let commits: ObjectCommit[] = [];
+  let gitNote = '';
+  try {
+    commits = await commitsTouchingObject(repo, path, m[1]!, m[2]!, opts.maxCommits);
+  } catch (err) {
+    gitNote = `git history unavailable (${repo}): ${(err as Error).message.split('\n')[0]}`;
+  }
+  const items = buildTimeline(entries, commits, opts.object);
+  if (opts.format === 'json') {
+    process.stdout.write(`${JSON.stringify({ object: opts.object, items, ...(gitNote ? { warning: gitNote } : {}) }, null, 2)}\n`);
+  } else {
+    if (gitNote) process.stderr.write(`warning: ${gitNote}\n`);
+    process.stdout.write(`${renderTimeline(items)}\n`);
+  }
+  return EXIT_OK;
+}
+
+export function registerControllerCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run the controller: follow the Git source (or a local directory), apply new commits, correct or report drift, serve /healthz /readyz /metrics /status /drift /webhook')
+    .option('-c, --config <file>', 'controller configuration (default: infrasec.yaml, INFRASEC_CONFIG)')
+    .option('--once', 'fetch once, run one pass per system, print the status and exit (0 ok, 1 failed, 3 refused)')
+    .option('-d, --directory <dir>', 'watch a local desired-state directory instead of Git (to try changes before pushing)')
+    .option('--listen <addr>', 'address of the operations endpoints, host:port')
+    .option('--state-dir <dir>', 'state directory (audit log, drift report, clone, fingerprints)')
+    .action(async (opts: RunOptions) => {
+      try {
+        process.exitCode = await runCommand(opts);
+      } catch (err) {
+        if (!(err instanceof InfrasecError)) throw err;
+        process.stderr.write(`infrasec: ${err.message}\n`);
+        process.exitCode = EXIT_ERROR;
+      }
+    });
+
+  const audit = program.command('audit').description('the controller audit trail: verify its hash chain, show one object\'s history');
+  audit
+    .command('verify')
+    .description('check that no audit entry was edited, deleted or reordered; exit 0 intact, 1 broken (names the line)')
+    .option('--state-dir <dir>', 'state directory holding audit.jsonl')
+    .option('-c, --config <file>', 'controller configuration, for its stateDir')
+    .action(async (opts: { stateDir?: string; config?: string }) => {
+      process.exitCode = await auditVerifyCommand(opts);
+    });
+  audit
+    .command('log')
+    .description('one object\'s history: audit entries joined with the Git commits that changed its YAML')
+    .requiredOption('--object <Kind/name>', 'the object, e.g. User/jdupont')
+    .option('--state-dir <dir>', 'state directory holding audit.jsonl and the clone')
+    .option('-c, --config <file>', 'controller configuration, for stateDir and git.path')
+    .option('--repo <dir>', 'Git working copy to read history from (default: the controller\'s clone)')
+    .option('--path <path>', 'desired-state path inside the repository (default: controller.git.path)')
+    .option('--max-commits <n>', 'commits to look through', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+      return n;
+    }, 500)
+    .addOption(new Option('-f, --format <format>', 'text|json').choices(['text', 'json']).default('text'))
+    .action(async (opts: { object: string; stateDir?: string; config?: string; repo?: string; path?: string; format: string; maxCommits: number }) => {
+      process.exitCode = await auditLogCommand(opts);
+    });
+}

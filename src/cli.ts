@@ -2,6 +2,7 @@
 // The `infrasec` command: parses arguments, runs one command, maps outcomes to exit codes. Never prints a stack trace for bad input.
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerControllerCommands } from './commands/controller.ts';
 import { registerReconcileCommands } from './commands/reconcile.ts';
 import { countByKind, loadDesiredState } from './desired/load.ts';
 import { renderValidation, type ValidationFormat } from './report/validation.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     });
 
   registerReconcileCommands(program);
+  registerControllerCommands(program);
   return program;
 }
 

@@ -49,6 +49,14 @@ export function checkPort(text: string): string | undefined {
   return undefined;
 }
 
+/** `Date.parse` rolls 2026-02-30 over to March 2nd; a real date must come back with the same day and month. */
+function isRealDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!m || Number.isNaN(Date.parse(text))) return false;
+  const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return day.getUTCMonth() === Number(m[2]) - 1 && day.getUTCDate() === Number(m[3]);
+}
+
 export function checkReferences(state: DesiredState): Diagnostic[] {
   const out: Diagnostic[] = [];
   const report = (r: AnyResource, path: Path, code: string, message: string) => {
@@ -82,7 +90,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
       checkMailDomain(u, ['spec', 'mailbox', 'aliases', i], a);
       claimAddress(u, ['spec', 'mailbox', 'aliases', i], a);
     });
-    if (u.spec.accountExpires && Number.isNaN(Date.parse(u.spec.accountExpires))) {
+    if (u.spec.accountExpires && !isRealDate(u.spec.accountExpires)) {
       report(u, ['spec', 'accountExpires'], 'value-invalid', 'not a real date');
     }
   }

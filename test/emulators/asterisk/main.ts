@@ -1,0 +1,76 @@
+// Standalone CLI: `npx tsx test/emulators/asterisk/main.ts --port 5038 --config-dir DIR [--user admin:secret]`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AmiUser } from './action-types.js';
+import { startAmiEmulator } from './server.js';
+
+const USAGE = `usage: main.ts --config-dir DIR [--port 5038] [--host 127.0.0.1] [--version 22.10.1]
+               [--user name:secret[:read[:write]]]... [--seed]
+  --user     repeatable; read/write are comma lists of classes (default all)
+  --seed     create a minimal pjsip.conf (+ empty pjsip_custom.conf), extensions.conf, voicemail.conf and
+             confbridge.conf in DIR when they do not exist`;
+
+function parseArgs(argv: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const key = a.slice(2);
+    if (key === 'seed' || key === 'help') {
+      (out[key] ??= []).push('yes');
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${a} needs a value`);
+    (out[key] ??= []).push(value);
+  }
+  return out;
+}
+
+const SEED: Record<string, string> = {
+  'pjsip.conf': '[global]\ntype=global\n\n[transport-udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:5060\n\n#include pjsip_custom.conf\n',
+  'pjsip_custom.conf': '',
+  'extensions.conf': '[general]\nstatic=yes\n\n[from-internal]\ninclude => from-internal-custom\n\n#include extensions_custom.conf\n',
+  'extensions_custom.conf': '[from-internal-custom]\n',
+  'voicemail.conf': '[general]\nformat=wav49|gsm|wav\n\n[default]\n',
+  'confbridge.conf': '[general]\n\n#include confbridge_custom.conf\n',
+  'confbridge_custom.conf': '',
+};
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args['help'] || !args['config-dir']) {
+    console.log(USAGE);
+    process.exit(args['help'] ? 0 : 2);
+  }
+  const configDir = path.resolve(args['config-dir']![0]!);
+  fs.mkdirSync(configDir, { recursive: true });
+  if (args['seed']) {
+    for (const [name, text] of Object.entries(SEED)) {
+      const p = path.join(configDir, name);
+      if (!fs.existsSync(p)) fs.writeFileSync(p, text);
+    }
+  }
+  const users: AmiUser[] | undefined = args['user']?.map((spec) => {
+    const [username = '', secret = '', read = 'all', write = 'all'] = spec.split(':');
+    return { username, secret, read: read.split(','), write: write.split(',') };
+  });
+  const emu = await startAmiEmulator({
+    configDir,
+    port: args['port'] ? Number(args['port'][0]) : 5038,
+    host: args['host']?.[0],
+    version: args['version']?.[0],
+    users,
+  });
+  console.log(`AMI emulator (Asterisk ${emu.version}, AMI ${emu.amiVersion}) on ${emu.host}:${emu.port}, config dir ${emu.configDir}`);
+  const stop = () => {
+    void emu.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

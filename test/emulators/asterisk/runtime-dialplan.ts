@@ -1,0 +1,180 @@
+// The "running" pbx_config dialplan: contexts/extensions from extensions.conf, as of the last dialplan reload.
+import * as path from 'node:path';
+import { asciiLower, astStrip, strcaseeq } from './c-strings.js';
+import type { ConfTree } from './conf-model.js';
+import { loadConfig } from './conf-parser.js';
+
+export interface Priority {
+  priority: number;
+  label: string;
+  app: string;
+  data: string;
+  file: string;
+  lineno: number;
+}
+
+export interface Extension {
+  name: string;
+  priorities: Priority[];
+}
+
+export interface DialplanContext {
+  name: string;
+  extensions: Extension[];
+  includes: string[];
+}
+
+function parseApp(s: string): { app: string; data: string } {
+  const t = astStrip(s);
+  const open = t.indexOf('(');
+  if (open < 0) return { app: t, data: '' };
+  const close = t.lastIndexOf(')');
+  return { app: t.slice(0, open), data: t.slice(open + 1, close > open ? close : undefined) };
+}
+
+/** Extension pattern matching (_X, _Z, _N, [..], '.', '!'); a name without '_' must match exactly. */
+export function extensionMatches(pattern: string, exten: string): boolean {
+  if (!pattern.startsWith('_')) return pattern === exten;
+  let re = '';
+  const p = pattern.slice(1);
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    const u = c.toUpperCase();
+    if (u === 'X') re += '[0-9]';
+    else if (u === 'Z') re += '[1-9]';
+    else if (u === 'N') re += '[2-9]';
+    else if (c === '.') re += '.+';
+    else if (c === '!') re += '.*';
+    else if (c === '[') {
+      const close = p.indexOf(']', i);
+      re += close < 0 ? '\\[' : `[${p.slice(i + 1, close)}]`;
+      if (close >= 0) i = close;
+    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`).test(exten);
+}
+
+export class DialplanRuntime {
+  private contexts = new Map<string, DialplanContext>();
+  loadedTree: ConfTree | null = null;
+
+  constructor(private readonly configDir: string) {}
+
+  /** pbx_load_module(): a file that cannot be loaded leaves the current dialplan in place and fails the reload. */
+  reload(): number {
+    const tree = loadConfig(this.configDir, 'extensions.conf');
+    if (tree === 'invalid' || tree === 'missing') return 3;
+    const contexts = new Map<string, DialplanContext>();
+    for (const cat of tree.categories) {
+      if (cat.ignored) continue;
+      if (strcaseeq(cat.name, 'general') || strcaseeq(cat.name, 'globals')) continue;
+      let ctx = contexts.get(cat.name);
+      if (!ctx) {
+        ctx = { name: cat.name, extensions: [], includes: [] };
+        contexts.set(cat.name, ctx);
+      }
+      let lastExten: Extension | null = null;
+      let lastPrio = 0;
+      for (const v of cat.vars) {
+        const name = asciiLower(v.name);
+        if (name === 'include') {
+          ctx.includes.push(astStrip(v.value));
+          continue;
+        }
+        if (name !== 'exten' && name !== 'same') continue;
+        const parts = v.value.split(',');
+        let ext: Extension | null;
+        if (name === 'exten') {
+          const extName = astStrip(parts.shift() ?? '');
+          ext = ctx.extensions.find((e) => e.name === extName) ?? null;
+          if (!ext) {
+            ext = { name: extName, priorities: [] };
+            ctx.extensions.push(ext);
+          }
+        } else {
+          ext = lastExten;
+          if (!ext) continue;
+        }
+        let prioText = astStrip(parts.shift() ?? '');
+        let label = '';
+        const lm = /^(.*)\((.*)\)$/.exec(prioText);
+        if (lm) {
+          prioText = lm[1] ?? '';
+          label = lm[2] ?? '';
+        }
+        if (asciiLower(prioText) === 'hint') continue;
+        let prio: number;
+        if (asciiLower(prioText) === 'n') prio = ext === lastExten ? lastPrio + 1 : 1;
+        else prio = Number.parseInt(prioText, 10);
+        if (!Number.isFinite(prio)) continue;
+        const { app, data } = parseApp(parts.join(','));
+        if (!ext.priorities.some((p) => p.priority === prio)) {
+          ext.priorities.push({ priority: prio, label, app, data, file: v.file, lineno: v.lineno });
+          ext.priorities.sort((a, b) => a.priority - b.priority);
+        }
+        lastExten = ext;
+        lastPrio = prio;
+      }
+    }
+    this.contexts = contexts;
+    this.loadedTree = tree;
+    return 0;
+  }
+
+  context(name: string): DialplanContext | undefined {
+    return this.contexts.get(name);
+  }
+
+  /** Find the extension a call to `exten`@`context` would run (exact names first, then patterns, then includes). */
+  find(context: string, exten: string, seen = new Set<string>()): Extension | undefined {
+    const ctx = this.contexts.get(context);
+    if (!ctx || seen.has(context)) return undefined;
+    seen.add(context);
+    const exact = ctx.extensions.find((e) => e.name === exten);
+    if (exact) return exact;
+    const pat = ctx.extensions.find((e) => extensionMatches(e.name, exten));
+    if (pat) return pat;
+    for (const inc of ctx.includes) {
+      const found = this.find(inc, exten, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** `dialplan show [exten@]context` (layout reconstructed from pbx.c; not recorded on a real system). */
+  cliShow(arg: string): { ok: boolean; text: string } {
+    let exten: string | null = null;
+    let context = arg;
+    const at = arg.indexOf('@');
+    if (at >= 0) {
+      exten = arg.slice(0, at);
+      context = arg.slice(at + 1);
+    }
+    const contexts = context ? [this.contexts.get(context)].filter((c): c is DialplanContext => !!c) : [...this.contexts.values()];
+    if (context && contexts.length === 0) return { ok: false, text: `There is no existence of '${context}' context\n` };
+    let out = '';
+    let extCount = 0;
+    let prioCount = 0;
+    for (const ctx of contexts) {
+      const exts = exten === null ? ctx.extensions : ctx.extensions.filter((e) => extensionMatches(e.name, exten as string));
+      out += `[ Context '${ctx.name}' created by 'pbx_config' ]\n`;
+      for (const e of exts) {
+        extCount++;
+        e.priorities.forEach((p, i) => {
+          prioCount++;
+          const first = i === 0 ? `'${e.name}' =>` : '';
+          const label = p.label ? `[${p.label}]` : '';
+          const body = `${p.priority}.${label} ${p.app}(${p.data})`;
+          const where = `[${path.basename(p.file || 'extensions.conf')}:${p.lineno}]`;
+          out += `  ${first.padEnd(17)} ${body.padEnd(45)} ${where}\n`;
+        });
+      }
+      for (const inc of ctx.includes) out += `  Include =>        '${inc}'                                     [pbx_config]\n`;
+      out += '\n';
+    }
+    if (exten !== null && extCount === 0) return { ok: false, text: `There is no existence of ${exten}@${context} extension\n` };
+    const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+    out += `-= ${extCount} ${plural(extCount, 'extension', 'extensions')} (${prioCount} ${plural(prioCount, 'priority', 'priorities')}) in ${contexts.length} ${plural(contexts.length, 'context', 'contexts')}. =-\n`;
+    return { ok: true, text: out };
+  }
+}

@@ -1,7 +1,7 @@
 // Local directory source for trying changes before pushing: snapshots the YAML files (revision = content digest) and watches them with chokidar.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { watch } from 'chokidar';
 import { findYamlFiles } from '../desired/load.ts';
 import { SourceError, type Source, type SourceDescription, type SourceSnapshot } from './source.ts';
@@ -52,9 +52,11 @@ export class DirectorySource implements Source {
       throw new SourceError(`cannot read directory ${this.dir}: ${(err as Error).message}`, { directory: this.dir }, { cause: err });
     }
     const files: Array<{ file: string; bytes: Uint8Array }> = [];
-    for (const file of listed.files) {
+    for (const listedFile of listed.files) {
+      const full = isAbsolute(listedFile) ? listedFile : join(this.dir, listedFile);
+      const file = relative(this.dir, full).split(sep).join('/');
       try {
-        files.push({ file, bytes: await readFile(join(this.dir, file)) });
+        files.push({ file, bytes: await readFile(full) });
       } catch (err) {
         // A file removed between listing and reading: the watcher announces the change and the next sync sees it.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -67,6 +69,12 @@ export class DirectorySource implements Source {
     for (const f of files) {
       await mkdir(dirname(join(tmp, f.file)), { recursive: true });
       await writeFile(join(tmp, f.file), f.bytes);
+    }
+    // Symbolic links are staged as links, so the loader refuses them as it would in the original tree (never silently drops them).
+    for (const d of listed.diagnostics) {
+      if (d.code !== 'file-symlink' || !d.file) continue;
+      await mkdir(dirname(join(tmp, d.file)), { recursive: true });
+      await symlink(await readlink(join(this.dir, d.file)), join(tmp, d.file));
     }
     await mkdir(tmp, { recursive: true });
     await rm(root, { recursive: true, force: true });

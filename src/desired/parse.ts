@@ -170,7 +170,11 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
       diagnostics.push(error(file, line, col, '', code, message));
     }
     if (doc.errors.length > 0) return;
-    if (doc.contents === null) return; // empty document (e.g. trailing `---`)
+    // Empty document (a trailing `---`, or one holding only comments): yaml gives a null scalar with no source text.
+    // An explicit `~` or `null` has source text and is kept, for the loader to refuse.
+    if (doc.contents === null) return;
+    const c = doc.contents;
+    if (isScalar(c) && c.value === null && c.range !== undefined && c.range[0] === c.range[1]) return;
 
     const { depth, deepest } = nodeDepth(doc.contents);
     if (depth > LIMITS.maxDepth) {

@@ -1,0 +1,204 @@
+// Shapes of the Asterisk reconciler: config sections as read and rendered, live state, UpdateConfig ops, change payloads.
+import { REDACTED, Secret } from '../../desired/secret.ts';
+
+/** The four files infrasec writes, in the order they are written and their modules reloaded (dialplan last). */
+export const FILE_ROLES = ['pjsip', 'confbridge', 'voicemail', 'extensions'] as const;
+export type FileRole = (typeof FILE_ROLES)[number];
+
+/** The module whose reload makes a file's content live. */
+export const MODULE_OF: Readonly<Record<FileRole, string>> = {
+  pjsip: 'res_pjsip',
+  confbridge: 'app_confbridge',
+  voicemail: 'app_voicemail',
+  extensions: 'pbx_config',
+};
+
+/**
+ * The ownership marker: every section infrasec writes inherits this empty template (`[200](infrasec-managed)`).
+ * GetConfig reports it as `Templates-NNNNNN`, UpdateConfig writes it back, modules skip templates, and it has no
+ * variables, so inheriting it changes nothing Asterisk loads. A section without it is the admin's.
+ */
+export const OWNERSHIP_TEMPLATE = 'infrasec-managed';
+/** A second section with the name of an existing one is built under this prefix and renamed (Append hits every namesake). */
+export const TMP_PREFIX = 'infrasec-tmp-';
+
+/** A config value: text, a Secret, or text with secret parts (a voicemail line: PIN, then name and e-mail). */
+export type ConfValue = string | Secret | ReadonlyArray<string | Secret>;
+
+export interface ConfVar {
+  readonly name: string;
+  readonly value: ConfValue;
+}
+
+/** A category of a config file as GetConfig shows it (inherited variables first, as Asterisk lists them). */
+export interface ConfSection {
+  readonly name: string;
+  readonly templates: readonly string[];
+  readonly isTemplate: boolean;
+  readonly vars: readonly ConfVar[];
+}
+
+export interface LiveFile {
+  readonly role: FileRole;
+  readonly file: string;
+  readonly exists: boolean;
+  /** Every category, owned or not (templates included), in file order. */
+  readonly sections: readonly ConfSection[];
+  /** The ownership template is defined in the file. */
+  readonly hasTemplate: boolean;
+}
+
+/** A whole section infrasec owns: a pjsip endpoint, aor or auth, a confbridge profile. */
+export interface SectionSpec {
+  readonly role: FileRole;
+  readonly name: string;
+  /** The `type=` value ('' when absent). */
+  readonly type: string;
+  /** Every variable, `type` first. */
+  readonly vars: readonly ConfVar[];
+}
+
+/** A line infrasec owns inside a shared owned category: a dialplan `exten`, a voicemail mailbox. */
+export interface LineSpec {
+  readonly role: FileRole;
+  readonly category: string;
+  readonly var: string;
+  readonly value: ConfValue;
+}
+
+export type ObjectKind = 'Extension' | 'Conference';
+
+/** A desired resource rendered as Asterisk config, or the owned config observe grouped under one identity. */
+export interface AsteriskObject {
+  readonly kind: ObjectKind;
+  /** `ext:<number>` or `conf:<name>`: what Asterisk itself identifies the object by. */
+  readonly key: string;
+  /** The desired object's metadata.name, recorded as the label of its first dialplan priority. */
+  readonly label?: string;
+  readonly sections: readonly SectionSpec[];
+  readonly lines: readonly LineSpec[];
+}
+
+/** A category that holds lines of many objects (dialplan and messaging contexts, the voicemail context). */
+export interface ContainerRef {
+  readonly role: FileRole;
+  readonly name: string;
+}
+export type ContainerState = 'missing' | 'owned' | 'unowned' | 'duplicate';
+
+export interface RunningEndpoint {
+  readonly name: string;
+  readonly aor: string;
+  readonly auths: string;
+  readonly transport: string;
+}
+
+export interface RunningMailbox {
+  readonly context: string;
+  readonly mailbox: string;
+  readonly fullname: string;
+  readonly email: string;
+}
+
+/** What res_pjsip and app_voicemail have loaded; undefined when the list could not be read (permissions). */
+export interface RunningState {
+  readonly endpoints?: ReadonlyMap<string, RunningEndpoint>;
+  /** Keyed `mailbox@context`. */
+  readonly mailboxes?: ReadonlyMap<string, RunningMailbox>;
+}
+
+/** Owned content observe could not place under an object identity. */
+export interface Strays {
+  readonly sections: readonly SectionSpec[];
+  readonly lines: readonly LineSpec[];
+}
+
+export interface LiveAsterisk {
+  readonly files: Readonly<Record<FileRole, LiveFile>>;
+  /** Owned sections and lines in owned containers, grouped by identity (key). */
+  readonly objects: ReadonlyMap<string, AsteriskObject>;
+  readonly containers: ReadonlyMap<string, ContainerState>;
+  readonly strays: Strays;
+  readonly running: RunningState;
+  /** Modules written by an earlier apply whose reload was never confirmed. */
+  readonly pendingReloads: ReadonlySet<string>;
+  readonly observedAt: string;
+}
+
+export type ConfigOp =
+  | { readonly op: 'NewCat'; readonly cat: string; readonly inherit?: string; readonly template?: boolean }
+  | { readonly op: 'DelCat'; readonly cat: string }
+  | { readonly op: 'RenameCat'; readonly cat: string; readonly to: string }
+  | { readonly op: 'Append'; readonly cat: string; readonly var: string; readonly value: ConfValue; readonly object?: boolean }
+  | { readonly op: 'Delete'; readonly cat: string; readonly var: string; readonly match?: string };
+
+/** Ops that must land in one UpdateConfig (a section rebuilt, a temporary name renamed). */
+export interface OpGroup {
+  readonly role: FileRole;
+  readonly ops: readonly ConfigOp[];
+}
+
+/** What verify expects to read back after a change. */
+export interface Expectation {
+  /** Sections and lines that must exist exactly so. */
+  readonly present?: { readonly sections: readonly SectionSpec[]; readonly lines: readonly LineSpec[] };
+  /** Sections (by name) and lines (by value) that must be gone. */
+  readonly absent?: { readonly sections: ReadonlyArray<{ role: FileRole; name: string }>; readonly lines: readonly LineSpec[] };
+  readonly containers?: readonly ContainerRef[];
+  readonly template?: FileRole;
+  /** Reload: the running side of this module must match the files. */
+  readonly runtime?: string;
+}
+
+/** change.payload of every asterisk change. */
+export interface AsteriskPayload {
+  readonly groups: readonly OpGroup[];
+  /** CreateConfig this file before writing (UpdateConfig cannot create one). */
+  readonly createFile?: FileRole;
+  readonly reload?: {
+    readonly module: string;
+    /** `Kind/name` of the changes whose writes need this reload; the reload is skipped when none of them wrote. */
+    readonly triggers: readonly string[];
+    /** The running side differs from the file (or an earlier reload was never confirmed): reload regardless. */
+    readonly always: boolean;
+  };
+  readonly expect: Expectation;
+  readonly pruned?: boolean;
+  readonly adopt?: boolean;
+  readonly source?: { readonly file: string; readonly line: number; readonly col: number };
+}
+
+export const CHANGE_KINDS = ['ConfigFile', 'Context', 'Extension', 'Conference', 'Section', 'Reload'] as const;
+export type AsteriskChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** Files and templates first, then the containers, the objects, stray owned sections; reloads after every write. */
+export const RANK: Readonly<Record<AsteriskChangeKind, number>> = {
+  ConfigFile: 0,
+  Context: 1,
+  Extension: 2,
+  Conference: 3,
+  Section: 4,
+  Reload: 9,
+};
+
+/** The plain text of a value, secrets included. For the wire and comparisons only. */
+export function revealValue(v: ConfValue): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Secret) return v.reveal();
+  return v.map((p) => (typeof p === 'string' ? p : p.reveal())).join('');
+}
+
+/** The printable text of a value: secret parts replaced by "(sensitive)". */
+export function describeValue(v: ConfValue): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Secret) return REDACTED;
+  return v.map((p) => (typeof p === 'string' ? p : REDACTED)).join('');
+}
+
+export function hasSecret(v: ConfValue): boolean {
+  return typeof v !== 'string' && (v instanceof Secret || v.some((p) => typeof p !== 'string'));
+}
+
+export function containerId(role: FileRole, name: string): string {
+  return `${role}/${name.toLowerCase()}`;
+}

@@ -1,0 +1,433 @@
+// Pure: diff desired extensions and conferences against the owned Asterisk config into Changes (with their UpdateConfig ops). No I/O, no clock.
+import type { Conference, Extension, ResolvedState } from '../../desired/model.ts';
+import { REDACTED, Secret } from '../../desired/secret.ts';
+import type { Change, ChangeAction, Conflict, FieldChange, Plan, Policy } from '../../engine/types.ts';
+import {
+  type AsteriskChangeKind,
+  type AsteriskObject,
+  type AsteriskPayload,
+  type ConfigOp,
+  type ConfSection,
+  type ConfValue,
+  type ConfVar,
+  containerId,
+  type ContainerRef,
+  describeValue,
+  FILE_ROLES,
+  type FileRole,
+  hasSecret,
+  type LineSpec,
+  type LiveAsterisk,
+  MODULE_OF,
+  type OpGroup,
+  OWNERSHIP_TEMPLATE,
+  RANK,
+  revealValue,
+  type SectionSpec,
+  TMP_PREFIX,
+} from './model.ts';
+import { numbersOf, renderConference, renderExtension, type Rendered } from './render.ts';
+import type { AsteriskLayout } from './settings.ts';
+
+const SYSTEM = 'asterisk';
+const lower = (s: string) => s.toLowerCase();
+
+function adoptable(policy: Policy, kind: string, name: string): boolean {
+  return policy.adopt.includes('*') || policy.adopt.includes(`${kind}/${name}`);
+}
+
+function change(kind: AsteriskChangeKind, name: string, action: ChangeAction, fields: FieldChange[], reason: string, payload: AsteriskPayload): Change {
+  return { system: SYSTEM, kind, name, action, fields, reason, rank: RANK[kind], payload: payload as unknown as Readonly<Record<string, unknown>> };
+}
+
+/** The payload of an asterisk change, typed. */
+export function payloadOf(c: Change): AsteriskPayload {
+  return c.payload as unknown as AsteriskPayload;
+}
+
+interface Wanted {
+  readonly kind: 'Extension' | 'Conference';
+  readonly name: string;
+  readonly resource: Extension | Conference;
+  readonly rendered: Rendered;
+}
+
+export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy: Policy, layout: AsteriskLayout): Plan {
+  const changes: Change[] = [];
+  const conflicts: Conflict[] = [];
+  const conflict = (kind: string, name: string, message: string) => conflicts.push({ system: SYSTEM, kind, name, message });
+
+  // 1. Render; refuse what cannot be written safely; one owner per dialplan number.
+  const wanted: Wanted[] = [];
+  const byName = <T extends { metadata: { name: string } }>(m: ReadonlyMap<string, T>) => [...m.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  for (const e of byName(desired.resources.extensions)) wanted.push({ kind: 'Extension', name: e.metadata.name, resource: e, rendered: renderExtension(e, desired.secrets, layout) });
+  for (const c of byName(desired.resources.conferences)) wanted.push({ kind: 'Conference', name: c.metadata.name, resource: c, rendered: renderConference(c, desired.secrets, layout) });
+  const numberOwner = new Map<string, string>();
+  const accepted: Array<Wanted & { object: AsteriskObject }> = [];
+  for (const w of wanted) {
+    if (w.rendered.problems.length > 0 || !w.rendered.object) {
+      conflict(w.kind, w.name, `not written to Asterisk: ${w.rendered.problems.join('; ')}`);
+      continue;
+    }
+    const taken = w.rendered.numbers.map((n) => [n, numberOwner.get(n)] as const).find(([, owner]) => owner !== undefined);
+    if (taken) {
+      conflict(w.kind, w.name, `dialplan number ${taken[0]} is already used by ${taken[1]}`);
+      continue;
+    }
+    for (const n of w.rendered.numbers) numberOwner.set(n, `${w.kind}/${w.name}`);
+    accepted.push({ ...w, object: w.rendered.object });
+  }
+
+  // 2. Shared containers: created when missing, adopted on request, otherwise off limits.
+  const blocked = new Set<string>();
+  const rebuilt = new Set<string>();
+  const neededContainers = new Map<string, ContainerRef>();
+  for (const w of accepted) for (const c of w.rendered.containers) neededContainers.set(containerId(c.role, c.name), c);
+  for (const [id, c] of [...neededContainers].sort(([a], [b]) => a.localeCompare(b))) {
+    const state = live.containers.get(id) ?? 'missing';
+    if (state === 'owned') continue;
+    if (state === 'missing') {
+      changes.push(change('Context', c.name, 'create', [{ path: `${c.role}:[${c.name}]`, before: null, after: 'owned context' }], `context [${c.name}] does not exist in ${layout.files[c.role]}`, {
+        groups: [{ role: c.role, ops: [{ op: 'NewCat', cat: c.name, inherit: OWNERSHIP_TEMPLATE }] }],
+        expect: { containers: [c] },
+      }));
+      rebuilt.add(id);
+      continue;
+    }
+    const what = state === 'duplicate' ? 'is defined more than once' : 'exists and is not managed by infrasec';
+    if (adoptable(policy, 'Context', c.name)) {
+      changes.push(change('Context', c.name, 'update', [{ path: `${c.role}:[${c.name}]`, before: 'unowned', after: 'owned context' }], `context [${c.name}] ${what}; adopted by policy (its lines are replaced)`, {
+        groups: [{ role: c.role, ops: [{ op: 'DelCat', cat: c.name }, { op: 'NewCat', cat: c.name, inherit: OWNERSHIP_TEMPLATE }] }],
+        expect: { containers: [c] },
+        adopt: true,
+      }));
+      rebuilt.add(id);
+    } else {
+      conflict('Context', c.name, `[${c.name}] in ${layout.files[c.role]} ${what} (no (${OWNERSHIP_TEMPLATE}) template); its lines are not managed. Add Context/${c.name} to policy.adopt to take it over`);
+      blocked.add(id);
+    }
+  }
+
+  // 3. Each desired object against what it owns live (by identity, or by its label after a renumbering).
+  const claimed = new Set<string>();
+  for (const w of accepted) claimed.add(w.object.key);
+  const runtimeReasons = new Map<string, string[]>();
+  const addReason = (module: string, reason: string) => {
+    let list = runtimeReasons.get(module);
+    if (!list) runtimeReasons.set(module, (list = []));
+    list.push(reason);
+  };
+  // Indexes, so planning stays linear in the number of objects.
+  const byNumber = new Map<string, AsteriskObject[]>();
+  const byLabel = new Map<string, AsteriskObject[]>();
+  for (const o of live.objects.values()) {
+    for (const n of numbersOf(o, layout)) push(byNumber, n, o);
+    if (o.label) push(byLabel, o.label, o);
+  }
+  const unownedByName = new Map<string, ConfSection[]>();
+  for (const role of FILE_ROLES) {
+    for (const ls of live.files[role].sections) {
+      if (!ls.isTemplate && !ls.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)) push(unownedByName, `${role}/${lower(ls.name)}`, ls);
+    }
+  }
+  for (const w of accepted) {
+    const d = w.object;
+    // A renumbered object finds its old config by label; a number taken over from another object brings that one's remains.
+    const candidates = [...(byLabel.get(w.name) ?? []).filter((o) => o.kind === w.kind), ...w.rendered.numbers.flatMap((n) => byNumber.get(n.endsWith('*') ? n.slice(0, -1) : n) ?? [])];
+    const stale = [...new Set(candidates)].filter((o) => !claimed.has(o.key));
+    for (const o of stale) claimed.add(o.key);
+    const own = live.objects.get(d.key);
+    const liveSections = [...(own?.sections ?? []), ...stale.flatMap((o) => o.sections)];
+    const liveLines = [...(own?.lines ?? []), ...stale.flatMap((o) => o.lines)].filter((l) => !rebuilt.has(containerId(l.role, l.category)));
+    const desiredLines = d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)));
+
+    // Unowned namesakes: Append/DelCat would hit them too, so they are a conflict unless adopted.
+    const unowned: SectionSpec[] = [];
+    const clashes: string[] = [];
+    for (const key of new Set(d.sections.map((s) => `${s.role}/${lower(s.name)}`))) {
+      for (const ls of unownedByName.get(key) ?? []) {
+        const role = key.slice(0, key.indexOf('/')) as FileRole;
+        clashes.push(`[${ls.name}] in ${layout.files[role]}`);
+        unowned.push({ role, name: ls.name, type: typeOfVars(ls.vars), vars: ls.vars });
+      }
+    }
+    const adopt = clashes.length > 0 && adoptable(policy, w.kind, w.name);
+    if (clashes.length > 0 && !adopt) {
+      conflict(w.kind, w.name, `${clashes.join(', ')} exist(s) and are not managed by infrasec (no (${OWNERSHIP_TEMPLATE}) template); add ${w.kind}/${w.name} to policy.adopt to take them over`);
+      continue;
+    }
+    const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...unowned] : liveSections, liveLines, layout);
+    if (diff.groups.length === 0) {
+      // The file is as Git wants it; is it also what Asterisk runs?
+      for (const m of runtimeMismatches({ ...d, lines: desiredLines }, live, layout)) addReason(m.module, m.reason);
+      continue;
+    }
+    const exists = liveSections.length > 0 || liveLines.length > 0 || adopt;
+    const reasons = [...(adopt ? [`adopting ${clashes.join(', ')} by policy`] : []), ...diff.reasons];
+    changes.push(change(w.kind, w.name, exists ? 'update' : 'create', diff.fields, exists ? reasons.join('; ') : 'in Git, not in Asterisk', {
+      groups: diff.groups,
+      expect: { present: { sections: d.sections, lines: desiredLines }, absent: diff.absent },
+      ...(adopt ? { adopt: true } : {}),
+      source: { file: w.resource.source.file, line: w.resource.source.line, col: w.resource.source.col },
+    }));
+  }
+
+  // 4. Owned objects that left Git, and owned content that belongs to nothing.
+  for (const o of [...live.objects.values()].filter((x) => !claimed.has(x.key)).sort((a, b) => a.key.localeCompare(b.key))) {
+    const lines = o.lines.filter((l) => !rebuilt.has(containerId(l.role, l.category)));
+    const diff = diffObject({ ...o, sections: [], lines: [] }, o.sections, lines, layout);
+    if (diff.groups.length === 0) continue;
+    const name = o.label ?? o.key.slice(o.key.indexOf(':') + 1);
+    changes.push(change(o.kind, name, 'delete', diff.fields, 'removed from Git', { groups: diff.groups, expect: { absent: diff.absent }, pruned: true }));
+  }
+  for (const role of FILE_ROLES) {
+    const sections = live.strays.sections.filter((s) => s.role === role);
+    const lines = live.strays.lines.filter((l) => l.role === role && !rebuilt.has(containerId(l.role, l.category)));
+    if (sections.length === 0 && lines.length === 0) continue;
+    const diff = diffObject({ kind: 'Extension', key: `stray:${role}`, sections: [], lines: [] }, sections, lines, layout);
+    // Leftovers of an interrupted rename are infrasec's own debris and always go; anything else waits for prune.
+    const debris = lines.length === 0 && sections.every((s) => lower(s.name).startsWith(TMP_PREFIX));
+    changes.push(change('Section', layout.files[role], 'delete', diff.fields, debris ? 'temporary section left by an interrupted apply' : 'owned section or line that no desired object accounts for', {
+      groups: diff.groups,
+      expect: { absent: diff.absent },
+      ...(debris ? {} : { pruned: true }),
+    }));
+  }
+
+  // 5. Files and their ownership template, needed wherever a plan creates owned categories.
+  for (const role of FILE_ROLES) {
+    const creates = changes.some((c) => payloadOf(c).groups.some((g) => g.role === role && g.ops.some((op) => op.op === 'NewCat')));
+    const f = live.files[role];
+    if (!creates || f.hasTemplate) continue;
+    changes.push(change('ConfigFile', f.file, f.exists ? 'update' : 'create', [{ path: `${role}:[${OWNERSHIP_TEMPLATE}](!)`, before: null, after: 'ownership template' }],
+      f.exists ? `${f.file} has no [${OWNERSHIP_TEMPLATE}](!) template yet` : `${f.file} does not exist; it must be #included from the ${role} configuration to take effect`, {
+        groups: [{ role, ops: [{ op: 'NewCat', cat: OWNERSHIP_TEMPLATE, template: true }] }],
+        ...(f.exists ? {} : { createFile: role }),
+        expect: { template: role },
+      }));
+  }
+
+  // 6. Reloads: after writes to a module's file, when its running side differs, or when a reload was never confirmed.
+  const willRun = (c: Change) => !(payloadOf(c).pruned && !policy.prune);
+  for (const role of FILE_ROLES) {
+    const module = MODULE_OF[role];
+    const triggers = changes.filter((c) => willRun(c) && payloadOf(c).groups.some((g) => g.role === role)).map((c) => `${c.kind}/${c.name}`);
+    const reasons = [...(runtimeReasons.get(module) ?? [])];
+    if (live.pendingReloads.has(module)) reasons.push('an earlier apply wrote the file but its reload was not confirmed');
+    if (triggers.length === 0 && reasons.length === 0) continue;
+    const why = reasons.length > 0 ? reasons.join('; ') : `${triggers.length} change(s) write ${layout.files[role]}`;
+    changes.push(change('Reload', module, 'update', [{ path: 'running', before: reasons.length > 0 ? 'differs from the file' : 'previous file', after: 'reloaded' }], why, {
+      groups: [],
+      reload: { module, triggers, always: reasons.length > 0 },
+      expect: { runtime: module },
+    }));
+  }
+
+  return { system: SYSTEM, changes, conflicts, ownedCount: live.objects.size };
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+function typeOfVars(vars: readonly ConfVar[]): string {
+  const t = [...vars].reverse().find((v) => lower(v.name) === 'type');
+  return t && typeof t.value === 'string' ? lower(t.value.trim()) : '';
+}
+
+/**
+ * Where the running side does not show what an owned object's file config says: its endpoint not loaded (or loaded
+ * with other aors/auth/transport), its mailbox not loaded (or with another name or e-mail). Keyed by module.
+ */
+export function runtimeMismatches(o: AsteriskObject, live: LiveAsterisk, layout: AsteriskLayout): Array<{ module: string; reason: string }> {
+  const out: Array<{ module: string; reason: string }> = [];
+  const endpoints = live.running.endpoints;
+  if (endpoints) {
+    for (const ep of o.sections.filter((s) => s.role === 'pjsip' && s.type === 'endpoint')) {
+      const loaded = endpoints.get(ep.name);
+      const want = (name: string) => {
+        const v = [...ep.vars].reverse().find((x) => lower(x.name) === name);
+        return v ? revealValue(v.value) : '';
+      };
+      if (!loaded) out.push({ module: MODULE_OF.pjsip, reason: `endpoint ${ep.name} is in ${layout.files.pjsip} but not loaded` });
+      else if (loaded.aor !== want('aors') || loaded.auths !== want('auth') || loaded.transport !== want('transport')) {
+        out.push({ module: MODULE_OF.pjsip, reason: `endpoint ${ep.name} is loaded with other aors/auth/transport than ${layout.files.pjsip} says` });
+      }
+    }
+  }
+  const mailboxes = live.running.mailboxes;
+  if (mailboxes) {
+    for (const box of o.lines.filter((l) => l.role === 'voicemail')) {
+      const id = `${box.var}@${box.category}`;
+      const loaded = mailboxes.get(id.toLowerCase());
+      const fields = describeValue(box.value).split(',');
+      if (!loaded) out.push({ module: MODULE_OF.voicemail, reason: `mailbox ${id} is in ${layout.files.voicemail} but not loaded` });
+      else if (loaded.fullname !== (fields[1] ?? '') || loaded.email !== (fields[2] ?? '')) out.push({ module: MODULE_OF.voicemail, reason: `mailbox ${id} is loaded with another name or e-mail` });
+    }
+  }
+  return out;
+}
+
+interface Diff {
+  readonly groups: OpGroup[];
+  readonly fields: FieldChange[];
+  readonly reasons: string[];
+  readonly absent: { sections: Array<{ role: FileRole; name: string }>; lines: LineSpec[] };
+}
+
+const varsEqual = (a: readonly ConfVar[], b: readonly ConfVar[]) =>
+  a.length === b.length && a.every((v, i) => {
+    const w = b[i];
+    return w !== undefined && lower(v.name) === lower(w.name) && revealValue(v.value) === revealValue(w.value);
+  });
+
+/** Same sections under one name: one per type, each with exactly the same variables in the same order. */
+function sameSections(desired: readonly SectionSpec[], live: readonly SectionSpec[]): boolean {
+  if (desired.length !== live.length) return false;
+  return desired.every((d) => {
+    const matches = live.filter((l) => l.type === d.type);
+    return matches.length === 1 && matches[0] !== undefined && varsEqual(d.vars, matches[0].vars);
+  });
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const it of items) out.set(key(it), (out.get(key(it)) ?? 0) + 1);
+  return out;
+}
+
+const lineKey = (l: LineSpec) => `${lower(l.category)}\u0000${lower(l.var)}\u0000${revealValue(l.value)}`;
+const varKey = (l: LineSpec) => `${lower(l.category)}\u0000${lower(l.var)}`;
+
+/**
+ * The ops that turn `live` into `desired`. A section that differs in any way is rebuilt (DelCat, then NewCat and
+ * Appends): endpoint and aor share a name, and UpdateConfig's Append/Update/Delete select every namesake, so a
+ * rebuild of the pair is the one edit that is exact. The second namesake is built under a temporary name and renamed.
+ * Lines in shared contexts are deleted by exact value and appended; a line holding a secret is replaced by variable.
+ */
+export function diffObject(desired: AsteriskObject, liveSections: readonly SectionSpec[], liveLines: readonly LineSpec[], layout: AsteriskLayout): Diff {
+  const groups: OpGroup[] = [];
+  const fields: FieldChange[] = [];
+  const reasons: string[] = [];
+  const absent: Diff['absent'] = { sections: [], lines: [] };
+  for (const role of FILE_ROLES) {
+    const dBy = groupBy(desired.sections.filter((s) => s.role === role), (s) => lower(s.name));
+    const lBy = groupBy(liveSections.filter((s) => s.role === role), (s) => lower(s.name));
+    for (const key of new Set([...dBy.keys(), ...lBy.keys()])) {
+      const ds = dBy.get(key) ?? [];
+      const ls = lBy.get(key) ?? [];
+      if (sameSections(ds, ls)) continue;
+      const name = ds[0]?.name ?? ls[0]?.name ?? key;
+      const ops: ConfigOp[] = [];
+      if (ls.length > 0) ops.push({ op: 'DelCat', cat: name });
+      ds.forEach((s, i) => ops.push(...buildSection(s, i === 0 ? undefined : `${TMP_PREFIX}${s.name}-${s.type}`)));
+      groups.push({ role, ops });
+      fields.push(...sectionFields(role, name, ds, ls));
+      if (ds.length === 0) {
+        absent.sections.push({ role, name });
+        reasons.push(`[${name}] is no longer wanted in ${layout.files[role]}`);
+      } else if (ls.length === 0) reasons.push(`[${name}] is missing from ${layout.files[role]}`);
+      else reasons.push(`[${name}] in ${layout.files[role]} differs from Git`);
+    }
+
+    const dl = desired.lines.filter((l) => l.role === role);
+    const ll = liveLines.filter((l) => l.role === role);
+    const dCount = countBy(dl, lineKey);
+    const lCount = countBy(ll, lineKey);
+    // A duplicated line counts as a difference too: Delete by Match removes every copy, Append puts one back.
+    const changed = new Set([...dCount.keys(), ...lCount.keys()].filter((k) => dCount.get(k) !== lCount.get(k)));
+    if (changed.size === 0) continue;
+    const ops: ConfigOp[] = [];
+    // Delete by Match would have to send the old secret as Match: a secret-bearing variable is replaced whole instead.
+    const replacedVars = new Set([...dl, ...ll].filter((l) => changed.has(lineKey(l)) && hasSecret(l.value)).map(varKey));
+    const deleted = new Set<string>();
+    for (const l of ll) {
+      const k = replacedVars.has(varKey(l)) ? `var\u0000${varKey(l)}` : lineKey(l);
+      if (deleted.has(k) || (!replacedVars.has(varKey(l)) && !changed.has(k))) continue;
+      deleted.add(k);
+      ops.push(replacedVars.has(varKey(l)) ? { op: 'Delete', cat: l.category, var: l.var } : { op: 'Delete', cat: l.category, var: l.var, match: revealValue(l.value) });
+    }
+    for (const l of dl) {
+      if (replacedVars.has(varKey(l)) || (changed.has(lineKey(l)) && (lCount.get(lineKey(l)) ?? 0) > 0) || !lCount.has(lineKey(l))) {
+        ops.push({ op: 'Append', cat: l.category, var: l.var, value: l.value, object: true });
+      }
+    }
+    groups.push({ role, ops });
+    const gone = ll.filter((l) => !dCount.has(lineKey(l)));
+    const added = dl.filter((l) => !lCount.has(lineKey(l)));
+    absent.lines.push(...gone.filter((l) => !replacedVars.has(varKey(l))));
+    fields.push(...lineFields(role, gone, added));
+    reasons.push(`lines in ${layout.files[role]} differ from Git`);
+  }
+  return { groups, fields, reasons, absent };
+}
+
+function buildSection(s: SectionSpec, tmp: string | undefined): ConfigOp[] {
+  const cat = tmp ?? s.name;
+  const ops: ConfigOp[] = [{ op: 'NewCat', cat, inherit: OWNERSHIP_TEMPLATE }];
+  for (const v of s.vars) ops.push({ op: 'Append', cat, var: v.name, value: v.value });
+  if (tmp) ops.push({ op: 'RenameCat', cat: tmp, to: s.name });
+  return ops;
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = out.get(k);
+    if (list) list.push(it);
+    else out.set(k, [it]);
+  }
+  return out;
+}
+
+/** Field-level differences of the sections under one name, per type and variable. Secrets only as "(sensitive)". */
+function sectionFields(role: FileRole, name: string, desired: readonly SectionSpec[], live: readonly SectionSpec[]): FieldChange[] {
+  const out: FieldChange[] = [];
+  const types = [...new Set([...desired.map((s) => s.type), ...live.map((s) => s.type)])];
+  for (const type of types) {
+    const d = desired.find((s) => s.type === type)?.vars ?? [];
+    const l = live.filter((s) => s.type === type).flatMap((s) => s.vars);
+    const names = [...new Set([...d.map((v) => lower(v.name)), ...l.map((v) => lower(v.name))])];
+    for (const n of names) {
+      const dv = d.filter((v) => lower(v.name) === n).map((v) => v.value);
+      const lv = l.filter((v) => lower(v.name) === n).map((v) => v.value);
+      if (dv.length === lv.length && dv.every((x, i) => lv[i] !== undefined && revealValue(x) === revealValue(lv[i]!))) continue;
+      const path = `${role}:${type || '?'}[${name}].${n}`;
+      if ([...dv, ...lv].some(hasSecret)) out.push({ path, before: lv.length ? REDACTED : null, after: dv.length ? REDACTED : null, sensitive: true });
+      else out.push({ path, before: show(lv), after: show(dv) });
+    }
+  }
+  return out;
+}
+
+function lineFields(role: FileRole, gone: readonly LineSpec[], added: readonly LineSpec[]): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const cat of new Set([...gone, ...added].map((l) => l.category))) {
+    const g = gone.filter((l) => l.category === cat);
+    const a = added.filter((l) => l.category === cat);
+    const before = g.map((l) => `${l.var} => ${describeValue(l.value)}`);
+    const after = a.map((l) => `${l.var} => ${describeValue(l.value)}`);
+    const sameText = before.length === after.length && before.every((b, i) => b === after[i]);
+    if (!sameText) out.push({ path: `${role}:[${cat}]`, before: before.length ? before : null, after: after.length ? after : null });
+    for (const v of new Set([...g, ...a].filter((l) => hasSecret(l.value)).map((l) => l.var))) {
+      const secretsOf = (ls: readonly LineSpec[]) => ls.filter((l) => l.var === v).map((l) => secretText(l.value)).join('\u0000');
+      if (secretsOf(g) !== secretsOf(a)) out.push({ path: `${role}:[${cat}].${v}.secret`, before: g.some((l) => l.var === v) ? REDACTED : null, after: a.some((l) => l.var === v) ? REDACTED : null, sensitive: true });
+    }
+  }
+  return out;
+}
+
+/** Only the secret parts of a value, for telling a PIN change from a name change. */
+function secretText(v: ConfValue): string {
+  if (typeof v === 'string') return '';
+  if (v instanceof Secret) return v.reveal();
+  return v.filter((p): p is Secret => typeof p !== 'string').map((p) => p.reveal()).join('\u0000');
+}
+
+function show(values: readonly ConfValue[]): unknown {
+  const text = values.map(describeValue);
+  return text.length === 0 ? null : text.length === 1 ? text[0] : text;
+}

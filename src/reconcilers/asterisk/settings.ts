@@ -1,0 +1,118 @@
+// The Asterisk reconciler's settings (plain type; systems.ts maps config.ts onto it) and the layout derived from them.
+import type { Secret } from '../../desired/secret.ts';
+import { ConfigError } from '../../errors.ts';
+import { FILE_ROLES, type FileRole } from './model.ts';
+
+export type SipTransport = 'udp' | 'tcp' | 'tls' | 'wss';
+
+export interface AsteriskSettings {
+  readonly host: string;
+  /** Default 5038. */
+  readonly port?: number;
+  readonly username: string;
+  readonly secret: Secret;
+  /** Connect, login and per-action timeout. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** `md5` logs in through Challenge; default `plain` (AMI belongs on loopback). */
+  readonly authType?: 'plain' | 'md5';
+  /** The files infrasec writes, relative to the Asterisk config dir; the admin #includes them from the roots. */
+  readonly files?: Partial<Record<FileRole, string>>;
+  /** The dialplan context infrasec owns in the extensions file (default from-internal-custom, which FreePBX includes). */
+  readonly context?: string;
+  /** `context=` of the endpoints: where their calls start (default from-internal). */
+  readonly endpointContext?: string;
+  /** The context SIP MESSAGEs from messaging-enabled endpoints enter (default textmessage, as in the seed). */
+  readonly messageContext?: string;
+  /** The voicemail.conf context infrasec owns (default infrasec); mailboxes are `<number>@<context>`. */
+  readonly voicemailContext?: string;
+  /** Transport section per protocol (FreePBX names them `0.0.0.0-udp`...); unset means no `transport=` line. */
+  readonly transports?: Partial<Record<SipTransport, string>>;
+  /** Seconds an extension rings before voicemail. Default 25. */
+  readonly ringSeconds?: number;
+  /** WebRTC endpoints get `webrtc=yes` (Asterisk 16+, default) or the explicit DTLS/ICE/AVPF/rtcp_mux set. */
+  readonly webrtcOption?: boolean;
+  /** Header lines per UpdateConfig (Asterisk refuses more than 128). Lower only to test batching. */
+  readonly maxHeaderLines?: number;
+}
+
+/** Everything plan and observe need to know about where things live. Plain data. */
+export interface AsteriskLayout {
+  readonly files: Readonly<Record<FileRole, string>>;
+  readonly context: string;
+  readonly endpointContext: string;
+  readonly messageContext: string;
+  readonly voicemailContext: string;
+  readonly transports: Readonly<Partial<Record<SipTransport, string>>>;
+  readonly ringSeconds: number;
+  readonly webrtcOption: boolean;
+}
+
+export interface ResolvedAsteriskSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly secret: Secret;
+  readonly timeoutMs: number;
+  readonly authType: 'plain' | 'md5';
+  readonly maxHeaderLines: number;
+  readonly layout: AsteriskLayout;
+}
+
+export const ASTERISK_DEFAULTS = {
+  port: 5038,
+  timeoutMs: 10_000,
+  files: { pjsip: 'pjsip_custom.conf', confbridge: 'confbridge_custom.conf', voicemail: 'voicemail.conf', extensions: 'extensions_custom.conf' },
+  context: 'from-internal-custom',
+  endpointContext: 'from-internal',
+  messageContext: 'textmessage',
+  voicemailContext: 'infrasec',
+  ringSeconds: 25,
+  maxHeaderLines: 128,
+} as const satisfies Record<string, unknown>;
+
+const FILE_NAME = /^[A-Za-z0-9_.-]+\.conf$/;
+const CONTEXT_NAME = /^[A-Za-z0-9_-]+$/;
+const TRANSPORT_NAME = /^[A-Za-z0-9_.:-]+$/;
+
+export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSettings {
+  const files = { ...ASTERISK_DEFAULTS.files, ...(s.files ?? {}) };
+  for (const role of FILE_ROLES) {
+    // Relative names only: UpdateConfig rewrites whatever it is pointed at.
+    if (!FILE_NAME.test(files[role]) || files[role].startsWith('.')) throw new ConfigError(`asterisk files.${role} "${files[role]}" must be a plain file name ending in .conf`, { role });
+  }
+  const names = new Set(FILE_ROLES.map((r) => files[r]));
+  if (names.size !== FILE_ROLES.length) throw new ConfigError('asterisk files must name four different files');
+  const layout: AsteriskLayout = {
+    files,
+    context: s.context ?? ASTERISK_DEFAULTS.context,
+    endpointContext: s.endpointContext ?? ASTERISK_DEFAULTS.endpointContext,
+    messageContext: s.messageContext ?? ASTERISK_DEFAULTS.messageContext,
+    voicemailContext: s.voicemailContext ?? ASTERISK_DEFAULTS.voicemailContext,
+    transports: { ...(s.transports ?? {}) },
+    ringSeconds: s.ringSeconds ?? ASTERISK_DEFAULTS.ringSeconds,
+    webrtcOption: s.webrtcOption ?? true,
+  };
+  for (const field of ['context', 'endpointContext', 'messageContext', 'voicemailContext'] as const) {
+    if (!CONTEXT_NAME.test(layout[field]) || /^(general|globals|zonemessages)$/i.test(layout[field])) {
+      throw new ConfigError(`asterisk ${field} "${layout[field]}" must be [A-Za-z0-9_-]+ and not a reserved category`, { field });
+    }
+  }
+  if (layout.context.toLowerCase() === layout.messageContext.toLowerCase()) throw new ConfigError('asterisk context and messageContext must differ');
+  for (const [proto, name] of Object.entries(layout.transports)) {
+    if (name !== undefined && !TRANSPORT_NAME.test(name)) throw new ConfigError(`asterisk transports.${proto} "${name}" is not a valid section name`, { proto });
+  }
+  if (!Number.isInteger(layout.ringSeconds) || layout.ringSeconds < 1 || layout.ringSeconds > 600) throw new ConfigError('asterisk ringSeconds must be 1-600');
+  const maxHeaderLines = s.maxHeaderLines ?? ASTERISK_DEFAULTS.maxHeaderLines;
+  if (!Number.isInteger(maxHeaderLines) || maxHeaderLines < 16 || maxHeaderLines > 128) throw new ConfigError('asterisk maxHeaderLines must be 16-128');
+  if (!s.host) throw new ConfigError('asterisk host is required');
+  return {
+    host: s.host,
+    port: s.port ?? ASTERISK_DEFAULTS.port,
+    username: s.username,
+    secret: s.secret,
+    timeoutMs: s.timeoutMs ?? ASTERISK_DEFAULTS.timeoutMs,
+    authType: s.authType ?? 'plain',
+    maxHeaderLines,
+    layout,
+  };
+}

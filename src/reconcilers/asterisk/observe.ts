@@ -1,0 +1,253 @@
+// Reads the owned files (one GetConfig each) and what res_pjsip and app_voicemail have loaded, and maps them to the desired shape.
+import { Secret } from '../../desired/secret.ts';
+import { AuthenticationError, InfrasecError } from '../../errors.ts';
+import type { AmiClient, AmiMessage } from './client.ts';
+import {
+  type AsteriskObject,
+  type ConfSection,
+  type ConfVar,
+  type ContainerState,
+  containerId,
+  FILE_ROLES,
+  type FileRole,
+  type LineSpec,
+  type LiveAsterisk,
+  type LiveFile,
+  type ObjectKind,
+  OWNERSHIP_TEMPLATE,
+  type RunningEndpoint,
+  type RunningMailbox,
+  type RunningState,
+  type SectionSpec,
+} from './model.ts';
+import { conferenceKey, extensionKey, parseExten, PROFILE_SUFFIXES } from './render.ts';
+import type { AsteriskLayout } from './settings.ts';
+
+/** Variables whose values are secrets, per file. GetConfig returns them in clear; they are wrapped at once. */
+const SECRET_VARS: Readonly<Partial<Record<FileRole, ReadonlySet<string>>>> = {
+  pjsip: new Set(['password', 'md5_cred']),
+  confbridge: new Set(['pin']),
+};
+const VOICEMAIL_NON_CONTEXTS = new Set(['general', 'zonemessages']);
+
+/** A live secret: printable only as "(sensitive)", compared through reveal(). */
+const liveSecret = (value: string) => new Secret(value, 'env', 'asterisk-live');
+
+/** Parses a GetConfig answer (Category-/IsTemplate-/Templates-/Line- headers, in order) into sections. */
+export function parseGetConfig(m: AmiMessage, role: FileRole): ConfSection[] {
+  const out: Array<{ name: string; templates: string[]; isTemplate: boolean; vars: ConfVar[] }> = [];
+  let current: (typeof out)[number] | undefined;
+  for (const [key, value] of m.headers) {
+    const dash = key.indexOf('-');
+    if (dash < 0) continue;
+    const prefix = key.slice(0, dash).toLowerCase();
+    if (prefix === 'category') {
+      current = { name: value, templates: [], isTemplate: false, vars: [] };
+      out.push(current);
+    } else if (!current) {
+      continue;
+    } else if (prefix === 'istemplate') {
+      current.isTemplate = value === '1';
+    } else if (prefix === 'templates') {
+      current.templates = value.split(',').map((t) => t.trim()).filter(Boolean);
+    } else if (prefix === 'line') {
+      const eq = value.indexOf('=');
+      const name = eq < 0 ? value : value.slice(0, eq);
+      const text = eq < 0 ? '' : value.slice(eq + 1);
+      current.vars.push({ name, value: secretAware(role, current.name, name, text) });
+    }
+  }
+  return out;
+}
+
+function secretAware(role: FileRole, category: string, name: string, value: string): ConfVar['value'] {
+  if (SECRET_VARS[role]?.has(name.toLowerCase())) return liveSecret(value);
+  if (role === 'voicemail' && !VOICEMAIL_NON_CONTEXTS.has(category.toLowerCase())) {
+    // `<mailbox> => <pin>,<name>,<email>,<pager>,<options>`: the PIN is the first field.
+    const comma = value.indexOf(',');
+    return comma < 0 ? [liveSecret(value)] : [liveSecret(value.slice(0, comma)), value.slice(comma)];
+  }
+  return value;
+}
+
+const isOwned = (s: ConfSection) => !s.isTemplate && s.templates.some((t) => t.toLowerCase() === OWNERSHIP_TEMPLATE);
+const typeOf = (vars: readonly ConfVar[]) => {
+  for (let i = vars.length - 1; i >= 0; i--) {
+    const v = vars[i];
+    if (v && v.name.toLowerCase() === 'type' && typeof v.value === 'string') return v.value.trim().toLowerCase();
+  }
+  return '';
+};
+
+interface Builder {
+  kind: ObjectKind;
+  key: string;
+  label?: string;
+  sections: SectionSpec[];
+  lines: LineSpec[];
+}
+
+/**
+ * Groups owned config under the identities the desired state uses: pjsip sections by extension number, confbridge
+ * profiles by conference name, dialplan lines by number (a number whose lines enter ConfBridge belongs to that
+ * conference), mailbox and messaging lines by number. Anything else owned is a stray.
+ */
+export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: AsteriskLayout): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays'> {
+  const objects = new Map<string, Builder>();
+  const strays: { sections: SectionSpec[]; lines: LineSpec[] } = { sections: [], lines: [] };
+  const get = (kind: ObjectKind, key: string) => {
+    let b = objects.get(key);
+    if (!b) objects.set(key, (b = { kind, key, sections: [], lines: [] }));
+    return b;
+  };
+  const containers = new Map<string, ContainerState>();
+  const containerNames: Record<FileRole, string[]> = {
+    pjsip: [],
+    confbridge: [],
+    voicemail: [layout.voicemailContext],
+    extensions: [layout.context, layout.messageContext],
+  };
+
+  for (const role of FILE_ROLES) {
+    const file = files[role];
+    // Variables an admin put into the ownership template are inherited by every owned section; not ours to compare.
+    const inherited = file.sections.find((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE)?.vars.length ?? 0;
+    const wanted = new Set(containerNames[role].map((n) => n.toLowerCase()));
+    for (const name of containerNames[role]) {
+      const same = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === name.toLowerCase());
+      containers.set(containerId(role, name), same.length === 0 ? 'missing' : same.some((s) => !isOwned(s)) ? 'unowned' : same.length > 1 ? 'duplicate' : 'owned');
+    }
+    for (const s of file.sections) {
+      if (!isOwned(s)) continue;
+      const vars = s.vars.slice(inherited);
+      if (wanted.has(s.name.toLowerCase())) {
+        if (containers.get(containerId(role, s.name)) !== 'owned') continue;
+        groupLines(role, s.name, vars, layout, get, strays);
+        continue;
+      }
+      const spec: SectionSpec = { role, name: s.name, type: typeOf(vars), vars };
+      const key = sectionKey(spec);
+      if (key) get(key.kind, key.key).sections.push(spec);
+      else strays.sections.push(spec);
+    }
+  }
+  return { objects: new Map([...objects].map(([k, b]) => [k, freeze(b)])), containers, strays };
+}
+
+function freeze(b: Builder): AsteriskObject {
+  return { kind: b.kind, key: b.key, ...(b.label ? { label: b.label } : {}), sections: b.sections, lines: b.lines };
+}
+
+function sectionKey(s: SectionSpec): { kind: ObjectKind; key: string } | undefined {
+  if (s.role === 'pjsip') {
+    if ((s.type === 'endpoint' || s.type === 'aor') && /^[0-9]+$/.test(s.name)) return { kind: 'Extension', key: extensionKey(s.name) };
+    const m = /^([0-9]+)-auth$/.exec(s.name);
+    if (s.type === 'auth' && m?.[1]) return { kind: 'Extension', key: extensionKey(m[1]) };
+  }
+  if (s.role === 'confbridge') {
+    const m = new RegExp(`^(.+)-(${PROFILE_SUFFIXES.join('|')})$`).exec(s.name);
+    if (m?.[1] && (s.type === 'bridge' || s.type === 'user')) return { kind: 'Conference', key: conferenceKey(m[1]) };
+  }
+  return undefined;
+}
+
+function groupLines(
+  role: FileRole,
+  category: string,
+  vars: readonly ConfVar[],
+  layout: AsteriskLayout,
+  get: (kind: ObjectKind, key: string) => Builder,
+  strays: { lines: LineSpec[] },
+): void {
+  if (role === 'voicemail') {
+    for (const v of vars) {
+      const line: LineSpec = { role, category, var: v.name, value: v.value };
+      if (/^[0-9]+$/.test(v.name)) get('Extension', extensionKey(v.name)).lines.push(line);
+      else strays.lines.push(line);
+    }
+    return;
+  }
+  const main = category.toLowerCase() === layout.context.toLowerCase();
+  // First pass: which numbers of the main context enter a conference, and through which profiles.
+  const byNumber = new Map<string, { lines: LineSpec[]; label?: string; conference?: string }>();
+  for (const v of vars) {
+    const line: LineSpec = { role, category, var: v.name, value: v.value };
+    const parsed = v.name.toLowerCase() === 'exten' && typeof v.value === 'string' ? parseExten(v.value) : undefined;
+    if (!parsed) {
+      strays.lines.push(line);
+      continue;
+    }
+    const number = parsed.exten.endsWith('*') ? parsed.exten.slice(0, -1) : parsed.exten;
+    let g = byNumber.get(number);
+    if (!g) byNumber.set(number, (g = { lines: [] }));
+    g.lines.push(line);
+    if (main && parsed.priority === '1' && parsed.label && !parsed.exten.endsWith('*')) g.label = parsed.label;
+    const cb = main ? /^confbridge\(([^)]*)\)$/i.exec(parsed.app) : null;
+    const bridge = cb?.[1]?.split(',')[1]?.trim();
+    if (bridge?.endsWith('-bridge')) g.conference = bridge.slice(0, -'-bridge'.length);
+  }
+  for (const [number, g] of byNumber) {
+    const b = g.conference ? get('Conference', conferenceKey(g.conference)) : get('Extension', extensionKey(number));
+    b.lines.push(...g.lines);
+    if (g.label && !b.label) b.label = g.label;
+  }
+}
+
+export interface ObserveDeps {
+  readonly client: AmiClient;
+  readonly layout: AsteriskLayout;
+  readonly pendingReloads: () => ReadonlySet<string>;
+  readonly now: () => Date;
+}
+
+/** One GetConfig per file, PJSIPShowEndpoints and VoicemailUsersList, pipelined on one session. */
+export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): Promise<LiveAsterisk> {
+  const { client, layout } = deps;
+  await client.connect(signal);
+  const reads = FILE_ROLES.map((role) => client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal));
+  const endpoints = client.list('PJSIPShowEndpoints', [], signal);
+  const mailboxes = client.list('VoicemailUsersList', [], signal);
+  const answers = await Promise.all(reads);
+  const files = {} as Record<FileRole, LiveFile>;
+  FILE_ROLES.forEach((role, i) => {
+    files[role] = toLiveFile(role, layout.files[role], answers[i] as AmiMessage);
+  });
+  const running: RunningState = { endpoints: runningEndpoints(await endpoints), mailboxes: runningMailboxes(await mailboxes) };
+  return { files, ...groupOwned(files, layout), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
+}
+
+function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
+  if (m.isError) {
+    const message = m.message;
+    if (/permission denied/i.test(message)) throw new AuthenticationError(`the AMI user may not read ${file} (GetConfig: ${message}); it needs write=config`, { file });
+    // Asterisk answers "Config file not found" for a file that does not exist yet: infrasec will create it.
+    if (/not found/i.test(message)) return { role, file, exists: false, sections: [], hasTemplate: false };
+    throw new InfrasecError('asterisk-read-failed', `GetConfig ${file} failed: ${message || 'error'}`, { file });
+  }
+  const sections = parseGetConfig(m, role);
+  return { role, file, exists: true, sections, hasTemplate: sections.some((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE) };
+}
+
+/** res_pjsip answers an empty list with an error ("No endpoints found"); any other error leaves the state unknown. */
+function runningEndpoints(r: { response: AmiMessage; events: readonly AmiMessage[] }): ReadonlyMap<string, RunningEndpoint> | undefined {
+  if (r.response.isError) return /no endpoints found/i.test(r.response.message) ? new Map() : undefined;
+  const out = new Map<string, RunningEndpoint>();
+  for (const e of r.events) {
+    if (e.event !== 'EndpointList') continue;
+    const name = e.get('ObjectName') ?? '';
+    out.set(name, { name, aor: e.get('Aor') ?? '', auths: e.get('Auths') ?? '', transport: e.get('Transport') ?? '' });
+  }
+  return out;
+}
+
+function runningMailboxes(r: { response: AmiMessage; events: readonly AmiMessage[] }): ReadonlyMap<string, RunningMailbox> | undefined {
+  if (r.response.isError) return undefined;
+  const out = new Map<string, RunningMailbox>();
+  for (const e of r.events) {
+    if (e.event !== 'VoicemailUserEntry') continue;
+    const mailbox = e.get('VoiceMailbox') ?? '';
+    const context = e.get('VMContext') ?? '';
+    out.set(`${mailbox}@${context}`.toLowerCase(), { context, mailbox, fullname: e.get('Fullname') ?? '', email: e.get('Email') ?? '' });
+  }
+  return out;
+}

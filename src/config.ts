@@ -58,6 +58,13 @@ const asteriskSchema = z
       .strict()
       .default({ pjsip: 'pjsip_custom.conf', extensions: 'extensions_custom.conf', confbridge: 'confbridge_custom.conf', voicemail: 'voicemail.conf' }),
     context: z.string().regex(/^[A-Za-z0-9_-]+$/).default('from-internal-custom'),
+    /** Where endpoint calls start (context=), the SIP MESSAGE context and the owned voicemail context; defaults in the reconciler's settings. */
+    endpointContext: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    messageContext: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    voicemailContext: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** Transport section per protocol (FreePBX: 0.0.0.0-udp, 0.0.0.0-wss...); no transport= line when unset. */
+    transports: z.object({ udp: z.string(), tcp: z.string(), tls: z.string(), wss: z.string() }).partial().strict().optional(),
+    authType: z.enum(['plain', 'md5']).optional(),
     policy: policySchema.default(policySchema.parse({})),
   })
   .strict();

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { ResolvedState } from '../desired/model.ts';
 import { Secret, sha256Hex } from '../desired/secret.ts';
 import { ActiveDirectoryReconciler } from '../reconcilers/active-directory/reconciler.ts';
+import { AsteriskReconciler } from '../reconcilers/asterisk/reconciler.ts';
 import type { FingerprintStore } from './fingerprints.ts';
 import { SYSTEMS, type Reconciler, type SystemName } from './types.ts';
 
@@ -54,6 +55,18 @@ function build(system: SystemName, config: Config, deps: SystemDeps): AnyReconci
           url: ad.url, bindDN: ad.bindDN, bindPassword: credential(ad.bindPassword ?? '', 'ad-bind'), baseDN: ad.baseDN,
           managedOU: ad.managedOU, caFile: ad.caFile, tlsServerName: ad.tlsServerName, tlsInsecure: ad.tlsInsecure,
           upnSuffix: ad.upnSuffix, timeoutMs: ad.timeoutMs,
+        },
+        { fingerprints: deps.fingerprints, logger: log, now: deps.now },
+      ) as unknown as AnyReconciler;
+    }
+    case 'asterisk': {
+      const ami = config.systems.asterisk;
+      if (!ami) return 'not configured';
+      return new AsteriskReconciler(
+        {
+          host: ami.host, port: ami.port, username: ami.username, secret: credential(ami.secret ?? '', 'ami'), timeoutMs: ami.timeoutMs,
+          authType: ami.authType, files: ami.files, context: ami.context, endpointContext: ami.endpointContext,
+          messageContext: ami.messageContext, voicemailContext: ami.voicemailContext, transports: ami.transports,
         },
         { fingerprints: deps.fingerprints, logger: log, now: deps.now },
       ) as unknown as AnyReconciler;

@@ -1,4 +1,4 @@
-// Module actions over the loaded state: Reload, Command, PJSIPShow*, Confbridge lists, VoicemailUsersList.
+// Actions over the running state: Reload, Command, CoreStatus, Status, PJSIPShow*, Confbridge lists, VoicemailUsersList.
 import type { ActionContext, ActionDefinition } from './action-types.js';
 import { asciiLower, astStrip, strcaseeq } from './c-strings.js';
 import { runCli } from './cli-commands.js';
@@ -55,6 +55,34 @@ function command(ctx: ActionContext, m: AmiMessage): void {
   out.line('Message', 'Command output follows');
   for (const line of text.split('\n')) out.line('Output', line);
   ctx.write(out.end().toString());
+}
+
+function localDateTime(ms: number): { date: string; time: string } {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return { date: `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`, time: `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}` };
+}
+
+function coreStatus(ctx: ActionContext, m: AmiMessage): void {
+  const rt = ctx.server.runtime;
+  const start = localDateTime(rt.startTime);
+  const reloaded = localDateTime(rt.lastReloadTime);
+  const out = Reply.startAck(m)
+    .line('CoreStartupDate', start.date)
+    .line('CoreStartupTime', start.time)
+    .line('CoreReloadDate', reloaded.date)
+    .line('CoreReloadTime', reloaded.time)
+    .line('CoreCurrentCalls', 0)
+    .line('CoreProcessedCalls', 0)
+    .end();
+  ctx.write(out.toString());
+}
+
+/** Status: the emulator has no channels (a named channel does not exist; the full list is empty). */
+function status(ctx: ActionContext, m: AmiMessage): void {
+  if (getHeader(m, 'Channel')) return ctx.write(Reply.error(m, 'No such channel').toString());
+  const out = Reply.listAck(m, 'Channel status will follow');
+  ctx.write(out.listComplete(m, 'StatusComplete', 0, [['Items', 0]]).toString());
 }
 
 /** res_pjsip errors carry a trailing LF inside the Message text (a stray line on the wire). */
@@ -248,6 +276,8 @@ const { system, config, command: commandClass, reporting, call } = EVENT_FLAG;
 export const moduleActions: ActionDefinition[] = [
   { name: 'Reload', authority: system | config, handler: reload },
   { name: 'Command', authority: commandClass, handler: command },
+  { name: 'CoreStatus', authority: system | reporting, handler: coreStatus },
+  { name: 'Status', authority: system | call | reporting, handler: status },
   { name: 'PJSIPShowEndpoints', authority: system, handler: showEndpoints },
   { name: 'PJSIPShowEndpoint', authority: system, handler: showEndpoint },
   { name: 'PJSIPShowAors', authority: system, handler: showAors },

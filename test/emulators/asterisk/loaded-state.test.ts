@@ -254,3 +254,25 @@ describe('Command', () => {
     expect(after.getAll('Output').join('\n')).toContain('Dial(PJSIP/1001,25)');
   });
 });
+
+describe('CoreStatus and Status', () => {
+  it('CoreStatus reports startup and last reload times; Status lists no channels with ListItems and Items', async () => {
+    h = await startHarness();
+    const cs = await h.client.action('CoreStatus');
+    expect(cs.lines.slice(2).map((l) => l.split(':')[0])).toEqual([
+      'CoreStartupDate',
+      'CoreStartupTime',
+      'CoreReloadDate',
+      'CoreReloadTime',
+      'CoreCurrentCalls',
+      'CoreProcessedCalls',
+    ]);
+    expect(cs.get('CoreStartupDate')).toMatch(/^\d{4}-\d\d-\d\d$/);
+    expect(cs.get('CoreReloadTime')).toMatch(/^\d\d:\d\d:\d\d$/);
+    const st = await h.client.list('Status');
+    expect(st.ack.get('Message')).toBe('Channel status will follow');
+    expect(st.items).toEqual([]);
+    expect(st.complete?.raw).toBe(`Event: StatusComplete\r\nActionID: ${st.ack.get('ActionID')}\r\nEventList: Complete\r\nListItems: 0\r\nItems: 0`);
+    expect((await h.client.action('Status', [['Channel', 'PJSIP/1001-00000001']])).get('Message')).toBe('No such channel');
+  });
+});

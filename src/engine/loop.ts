@@ -218,6 +218,7 @@ export class Controller {
         await fh.writeFile(`${process.pid}\n`);
         await fh.close();
         this.locked = true;
+        HELD_LOCKS.add(this.paths.lock);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -227,7 +228,9 @@ export class Controller {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const pid = Number((await readFile(this.paths.lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      // Our own PID is stale only if no controller of this process holds the lock (a restarted container is PID 1 again).
+      const held = pid === process.pid ? HELD_LOCKS.has(this.paths.lock) : Number.isInteger(pid) && pid > 0 && isAlive(pid);
+      if (held) {
         throw new InfrasecError('state-locked', `another controller (pid ${pid}) is using ${this.deps.config.stateDir}`, { pid });
       }
       this.log.warn({ event: 'controller.lock.stale', pid }, 'taking over a stale lock');
@@ -240,6 +243,7 @@ export class Controller {
     if (!this.locked) return;
     await rm(this.paths.lock, { force: true });
     this.locked = false;
+    HELD_LOCKS.delete(this.paths.lock);
   }
 
   // ---- source ---------------------------------------------------------------------------------------------------
@@ -483,6 +487,9 @@ export class Controller {
     });
   }
 }
+
+/** Lock files held by controllers of this process. */
+const HELD_LOCKS = new Set<string>();
 
 function isAlive(pid: number): boolean {
   try {

@@ -28,6 +28,6 @@ describe('commitsTouchingObject', () => {
     const commits = await commitsTouchingObject(fx.work, '.', 'User', 'jdupont');
     expect(commits.map((c) => c.commit)).toEqual([c5, c3, c1]);
     expect(commits[1]).toMatchObject({ subject: 'promote jdupont', author: 'Ana Admin <ana@cod67.example>', files: ['users/ops.yaml'] });
-    expect(commits[0]!.files.sort()).toEqual(['users/jdupont.yaml', 'users/ops.yaml']);
+    expect([...commits[0]!.files].sort()).toEqual(['users/jdupont.yaml', 'users/ops.yaml']);
   });
 });

@@ -1,0 +1,235 @@
+// The controller loop with in-memory doubles: drift passes, last-good enforcement, unreachable source, isolation, backoff, guard refusals, clean stop, lock.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema, type Config } from '../../src/config.ts';
+import { Controller, controllerPaths } from '../../src/engine/loop.ts';
+import type { AnyReconciler } from '../../src/engine/systems.ts';
+import type { SystemName } from '../../src/engine/types.ts';
+import { silentLogger } from '../../src/log.ts';
+import { AuditLog, readAuditEntries, verifyAuditFile } from '../../src/report/audit.ts';
+import type { DriftReport } from '../../src/report/drift.ts';
+import { ControllerMetrics } from '../../src/server/metrics.ts';
+import { eventually, FakeSource, FakeSystem, RecordingNotifier } from './fakes.ts';
+
+let stateDir: string;
+const running: Controller[] = [];
+beforeEach(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'infrasec-loop-'));
+});
+afterEach(async () => {
+  for (const c of running.splice(0)) await c.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+const fakeSystem = { url: 'ldaps://127.0.0.1', bindDN: 'CN=x', bindPassword: 'x', baseDN: 'DC=x' };
+
+function config(policy: Record<string, unknown> = {}): Config {
+  return configSchema.parse({
+    stateDir,
+    systems: { 'active-directory': { ...fakeSystem, policy }, asterisk: { host: '127.0.0.1', username: 'x', secret: 'x', policy } },
+    controller: { pollIntervalSeconds: 0.05, driftIntervalSeconds: 0.05, retry: { initialSeconds: 0.02, maxSeconds: 0.1 } },
+  });
+}
+
+async function controller(source: FakeSource, systems: FakeSystem[], opts: { policy?: Record<string, unknown>; notifier?: RecordingNotifier; start?: boolean } = {}) {
+  const c = new Controller({
+    config: config(opts.policy), source, load: source.load,
+    reconcilers: new Map<SystemName, AnyReconciler>(systems.map((s) => [s.system, s as unknown as AnyReconciler])),
+    skipped: [], audit: await AuditLog.open(stateDir), metrics: new ControllerMetrics({ processMetrics: false }), logger: silentLogger,
+    notifier: opts.notifier, shutdownGraceMs: 5_000,
+  });
+  running.push(c);
+  if (opts.start !== false) await c.start();
+  return c;
+}
+
+const sys = (c: Controller, s: SystemName = 'active-directory') => c.status.snapshot().systems.find((x) => x.system === s)!;
+
+describe('Controller', () => {
+  it('applies the head, then re-checks the same revision as drift passes and corrects a hand-made change', async () => {
+    const src = new FakeSource();
+    src.push('r1', { jdupont: 'Opérateur' });
+    const ad = new FakeSystem('active-directory');
+    const c = await controller(src, [ad]);
+    await eventually(() => sys(c).appliedRevision === 'r1', 10_000, 'r1 applied');
+    expect(ad.live.get('jdupont')).toBe('Opérateur');
+    await eventually(() => sys(c).lastPass?.drift === true, 10_000, 'a drift pass');
+
+    ad.live.set('jdupont', 'changed by hand');
+    await eventually(() => ad.live.get('jdupont') === 'Opérateur', 10_000, 'drift corrected');
+    await eventually(() => c.driftReport.entries.some((e) => e.name === 'jdupont' && e.corrected));
+    const entries = await readAuditEntries(stateDir);
+    expect(entries.filter((e) => e.object === 'User/jdupont').map((e) => [e.action, e.drift])).toEqual([['create', false], ['update', true]]);
+    expect(entries[1]).toMatchObject({ commit: 'r1', author: 'Ana Admin <ana@cod67.example>', signature: 'good', result: 'ok' });
+  });
+
+  it('picks up a new commit on the next poll', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    const c = await controller(src, [ad]);
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    src.push('r2', { a: '2', b: '1' });
+    await eventually(() => sys(c).appliedRevision === 'r2', 10_000, 'r2 applied');
+    expect(Object.fromEntries(ad.live)).toEqual({ a: '2', b: '1' });
+  });
+
+  it('keeps enforcing the last good revision when the new head is invalid, and /status says why', async () => {
+    const src = new FakeSource();
+    src.push('r1', { jdupont: 'Opérateur' });
+    const ad = new FakeSystem('active-directory');
+    const c = await controller(src, [ad]);
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    src.push('r2', { x: 'y' }, { valid: false });
+    await eventually(() => c.status.snapshot().source.notApplied?.revision === 'r2', 10_000, 'r2 rejected');
+    const s = c.status.snapshot().source;
+    expect(s.head?.revision).toBe('r2');
+    expect(s.desiredRevision).toBe('r1');
+    expect(s.notApplied?.reason).toMatch(/1 problem/);
+    expect(s.notApplied?.diagnostics[0]).toBe('users/jdupont.yaml:7:3 spec.givenName: must be a string [schema-type]');
+
+    ad.live.set('jdupont', 'by hand');
+    await eventually(() => ad.live.get('jdupont') === 'Opérateur', 10_000, 'r1 still enforced');
+    expect(ad.live.has('x')).toBe(false);
+    expect(sys(c).appliedRevision).toBe('r1');
+    expect((await readAuditEntries(stateDir)).some((e) => e.system === 'source' && e.action === 'reject' && e.commit === 'r2')).toBe(true);
+  });
+
+  it('does not apply a head signed by an untrusted key', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    const c = await controller(src, [ad]);
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    src.push('r2', { a: '2' }, { signature: 'untrusted' });
+    await eventually(() => c.status.snapshot().source.notApplied?.revision === 'r2');
+    expect(c.status.snapshot().source.notApplied?.reason).toMatch(/allowed signers/);
+    expect(ad.live.get('a')).toBe('1');
+  });
+
+  it('keeps enforcing while the source is unreachable, and shows the fetch error', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    const c = await controller(src, [ad]);
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    src.unreachable = true;
+    await eventually(() => c.status.snapshot().source.lastFetchError !== null, 10_000, 'fetch error');
+    ad.live.set('a', 'by hand');
+    await eventually(() => ad.live.get('a') === '1', 10_000, 'still correcting');
+    expect(c.status.snapshot().source.lastFetchError?.message).toMatch(/connection refused/);
+  });
+
+  it('after a restart with the source unreachable, enforces the revision it had applied, from the local copy', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    const first = await controller(src, [ad]);
+    await eventually(() => sys(first).appliedRevision === 'r1');
+    await first.stop();
+    src.unreachable = true;
+    const second = await controller(src, [ad]);
+    expect(sys(second).appliedRevision).toBe('r1');
+    ad.live.set('a', 'by hand');
+    await eventually(() => ad.live.get('a') === '1', 10_000, 'fallback enforced');
+    expect(second.status.snapshot().source.desiredRevision).toBe('r1');
+  });
+
+  it('a hung system does not hold back another', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    ad.hang = true;
+    const pbx = new FakeSystem('asterisk');
+    const c = await controller(src, [ad, pbx]);
+    await eventually(() => sys(c, 'asterisk').appliedRevision === 'r1', 10_000, 'asterisk applied');
+    src.push('r2', { a: '2' });
+    await eventually(() => sys(c, 'asterisk').appliedRevision === 'r2', 10_000, 'asterisk follows r2');
+    expect(sys(c).state).toBe('running');
+    expect(sys(c).appliedRevision).toBeNull();
+    expect(c.status.ready()).toEqual({ ready: false, waiting: ['active-directory'] });
+  });
+
+  it('backs off after failures, notifies the failure once, and recovers', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    ad.observeFailures = 4;
+    const notifier = new RecordingNotifier();
+    const c = await controller(src, [ad], { notifier });
+    let maxFailures = 0;
+    await eventually(() => {
+      maxFailures = Math.max(maxFailures, sys(c).consecutiveFailures);
+      return sys(c).appliedRevision === 'r1';
+    }, 10_000, 'recovered');
+    expect(maxFailures).toBeGreaterThanOrEqual(2);
+    expect(sys(c).consecutiveFailures).toBe(0);
+    expect(sys(c).lastError).toBeNull();
+    expect(notifier.sent.filter((n) => n.event === 'apply.failed')).toHaveLength(1);
+  });
+
+  it('reports drift under the report policy without correcting it, notifies once and writes the report files', async () => {
+    const src = new FakeSource();
+    src.push('r1', { jdupont: 'Opérateur' });
+    const ad = new FakeSystem('active-directory');
+    const notifier = new RecordingNotifier();
+    const c = await controller(src, [ad], { policy: { drift: { '*': 'report' } }, notifier });
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    ad.live.set('jdupont', 'by hand');
+    await eventually(() => sys(c).driftOpen === 1, 10_000, 'drift reported');
+    await eventually(() => (sys(c).lastPass?.startedAt ?? '') > c.driftReport.entries[0]!.firstSeen, 10_000, 'another pass');
+    expect(ad.live.get('jdupont')).toBe('by hand');
+    expect(notifier.sent.filter((n) => n.event === 'drift.found')).toHaveLength(1);
+    expect(notifier.sent[0]!.objects?.[0]).toMatchObject({ object: 'User/jdupont', mode: 'report' });
+    const paths = controllerPaths(stateDir);
+    await eventually(async () => ((JSON.parse(await readFile(paths.driftJson, 'utf8')) as DriftReport).entries.length === 1), 5_000, 'report persisted');
+    expect(await readFile(paths.driftHtml, 'utf8')).toContain('User/jdupont');
+    expect(await readFile(paths.driftMarkdown, 'utf8')).toContain('"by hand"');
+  });
+
+  it('audits and notifies a guard refusal once, however many passes repeat it', async () => {
+    const src = new FakeSource();
+    src.push('r1', {});
+    const ad = new FakeSystem('active-directory');
+    for (const n of ['a', 'b', 'c']) ad.live.set(n, 'x');
+    const notifier = new RecordingNotifier();
+    const c = await controller(src, [ad], { policy: { prune: true, deletionThreshold: { count: 1, percent: 100 } }, notifier });
+    await eventually(() => sys(c).state === 'refused');
+    const passes = ad.passes;
+    await eventually(() => ad.passes >= passes + 2, 10_000, 'more passes');
+    expect(ad.live.size).toBe(3);
+    expect(notifier.sent.filter((n) => n.event === 'guard.refused')).toHaveLength(1);
+    expect((await readAuditEntries(stateDir)).filter((e) => e.action === 'refuse')).toHaveLength(1);
+    expect(sys(c).lastError?.code).toBe('guard-refused');
+  });
+
+  it('stop() lets the change in flight finish, starts no other, and leaves intact state files', async () => {
+    const src = new FakeSource();
+    src.push('r1', Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`u${i}`, 'v'])));
+    const ad = new FakeSystem('active-directory');
+    ad.applyDelayMs = 100;
+    const c = await controller(src, [ad]);
+    await eventually(() => ad.applying.length >= 2, 10_000, 'apply under way');
+    await c.stop();
+    const done = ad.writes;
+    expect(done).toBeGreaterThanOrEqual(2);
+    expect(done).toBeLessThan(10);
+    expect(ad.applying.length).toBe(done);
+    expect(existsSync(controllerPaths(stateDir).lock)).toBe(false);
+    expect(await verifyAuditFile(stateDir)).toMatchObject({ ok: true, entries: done });
+    // Nothing converged, so nothing is recorded as applied; the next start re-plans what is left.
+    expect(JSON.parse(await readFile(controllerPaths(stateDir).state, 'utf8')).systems).toEqual({});
+  });
+
+  it('refuses a second controller on the same state directory', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    await controller(src, [new FakeSystem('active-directory')]);
+    const other = await controller(src, [new FakeSystem('active-directory')], { start: false });
+    running.pop();
+    await expect(other.start()).rejects.toThrow(/another controller/);
+  });
+});

@@ -42,8 +42,9 @@ describe('res_pjsip', () => {
       { name: '2001', file: 'pjsip_custom.conf', isTemplate: false, templates: [], variables: [{ name: 'type', value: 'endpoint' }] },
     ]);
     const out = (await h.client.action('Command', [['Command', 'pjsip show endpoints']])).getAll('Output');
-    expect(out.some((l) => l.startsWith(' Endpoint:  2001'))).toBe(true);
-    expect(out).toContain('Objects found: 1');
+    const row = out.find((l) => l.startsWith(' Endpoint:  2001')) as string;
+    expect([row.indexOf('Unavailable'), row.indexOf('0 of inf')]).toEqual([65, 79]);
+    expect(out.slice(-3)).toEqual(['', '', 'Objects found: 1']);
   });
 
   it('UpdateConfig Reload: res_pjsip answers first, then one Reload event; the new endpoint is listed', async () => {

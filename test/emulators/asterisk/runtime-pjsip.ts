@@ -227,7 +227,7 @@ export class PjsipRuntime {
     return splitList(ep.values.get(option) ?? '');
   }
 
-  /** `pjsip show endpoints` CLI text (format reconstructed from res_pjsip_cli; only the empty case is recorded). */
+  /** `pjsip show endpoints` CLI text (column layout taken from real outputs; contacts/channels never shown). */
   cliShowEndpoints(): string {
     const eps = this.list('endpoint');
     if (eps.length === 0) return 'No objects found.\n\n';
@@ -245,7 +245,7 @@ export class PjsipRuntime {
     for (const ep of eps) {
       const cid = ep.values.get('callerid');
       const label = cid ? `${ep.id}/${cid.replace(/^"[^"]*" <(.*)>$/, '$1')}` : ep.id;
-      out += ` Endpoint:  ${label.padEnd(53)} ${'Unavailable'.padEnd(13)} 0 of inf\n`;
+      out += ` Endpoint:  ${label.padEnd(53)}${'Unavailable'.padEnd(14)}0 of inf\n`;
       for (const a of PjsipRuntime.authNames(ep, 'auth')) {
         const auth = this.get('auth', a);
         out += `     InAuth:  ${a}/${auth?.values.get('username') ?? ''}\n`;
@@ -257,12 +257,18 @@ export class PjsipRuntime {
       for (const a of PjsipRuntime.aorNames(ep)) {
         const aor = this.get('aor', a);
         if (!aor) continue;
-        out += `        Aor:  ${a.padEnd(49)} ${aor.values.get('max_contacts') ?? '0'}\n`;
+        out += `        Aor:  ${a.padEnd(51)}${aor.values.get('max_contacts') ?? '0'}\n`;
       }
       const t = ep.values.get('transport');
       const tr = t ? this.get('transport', t) : undefined;
       if (t && tr) {
-        out += `  Transport:  ${t.padEnd(21)} ${(tr.values.get('protocol') ?? 'udp').padEnd(6)} 0      0    ${tr.values.get('bind') ?? ''}\n`;
+        const num = (k: string) => String(Number.parseInt(tr.values.get(k) ?? '0', 10) || 0);
+        out += `  Transport:  ${t.padEnd(26)}${(tr.values.get('protocol') ?? 'udp').padEnd(6)}${num('cos').padStart(4)}${num('tos').padStart(7)}  ${tr.values.get('bind') ?? ''}\n`;
+      }
+      for (const ident of this.list('identify')) {
+        if (ident.values.get('endpoint') !== ep.id) continue;
+        out += `   Identify:  ${ident.id}/${ep.id}\n`;
+        for (const m of splitList(ident.values.get('match') ?? '')) out += `        Match: ${m}\n`;
       }
       out += '\n';
     }

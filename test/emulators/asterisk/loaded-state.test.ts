@@ -252,7 +252,12 @@ describe('Command', () => {
     expect((await h.client.action('Command', [['Command', 'dialplan reload']])).get('Output')).toBe('Dialplan reloaded.');
     const after = await h.client.action('Command', [['Command', 'dialplan show 1001@from-internal-custom']]);
     expect(after.get('Response')).toBe('Success');
-    expect(after.getAll('Output').join('\n')).toContain('Dial(PJSIP/1001,25)');
+    expect(after.getAll('Output')).toEqual([
+      "[ Context 'from-internal-custom' created by 'pbx_config' ]",
+      `  '1001' =>         ${'1. Dial(PJSIP/1001,25)'.padEnd(45)} [extensions_custom.conf:2]`,
+      `                    ${'2. Hangup()'.padEnd(45)} [extensions_custom.conf:3]`,
+      '-= 1 extension (2 priorities) in 1 context. =-',
+    ]);
   });
 });
 

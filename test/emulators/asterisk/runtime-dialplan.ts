@@ -141,7 +141,7 @@ export class DialplanRuntime {
     return undefined;
   }
 
-  /** `dialplan show [exten@]context` (layout reconstructed from pbx.c; not recorded on a real system). */
+  /** `dialplan show [exten@]context` (column layout taken from real outputs; includes are followed for exten@context). */
   cliShow(arg: string): { ok: boolean; text: string } {
     let exten: string | null = null;
     let context = arg;
@@ -150,31 +150,50 @@ export class DialplanRuntime {
       exten = arg.slice(0, at);
       context = arg.slice(at + 1);
     }
-    const contexts = context ? [this.contexts.get(context)].filter((c): c is DialplanContext => !!c) : [...this.contexts.values()];
-    if (context && contexts.length === 0) return { ok: false, text: `There is no existence of '${context}' context\n` };
-    let out = '';
+    if (context && !this.contexts.has(context)) return { ok: false, text: `There is no existence of '${context}' context\n` };
+    const blocks: string[] = [];
     let extCount = 0;
     let prioCount = 0;
-    for (const ctx of contexts) {
+    let ctxCount = 0;
+    const seen = new Set<string>();
+    const show = (ctx: DialplanContext, included: boolean) => {
+      if (seen.has(ctx.name)) return;
+      seen.add(ctx.name);
       const exts = exten === null ? ctx.extensions : ctx.extensions.filter((e) => extensionMatches(e.name, exten as string));
-      out += `[ Context '${ctx.name}' created by 'pbx_config' ]\n`;
+      if (exten !== null && exts.length === 0 && included) {
+        for (const inc of ctx.includes) {
+          const c = this.contexts.get(inc);
+          if (c) show(c, true);
+        }
+        return;
+      }
+      ctxCount++;
+      let out = `[ ${included ? 'Included context' : 'Context'} '${ctx.name}' created by 'pbx_config' ]\n`;
       for (const e of exts) {
         extCount++;
         e.priorities.forEach((p, i) => {
           prioCount++;
-          const first = i === 0 ? `'${e.name}' =>` : '';
-          const label = p.label ? `[${p.label}]` : '';
-          const body = `${p.priority}.${label} ${p.app}(${p.data})`;
+          const body = `${p.priority}. ${p.app}(${p.data})`.padEnd(45);
           const where = `[${path.basename(p.file || 'extensions.conf')}:${p.lineno}]`;
-          out += `  ${first.padEnd(17)} ${body.padEnd(45)} ${where}\n`;
+          if (i === 0) out += `  ${`'${e.name}' =>`.padEnd(17)} ${body} ${where}\n`;
+          else if (p.label) out += `     ${`[${p.label}]`.padEnd(14)} ${body} ${where}\n`;
+          else out += `  ${''.padEnd(17)} ${body} ${where}\n`;
         });
       }
-      for (const inc of ctx.includes) out += `  Include =>        '${inc}'                                     [pbx_config]\n`;
-      out += '\n';
-    }
+      for (const inc of ctx.includes) out += `  Include =>        ${`'${inc}'`.padEnd(45)} [pbx_config]\n`;
+      blocks.push(out);
+      if (exten !== null) {
+        for (const inc of ctx.includes) {
+          const c = this.contexts.get(inc);
+          if (c) show(c, true);
+        }
+      }
+    };
+    if (context) show(this.contexts.get(context) as DialplanContext, false);
+    else for (const c of this.contexts.values()) show(c, false);
     if (exten !== null && extCount === 0) return { ok: false, text: `There is no existence of ${exten}@${context} extension\n` };
     const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
-    out += `-= ${extCount} ${plural(extCount, 'extension', 'extensions')} (${prioCount} ${plural(prioCount, 'priority', 'priorities')}) in ${contexts.length} ${plural(contexts.length, 'context', 'contexts')}. =-\n`;
-    return { ok: true, text: out };
+    const footer = `-= ${extCount} ${plural(extCount, 'extension', 'extensions')} (${prioCount} ${plural(prioCount, 'priority', 'priorities')}) in ${ctxCount} ${plural(ctxCount, 'context', 'contexts')}. =-\n`;
+    return { ok: true, text: blocks.join('\n') + footer };
   }
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll } from 'vitest';
 import { RawAmiClient } from './ami-test-client.js';
 import { startAmiEmulator, type AmiEmulator, type AmiEmulatorOptions } from './index.js';
 
@@ -17,8 +18,16 @@ export const BASE_FILES: Record<string, string> = {
   'confbridge_custom.conf': '',
 };
 
+const created: string[] = [];
+// Registered in the importing test file's root suite.
+afterAll(() => {
+  for (const d of created.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary config dir with these files (removed after the test file's tests). */
 export function makeConfigDir(files: Record<string, string> = BASE_FILES): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ami-emu-'));
+  created.push(dir);
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text, 'latin1');
   return dir;
 }

@@ -102,7 +102,7 @@ export class AmiSession {
     if (close) {
       this.closing = true;
       this.pending = [];
-      this.socket.end();
+      this.socket.end(() => this.socket.destroy());
       return;
     }
     const queued = this.pending;

@@ -1,10 +1,10 @@
 // Replays the real Asterisk 22.10.1 wire transcripts against the emulator and compares the server bytes exactly.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawAmiClient } from './ami-test-client.js';
+import { makeConfigDir } from './conf-fixtures.js';
 import { startAmiEmulator, type AmiEmulator } from './index.js';
 
 const TRANSCRIPTS = '/work/shared/contracts/ami-transcripts';
@@ -95,9 +95,7 @@ afterEach(async () => {
 });
 
 async function replay(file: string, custom = '', beforeConnect?: (dir: string) => void): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ami-transcript-'));
-  fs.writeFileSync(path.join(dir, 'pjsip.conf'), PJSIP_CONF);
-  fs.writeFileSync(path.join(dir, 'pjsip_custom.conf'), custom);
+  const dir = makeConfigDir({ 'pjsip.conf': PJSIP_CONF, 'pjsip_custom.conf': custom });
   emu = await startAmiEmulator({ configDir: dir, users: [{ username: 'admin', secret: 'amipass', read: ['all'], write: ['all'] }] });
   beforeConnect?.(dir);
   const c = await RawAmiClient.connect(emu.port);

@@ -37,7 +37,8 @@ function exitCodeFor(mode: PassMode, results: readonly PassResult[]): number {
   if (results.some((r) => r.status === 'failed')) return EXIT.error;
   if (mode === 'apply') return results.some((r) => r.status === 'refused') ? EXIT.refused : EXIT.ok;
   if (results.some((r) => r.status === 'refused')) return EXIT.error;
-  return results.some((r) => r.status === 'changes' || r.conflicts.length > 0) ? EXIT.changes : EXIT.ok;
+  // Conflicts are printed but are not pending changes: apply would leave them alone too.
+  return results.some((r) => r.status === 'changes') ? EXIT.changes : EXIT.ok;
 }
 
 async function confirm(question: string): Promise<boolean> {

@@ -14,6 +14,7 @@ export interface ApplyDeps {
   /** Header lines one UpdateConfig may carry (Asterisk: 128). */
   readonly maxHeaderLines: number;
   /** Remembers, durably, that a module's file was written and its reload is owed (cleared once it succeeded). */
+  readonly isReloadPending: (module: string) => boolean;
   readonly markReloadPending: (module: string) => Promise<void>;
   readonly clearReloadPending: (module: string) => Promise<void>;
   readonly logger?: Logger;
@@ -130,7 +131,10 @@ export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: Abor
 
   // Units per file, in plan order; a change is complete once all of its units are written.
   const buffers = new Map<FileRole, Unit[]>(FILE_ROLES.map((r) => [r, []]));
+  // Marked before the first write to a module's file, so a crash between write and reload still leaves the debt.
   const pendingMarked = new Set<string>();
+  const markedHere = new Set<string>();
+  const wroteModule = new Set<string>();
   const flush = async (role: FileRole): Promise<void> => {
     const units = buffers.get(role) ?? [];
     buffers.set(role, []);
@@ -140,7 +144,10 @@ export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: Abor
       const module = MODULE_OF[role];
       if (!pendingMarked.has(module)) {
         pendingMarked.add(module);
-        await deps.markReloadPending(module);
+        if (!deps.isReloadPending(module)) {
+          markedHere.add(module);
+          await deps.markReloadPending(module);
+        }
       }
       await sendUnits(role, live);
     }
@@ -155,6 +162,7 @@ export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: Abor
   const sendUnits = async (role: FileRole, units: readonly Unit[]): Promise<void> => {
     const outcome = await sendBatch(role, units.flatMap((u) => u.groups.flat()));
     if (outcome === 'ok') {
+      wroteModule.add(MODULE_OF[role]);
       for (const u of units) progress.get(u.change)!.writes += u.groups.reduce((n, g) => n + g.length, 0);
       return;
     }
@@ -215,6 +223,10 @@ export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: Abor
     }
   }
   for (const role of FILE_ROLES) await flush(role);
+
+  // Nothing was saved (every UpdateConfig refused): the debt marked above was never incurred. After a lost
+  // connection the last batch may have been saved, so the mark stays.
+  if (!broken) for (const m of markedHere) if (!wroteModule.has(m)) await deps.clearReloadPending(m);
 
   // Reloads: only for modules whose files a change in this plan really wrote, or whose running side differs.
   const wrote = new Set(results.filter((a) => a.writes > 0).map((a) => `${a.change.kind}/${a.change.name}`));

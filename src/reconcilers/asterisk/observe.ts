@@ -200,11 +200,13 @@ export interface ObserveDeps {
   readonly now: () => Date;
 }
 
-/** One GetConfig per file, PJSIPShowEndpoints and VoicemailUsersList, pipelined on one session. */
+/** One GetConfig per file, ListCategories of the pjsip/confbridge roots, PJSIPShowEndpoints and VoicemailUsersList, pipelined on one session. */
 export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): Promise<LiveAsterisk> {
   const { client, layout } = deps;
   await client.connect(signal);
   const reads = FILE_ROLES.map((role) => client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal));
+  const roots = (['pjsip', 'confbridge'] as const).filter((r) => layout.roots[r] && layout.roots[r] !== layout.files[r]);
+  const listings = roots.map((r) => client.action('ListCategories', [['Filename', layout.roots[r] as string]], signal));
   const endpoints = client.list('PJSIPShowEndpoints', [], signal);
   const mailboxes = client.list('VoicemailUsersList', [], signal);
   const answers = await Promise.all(reads);
@@ -212,8 +214,25 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
   FILE_ROLES.forEach((role, i) => {
     files[role] = toLiveFile(role, layout.files[role], answers[i] as AmiMessage);
   });
+  const rootCategories: Partial<Record<FileRole, ReadonlyMap<string, number>>> = {};
+  const listed = await Promise.all(listings);
+  roots.forEach((r, i) => {
+    const m = listed[i];
+    // A root that cannot be listed (missing, restricted) only means the cross-file check is skipped.
+    if (m && !m.isError) rootCategories[r] = countCategories(m);
+  });
   const running: RunningState = { endpoints: runningEndpoints(await endpoints), mailboxes: runningMailboxes(await mailboxes) };
-  return { files, ...groupOwned(files, layout), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
+  return { files, ...groupOwned(files, layout), rootCategories, running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
+}
+
+function countCategories(m: AmiMessage): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of m.headers) {
+    if (!k.toLowerCase().startsWith('category-')) continue;
+    const name = v.toLowerCase();
+    out.set(name, (out.get(name) ?? 0) + 1);
+  }
+  return out;
 }
 
 function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {

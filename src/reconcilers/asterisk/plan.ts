@@ -26,7 +26,7 @@ import {
   type SectionSpec,
   TMP_PREFIX,
 } from './model.ts';
-import { numbersOf, renderConference, renderExtension, type Rendered } from './render.ts';
+import { conferenceKey, extensionKey, numbersOf, renderConference, renderExtension, type Rendered } from './render.ts';
 import type { AsteriskLayout } from './settings.ts';
 
 const SYSTEM = 'asterisk';
@@ -63,19 +63,59 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   for (const e of byName(desired.resources.extensions)) wanted.push({ kind: 'Extension', name: e.metadata.name, resource: e, rendered: renderExtension(e, desired.secrets, layout) });
   for (const c of byName(desired.resources.conferences)) wanted.push({ kind: 'Conference', name: c.metadata.name, resource: c, rendered: renderConference(c, desired.secrets, layout) });
   const numberOwner = new Map<string, string>();
-  const accepted: Array<Wanted & { object: AsteriskObject }> = [];
+  const accepted: Array<Wanted & { object: AsteriskObject; unowned: SectionSpec[]; adopt: string[] }> = [];
+  // A refused object keeps whatever it owns live: it is neither rewritten nor pruned.
+  const claimed = new Set<string>();
+  const refuse = (w: Wanted, message: string) => {
+    conflict(w.kind, w.name, message);
+    claimed.add(w.kind === 'Extension' ? extensionKey((w.resource as Extension).spec.number) : conferenceKey(w.name));
+    for (const o of live.objects.values()) if (o.label === w.name && o.kind === w.kind) claimed.add(o.key);
+  };
+  const unownedByName = new Map<string, ConfSection[]>();
+  for (const role of FILE_ROLES) {
+    for (const ls of live.files[role].sections) {
+      if (!ls.isTemplate && !ls.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)) push(unownedByName, `${role}/${lower(ls.name)}`, ls);
+    }
+  }
   for (const w of wanted) {
     if (w.rendered.problems.length > 0 || !w.rendered.object) {
-      conflict(w.kind, w.name, `not written to Asterisk: ${w.rendered.problems.join('; ')}`);
+      refuse(w, `not written to Asterisk: ${w.rendered.problems.join('; ')}`);
       continue;
     }
     const taken = w.rendered.numbers.map((n) => [n, numberOwner.get(n)] as const).find(([, owner]) => owner !== undefined);
     if (taken) {
-      conflict(w.kind, w.name, `dialplan number ${taken[0]} is already used by ${taken[1]}`);
+      refuse(w, `dialplan number ${taken[0]} is already used by ${taken[1]}`);
+      continue;
+    }
+    // Unowned namesakes: Append/DelCat would hit them too, so they are a conflict unless adopted.
+    const unowned: SectionSpec[] = [];
+    const clashes: string[] = [];
+    for (const key of new Set(w.rendered.object.sections.map((s) => `${s.role}/${lower(s.name)}`))) {
+      for (const ls of unownedByName.get(key) ?? []) {
+        const role = key.slice(0, key.indexOf('/')) as FileRole;
+        clashes.push(`[${ls.name}] in ${layout.files[role]}`);
+        unowned.push({ role, name: ls.name, type: typeOfVars(ls.vars), vars: ls.vars });
+      }
+    }
+    // Namesakes in other files of the same tree (a GUI extension in pjsip.endpoint.conf): res_pjsip would reject the
+    // duplicate id, and they cannot be adopted because infrasec does not write those files.
+    const elsewhere = [...new Set(w.rendered.object.sections.map((s) => `${s.role}/${lower(s.name)}`))].filter((key) => {
+      const role = key.slice(0, key.indexOf('/')) as FileRole;
+      const inTree = live.rootCategories[role]?.get(key.slice(key.indexOf('/') + 1)) ?? 0;
+      const inFile = live.files[role].sections.filter((x) => !x.isTemplate && `${role}/${lower(x.name)}` === key).length;
+      return inTree > inFile;
+    });
+    if (elsewhere.length > 0) {
+      const names = elsewhere.map((k) => `[${k.slice(k.indexOf('/') + 1)}] in a file included from ${layout.roots[k.slice(0, k.indexOf('/')) as 'pjsip']}`);
+      refuse(w, `${names.join(', ')} is defined outside the files infrasec writes (by the GUI?); a second definition would be rejected by Asterisk`);
+      continue;
+    }
+    if (clashes.length > 0 && !adoptable(policy, w.kind, w.name)) {
+      refuse(w, `${clashes.join(', ')} exist(s) and are not managed by infrasec (no (${OWNERSHIP_TEMPLATE}) template); add ${w.kind}/${w.name} to policy.adopt to take them over`);
       continue;
     }
     for (const n of w.rendered.numbers) numberOwner.set(n, `${w.kind}/${w.name}`);
-    accepted.push({ ...w, object: w.rendered.object });
+    accepted.push({ ...w, object: w.rendered.object, unowned, adopt: clashes });
   }
 
   // 2. Shared containers: created when missing, adopted on request, otherwise off limits.
@@ -109,7 +149,6 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   }
 
   // 3. Each desired object against what it owns live (by identity, or by its label after a renumbering).
-  const claimed = new Set<string>();
   for (const w of accepted) claimed.add(w.object.key);
   const runtimeReasons = new Map<string, string[]>();
   const addReason = (module: string, reason: string) => {
@@ -124,12 +163,6 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     for (const n of numbersOf(o, layout)) push(byNumber, n, o);
     if (o.label) push(byLabel, o.label, o);
   }
-  const unownedByName = new Map<string, ConfSection[]>();
-  for (const role of FILE_ROLES) {
-    for (const ls of live.files[role].sections) {
-      if (!ls.isTemplate && !ls.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)) push(unownedByName, `${role}/${lower(ls.name)}`, ls);
-    }
-  }
   for (const w of accepted) {
     const d = w.object;
     // A renumbered object finds its old config by label; a number taken over from another object brings that one's remains.
@@ -140,22 +173,9 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     const liveSections = [...(own?.sections ?? []), ...stale.flatMap((o) => o.sections)];
     const liveLines = [...(own?.lines ?? []), ...stale.flatMap((o) => o.lines)].filter((l) => !rebuilt.has(containerId(l.role, l.category)));
     const desiredLines = d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)));
-
-    // Unowned namesakes: Append/DelCat would hit them too, so they are a conflict unless adopted.
-    const unowned: SectionSpec[] = [];
-    const clashes: string[] = [];
-    for (const key of new Set(d.sections.map((s) => `${s.role}/${lower(s.name)}`))) {
-      for (const ls of unownedByName.get(key) ?? []) {
-        const role = key.slice(0, key.indexOf('/')) as FileRole;
-        clashes.push(`[${ls.name}] in ${layout.files[role]}`);
-        unowned.push({ role, name: ls.name, type: typeOfVars(ls.vars), vars: ls.vars });
-      }
-    }
-    const adopt = clashes.length > 0 && adoptable(policy, w.kind, w.name);
-    if (clashes.length > 0 && !adopt) {
-      conflict(w.kind, w.name, `${clashes.join(', ')} exist(s) and are not managed by infrasec (no (${OWNERSHIP_TEMPLATE}) template); add ${w.kind}/${w.name} to policy.adopt to take them over`);
-      continue;
-    }
+    const adopt = w.adopt.length > 0;
+    const unowned = w.unowned;
+    const clashes = w.adopt;
     const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...unowned] : liveSections, liveLines, layout);
     if (diff.groups.length === 0) {
       // The file is as Git wants it; is it also what Asterisk runs?
@@ -205,6 +225,15 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
         ...(f.exists ? {} : { createFile: role }),
         expect: { template: role },
       }));
+  }
+
+  // A file whose owned sections the root's tree does not list is not #included: nothing in it reaches Asterisk.
+  for (const role of ['pjsip', 'confbridge'] as const) {
+    const tree = live.rootCategories[role];
+    const ownedNames = live.files[role].sections.filter((x) => !x.isTemplate && x.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)).map((x) => lower(x.name));
+    if (tree && ownedNames.length > 0 && !ownedNames.some((n) => tree.has(n))) {
+      conflict('ConfigFile', layout.files[role], `${layout.files[role]} is not #included from ${layout.roots[role]}: Asterisk never loads what infrasec writes there`);
+    }
   }
 
   // 6. Reloads: after writes to a module's file, when its running side differs, or when a reload was never confirmed.

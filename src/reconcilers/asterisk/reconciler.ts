@@ -72,6 +72,7 @@ export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsteris
         client: this.#client,
         layout: this.layout,
         maxHeaderLines: this.settings.maxHeaderLines,
+        isReloadPending: (m) => this.#store.get(this.#pendingKey(m)) !== undefined,
         markReloadPending: (m) => this.#store.set(this.#pendingKey(m), 'owed'),
         clearReloadPending: (m) => this.#store.delete(this.#pendingKey(m)),
         logger: this.#log,

@@ -1,0 +1,149 @@
+// Test builders: desired Extensions/Conferences with their secrets, and live Asterisk state built from config sections.
+import type { Conference, ConferenceSpec, DesiredState, Extension, ExtensionSpec, ResolvedState, SecretStore, SourceRef } from '../../../src/desired/model.ts';
+import { API_VERSION } from '../../../src/desired/model.ts';
+import { Secret, sha256Hex } from '../../../src/desired/secret.ts';
+import {
+  type AsteriskObject,
+  type ConfSection,
+  type ConfVar,
+  FILE_ROLES,
+  type FileRole,
+  type LiveAsterisk,
+  type LiveFile,
+  OWNERSHIP_TEMPLATE,
+  revealValue,
+  type RunningState,
+} from '../../../src/reconcilers/asterisk/model.ts';
+import { groupOwned } from '../../../src/reconcilers/asterisk/observe.ts';
+import { type AsteriskLayout, resolveAsteriskSettings } from '../../../src/reconcilers/asterisk/settings.ts';
+
+export const layout: AsteriskLayout = resolveAsteriskSettings({ host: '127.0.0.1', username: 'admin', secret: secret('amipass') }).layout;
+
+export function source(file: string): SourceRef {
+  return { file, line: 3, col: 1, at: () => ({ line: 3, col: 1 }) };
+}
+
+export function secret(value: string): Secret {
+  return new Secret(value, 'encrypted', sha256Hex(`age-ciphertext-of:${value}`));
+}
+
+/** A softphone extension as the loader hands it over (defaults filled). */
+export function ext(name: string, number: string, spec: Partial<ExtensionSpec> = {}): Extension {
+  const webrtc = spec.webrtc ?? false;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Extension',
+    metadata: { name },
+    spec: {
+      number,
+      callerIdName: `Poste ${number}`,
+      secret: { generate: true },
+      transport: webrtc ? 'wss' : 'udp',
+      webrtc,
+      codecs: webrtc ? { audio: ['opus', 'g722', 'alaw', 'ulaw'], video: ['vp8'] } : { audio: ['g722', 'alaw', 'ulaw'], video: [] },
+      dtmfMode: 'rfc4733',
+      nat: true,
+      maxContacts: webrtc ? 3 : 1,
+      voicemail: { enabled: false, attach: true },
+      messaging: webrtc,
+      ...spec,
+    },
+    source: source(`telephony/${name}.yaml`),
+  };
+}
+
+export function conf(name: string, number: string, spec: Partial<ConferenceSpec> = {}): Conference {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Conference',
+    metadata: { name },
+    spec: { number, title: name, waitForLeader: false, talkerOptimization: true, announceJoinLeave: false, maxMembers: 0, videoMode: 'none', ...spec },
+    source: source(`telephony/${name}.yaml`),
+  };
+}
+
+export interface StateInput {
+  readonly extensions?: readonly Extension[];
+  readonly conferences?: readonly Conference[];
+  /** `Kind/name#field` → value. Extensions get `secret-<number>` unless given. */
+  readonly secrets?: Readonly<Record<string, string>>;
+}
+
+export function state(input: StateInput): ResolvedState {
+  const values = new Map<string, Secret>();
+  for (const e of input.extensions ?? []) values.set(`Extension/${e.metadata.name}#secret`, secret(`Sip-${e.spec.number}-Secret`));
+  for (const [k, v] of Object.entries(input.secrets ?? {})) values.set(k, secret(v));
+  const store: SecretStore = { get: (kind, name, field) => values.get(`${kind}/${name}#${field}`) };
+  const empty = new Map();
+  const resources: DesiredState = {
+    users: empty,
+    groups: empty,
+    extensions: new Map((input.extensions ?? []).map((e) => [e.metadata.name, e])),
+    conferences: new Map((input.conferences ?? []).map((c) => [c.metadata.name, c])),
+    vpnProfiles: empty,
+    firewallAliases: empty,
+    firewallRules: empty,
+    portForwards: empty,
+    mailDomains: empty,
+    mailAliases: empty,
+  };
+  return { resources, secrets: store, revision: 'test' };
+}
+
+/** A category as GetConfig would list it. `owned` adds the ownership template. */
+export function section(name: string, vars: ReadonlyArray<readonly [string, string]>, owned = true): ConfSection {
+  return { name, templates: owned ? [OWNERSHIP_TEMPLATE] : [], isTemplate: false, vars: vars.map(([n, v]) => ({ name: n, value: v })) };
+}
+
+export const TEMPLATE: ConfSection = { name: OWNERSHIP_TEMPLATE, templates: [], isTemplate: true, vars: [] };
+
+export interface LiveInput {
+  /** Extra categories per file (unowned GUI sections, hand edits). */
+  readonly files?: Partial<Record<FileRole, readonly ConfSection[]>>;
+  /** Desired objects already written exactly (as apply would). */
+  readonly written?: readonly AsteriskObject[];
+  readonly running?: RunningState;
+  readonly pending?: readonly string[];
+  /** Files that do not exist. */
+  readonly missing?: readonly FileRole[];
+  /** Category counts of the root trees (ListCategories). */
+  readonly roots?: Partial<Record<FileRole, ReadonlyMap<string, number>>>;
+}
+
+/** Live state as observe would build it from these file contents. */
+export function live(input: LiveInput = {}): LiveAsterisk {
+  const per: Record<FileRole, ConfSection[]> = { pjsip: [], confbridge: [], voicemail: [], extensions: [] };
+  const containers = new Map<string, ConfSection>();
+  for (const o of input.written ?? []) {
+    for (const s of o.sections) per[s.role].push({ name: s.name, templates: [OWNERSHIP_TEMPLATE], isTemplate: false, vars: s.vars.map(copyVar) });
+    for (const l of o.lines) {
+      const key = `${l.role}/${l.category}`;
+      let c = containers.get(key);
+      if (!c) {
+        c = { name: l.category, templates: [OWNERSHIP_TEMPLATE], isTemplate: false, vars: [] };
+        containers.set(key, c);
+        per[l.role].push(c);
+      }
+      (c.vars as ConfVar[]).push(copyVar({ name: l.var, value: l.value }));
+    }
+  }
+  for (const role of FILE_ROLES) {
+    if ((input.written ?? []).some((o) => o.sections.some((s) => s.role === role) || o.lines.some((l) => l.role === role))) per[role].unshift(TEMPLATE);
+    per[role].push(...(input.files?.[role] ?? []));
+  }
+  const files = {} as Record<FileRole, LiveFile>;
+  for (const role of FILE_ROLES) {
+    const exists = !(input.missing ?? []).includes(role);
+    files[role] = { role, file: layout.files[role], exists, sections: exists ? per[role] : [], hasTemplate: per[role].some((s) => s.isTemplate && s.name === OWNERSHIP_TEMPLATE) };
+  }
+  return { files, ...groupOwned(files, layout), rootCategories: input.roots ?? {}, running: input.running ?? {}, pendingReloads: new Set(input.pending ?? []), observedAt: '2026-01-01T00:00:00.000Z' };
+}
+
+/** Live values are read back as text; secrets come back wrapped, as observe does it. */
+function copyVar(v: ConfVar): ConfVar {
+  if (typeof v.value === 'string') return { name: v.name, value: v.value };
+  if (v.value instanceof Secret) return { name: v.name, value: new Secret(v.value.reveal(), 'env', 'live') };
+  const text = revealValue(v.value);
+  const comma = text.indexOf(',');
+  return { name: v.name, value: [new Secret(comma < 0 ? text : text.slice(0, comma), 'env', 'live'), comma < 0 ? '' : text.slice(comma)] };
+}

@@ -1,0 +1,305 @@
+// Unit: the Asterisk planner as a pure function — desired, live, policy → Change[] and conflicts. No AMI.
+import { describe, expect, it } from 'vitest';
+import type { ResolvedState } from '../../../src/desired/model.ts';
+import { guard } from '../../../src/engine/guard.ts';
+import { type Change, DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
+import type { ConfigOp, LiveAsterisk } from '../../../src/reconcilers/asterisk/model.ts';
+import { payloadOf, planAsterisk } from '../../../src/reconcilers/asterisk/plan.ts';
+import { renderConference, renderExtension } from '../../../src/reconcilers/asterisk/render.ts';
+import { conf, ext, layout, live, section, state } from './desired-builder.ts';
+
+const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, ...over });
+const plan = (d: ResolvedState, l: LiveAsterisk, p: Policy = policy()) => planAsterisk(d, l, p, layout);
+/** What a reviewer reads: which object, what happens, which fields. */
+const summary = (c: Change) => `${c.action} ${c.kind}/${c.name}${c.fields.length ? ` [${c.fields.map((f) => (f.sensitive ? `${f.path}=(sensitive)` : f.path)).join(', ')}]` : ''}`;
+const opsOf = (c: Change | undefined): string[] =>
+  (c ? payloadOf(c).groups.flatMap((g) => g.ops) : []).map((op: ConfigOp) => {
+    switch (op.op) {
+      case 'Append':
+        return `Append ${op.cat} ${op.var}`;
+      case 'Delete':
+        return `Delete ${op.cat} ${op.var}${op.match !== undefined ? ` =${op.match}` : ''}`;
+      case 'RenameCat':
+        return `RenameCat ${op.cat}>${op.to}`;
+      default:
+        return `${op.op} ${op.cat}`;
+    }
+  });
+
+const e200 = ext('ext-200', '200');
+const e200vm = ext('ext-200', '200', { voicemail: { enabled: true, pin: { generate: true }, email: 'a@cod67.example.fr', attach: true } });
+const vmPin = { 'Extension/ext-200#voicemail.pin': '123456' };
+const rendered = (d: ResolvedState, kind: 'ext' | 'conf', name: string) => {
+  const r = kind === 'ext' ? renderExtension(d.resources.extensions.get(name)!, d.secrets, layout) : renderConference(d.resources.conferences.get(name)!, d.secrets, layout);
+  if (!r.object) throw new Error(r.problems.join('; '));
+  return r.object;
+};
+const d200 = state({ extensions: [e200] });
+const written200 = rendered(d200, 'ext', 'ext-200');
+
+interface Case {
+  readonly name: string;
+  readonly desired: ResolvedState;
+  readonly live: LiveAsterisk;
+  readonly policy?: Partial<Policy>;
+  readonly changes: string[];
+  readonly conflicts?: string[];
+}
+
+const cases: Case[] = [
+  { name: 'nothing desired, nothing live: no changes', desired: state({}), live: live(), changes: [] },
+  {
+    name: 'a new softphone on an empty PBX: templates, dialplan context, the extension, then reloads',
+    desired: d200,
+    live: live(),
+    changes: [
+      'create Context/from-internal-custom [extensions:[from-internal-custom]]',
+      'create Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[from-internal-custom]]',
+      'update ConfigFile/pjsip_custom.conf [pjsip:[infrasec-managed](!)]',
+      'update ConfigFile/extensions_custom.conf [extensions:[infrasec-managed](!)]',
+      'update Reload/res_pjsip [running]',
+      'update Reload/pbx_config [running]',
+    ],
+  },
+  { name: 'an extension written exactly as Git says: nothing', desired: d200, live: live({ written: [written200] }), changes: [] },
+  {
+    name: 'a changed caller name rebuilds the endpoint/aor pair and reloads pjsip only',
+    desired: state({ extensions: [ext('ext-200', '200', { callerIdName: 'Chef de salle' })] }),
+    live: live({ written: [written200] }),
+    changes: ['update Extension/ext-200 [pjsip:endpoint[200].callerid]', 'update Reload/res_pjsip [running]'],
+  },
+  {
+    name: 'a changed SIP secret is a sensitive field, never a value',
+    desired: state({ extensions: [e200], secrets: { 'Extension/ext-200#secret': 'An0ther-Secret' } }),
+    live: live({ written: [written200] }),
+    changes: ['update Extension/ext-200 [pjsip:auth[200-auth].password=(sensitive)]', 'update Reload/res_pjsip [running]'],
+  },
+  {
+    name: 'a changed voicemail PIN replaces the mailbox line, shown as sensitive only',
+    desired: state({ extensions: [e200vm], secrets: { 'Extension/ext-200#voicemail.pin': '654321' } }),
+    live: live({ written: [rendered(state({ extensions: [e200vm], secrets: vmPin }), 'ext', 'ext-200')] }),
+    changes: ['update Extension/ext-200 [voicemail:[infrasec].200.secret=(sensitive)]', 'update Reload/app_voicemail [running]'],
+  },
+  {
+    name: 'an owned extension that left Git is deleted as a prune',
+    desired: state({}),
+    live: live({ written: [written200] }),
+    changes: ['delete Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[from-internal-custom]]'],
+  },
+  {
+    name: 'an unowned [200] made by the GUI in the same file is a conflict, not a change',
+    desired: d200,
+    live: live({ written: [], files: { pjsip: [section('200', [['type', 'endpoint'], ['context', 'from-internal']], false)] } }),
+    changes: [],
+    conflicts: ['Extension/ext-200: [200] in pjsip_custom.conf exist(s) and are not managed by infrasec (no (infrasec-managed) template); add Extension/ext-200 to policy.adopt to take them over'],
+  },
+  {
+    name: 'policy.adopt takes the unowned [200] over',
+    desired: d200,
+    live: live({ written: [written200], files: { pjsip: [section('200', [['type', 'identify']], false)] } }),
+    policy: { adopt: ['Extension/ext-200'] },
+    changes: ['update Extension/ext-200 [pjsip:identify[200].type]', 'update Reload/res_pjsip [running]'],
+  },
+  {
+    name: 'an unowned dialplan context blocks the dialplan lines only',
+    desired: d200,
+    live: live({ files: { extensions: [section('from-internal-custom', [['exten', '999,1,Hangup()']], false)] } }),
+    changes: [
+      'create Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive)]',
+      'update ConfigFile/pjsip_custom.conf [pjsip:[infrasec-managed](!)]',
+      'update Reload/res_pjsip [running]',
+    ],
+    conflicts: ['Context/from-internal-custom: [from-internal-custom] in extensions_custom.conf exists and is not managed by infrasec (no (infrasec-managed) template); its lines are not managed. Add Context/from-internal-custom to policy.adopt to take it over'],
+  },
+  {
+    name: 'an owned endpoint deleted by hand: the pair is rebuilt',
+    desired: d200,
+    live: live({ written: [{ ...written200, sections: written200.sections.filter((s) => s.type !== 'endpoint') }] }),
+    changes: ['update Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact]', 'update Reload/res_pjsip [running]'],
+  },
+  {
+    name: 'file as Git says but res_pjsip runs without the endpoint: a reload only',
+    desired: d200,
+    live: live({ written: [written200], running: { endpoints: new Map() } }),
+    changes: ['update Reload/res_pjsip [running]'],
+  },
+  {
+    name: 'file and running side agree: nothing',
+    desired: d200,
+    live: live({ written: [written200], running: { endpoints: new Map([['200', { name: '200', aor: '200', auths: '200-auth', transport: '' }]]) } }),
+    changes: [],
+  },
+  {
+    name: 'a reload an earlier apply could not confirm is owed',
+    desired: d200,
+    live: live({ written: [written200], pending: ['pbx_config'] }),
+    changes: ['update Reload/pbx_config [running]'],
+  },
+  {
+    name: 'a renumbered extension moves its config and is not a prune',
+    desired: state({ extensions: [ext('ext-200', '210')] }),
+    live: live({ written: [written200] }),
+    changes: [
+      'update Extension/ext-200 [pjsip:endpoint[210].type, pjsip:endpoint[210].context, pjsip:endpoint[210].disallow, pjsip:endpoint[210].allow, pjsip:endpoint[210].dtmf_mode, pjsip:endpoint[210].auth, pjsip:endpoint[210].aors, pjsip:endpoint[210].callerid, pjsip:endpoint[210].direct_media, pjsip:endpoint[210].rtp_symmetric, pjsip:endpoint[210].force_rport, pjsip:endpoint[210].rewrite_contact, pjsip:aor[210].type, pjsip:aor[210].max_contacts, pjsip:aor[210].remove_existing, pjsip:aor[210].qualify_frequency, pjsip:auth[210-auth].type, pjsip:auth[210-auth].auth_type, pjsip:auth[210-auth].username, pjsip:auth[210-auth].password=(sensitive), pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[from-internal-custom]]',
+      'update Reload/res_pjsip [running]',
+      'update Reload/pbx_config [running]',
+    ],
+  },
+  {
+    name: 'two objects on one number: the second is refused',
+    desired: state({ extensions: [e200], conferences: [conf('reunion', '200')] }),
+    live: live({ written: [written200] }),
+    changes: [],
+    conflicts: ['Conference/reunion: dialplan number 200 is already used by Extension/ext-200'],
+  },
+  {
+    name: 'CR/LF in a caller name never reaches a plan',
+    desired: state({ extensions: [ext('ext-200', '200', { callerIdName: 'Bob\r\nAction: Command' })] }),
+    live: live({ written: [written200] }),
+    changes: [],
+    conflicts: ['Extension/ext-200: not written to Asterisk: spec.callerIdName contains control characters'],
+  },
+  {
+    name: 'a number carrying dialplan syntax is refused',
+    desired: state({ extensions: [ext('ext-x', '200,1,System(id)')] }),
+    live: live(),
+    changes: [],
+    conflicts: ['Extension/ext-x: not written to Asterisk: spec.number must be 2-6 digits'],
+  },
+  {
+    name: 'voicemail without a PIN is refused rather than left open',
+    desired: state({ extensions: [ext('ext-200', '200', { voicemail: { enabled: true, attach: true } })] }),
+    live: live({ written: [written200] }),
+    changes: [],
+    conflicts: ['Extension/ext-200: not written to Asterisk: spec.voicemail.enabled without a resolved spec.voicemail.pin: refusing to create an open mailbox'],
+  },
+  {
+    name: 'a conference that waits for a leader needs a leader PIN',
+    desired: state({ conferences: [conf('reunion', '25', { waitForLeader: true })] }),
+    live: live(),
+    changes: [],
+    conflicts: ['Conference/reunion: not written to Asterisk: spec.waitForLeader needs a spec.leaderPin: without a leader nobody could start the conference'],
+  },
+  {
+    name: 'a PIN that is not digits is refused',
+    desired: state({ conferences: [conf('reunion', '25', { userPin: { generate: true } })], secrets: { 'Conference/reunion#userPin': '12a4' } }),
+    live: live(),
+    changes: [],
+    conflicts: ['Conference/reunion: not written to Asterisk: spec.userPin must be 1-16 digits (it is typed on a keypad)'],
+  },
+  {
+    name: 'a number the GUI already defines in another file of the pjsip tree is refused (duplicate ids break res_pjsip)',
+    desired: state({ extensions: [ext('ext-100', '100')] }),
+    live: live({ roots: { pjsip: new Map([['100', 2], ['100-auth', 1], ['global', 1]]) } }),
+    changes: [],
+    conflicts: ['Extension/ext-100: [100] in a file included from pjsip.conf, [100-auth] in a file included from pjsip.conf is defined outside the files infrasec writes (by the GUI?); a second definition would be rejected by Asterisk'],
+  },
+  {
+    name: 'owned sections the root tree does not list: the custom file is not #included',
+    desired: d200,
+    live: live({ written: [written200], roots: { pjsip: new Map([['global', 1]]) } }),
+    changes: [],
+    conflicts: ['ConfigFile/pjsip_custom.conf: pjsip_custom.conf is not #included from pjsip.conf: Asterisk never loads what infrasec writes there'],
+  },
+  {
+    name: 'a temporary section left by an interrupted apply is removed without prune',
+    desired: d200,
+    live: live({ written: [written200], files: { pjsip: [section('infrasec-tmp-200-aor', [['type', 'aor']])] } }),
+    changes: ['delete Section/pjsip_custom.conf [pjsip:aor[infrasec-tmp-200-aor].type]', 'update Reload/res_pjsip [running]'],
+  },
+];
+
+describe('planAsterisk', () => {
+  it.each(cases)('$name', (c) => {
+    const p = plan(c.desired, c.live, policy(c.policy));
+    expect(p.changes.map(summary)).toEqual(c.changes);
+    expect(p.conflicts.map((x) => `${x.kind}/${x.name}: ${x.message}`)).toEqual(c.conflicts ?? []);
+  });
+
+  it('builds a new extension with the endpoint first and the aor under a temporary name, renamed last', () => {
+    const p = plan(d200, live({ written: [] }));
+    expect(opsOf(p.changes.find((c) => c.kind === 'Extension'))).toEqual([
+      'NewCat 200',
+      ...['type', 'context', 'disallow', 'allow', 'dtmf_mode', 'auth', 'aors', 'callerid', 'direct_media', 'rtp_symmetric', 'force_rport', 'rewrite_contact'].map((v) => `Append 200 ${v}`),
+      'NewCat infrasec-tmp-200-aor',
+      ...['type', 'max_contacts', 'remove_existing', 'qualify_frequency'].map((v) => `Append infrasec-tmp-200-aor ${v}`),
+      'RenameCat infrasec-tmp-200-aor>200',
+      'NewCat 200-auth',
+      ...['type', 'auth_type', 'username', 'password'].map((v) => `Append 200-auth ${v}`),
+      'Append from-internal-custom exten',
+      'Append from-internal-custom exten',
+      'Append from-internal-custom exten',
+    ]);
+  });
+
+  it('rebuilds a changed pair with one DelCat (Append would hit both namesakes)', () => {
+    const p = plan(state({ extensions: [ext('ext-200', '200', { maxContacts: 2 })] }), live({ written: [written200] }));
+    const ops = opsOf(p.changes[0]);
+    expect(ops[0]).toBe('DelCat 200');
+    expect(ops.filter((o) => o.startsWith('DelCat'))).toEqual(['DelCat 200']);
+    // max_contacts > 1 dials every registered contact.
+    expect(ops).toContain('Delete from-internal-custom exten =200,1(ext-200),Dial(PJSIP/200,25)');
+  });
+
+  it('replaces a mailbox line by variable, so the old PIN is never sent as a Match', () => {
+    const before = rendered(state({ extensions: [e200vm], secrets: vmPin }), 'ext', 'ext-200');
+    const p = plan(state({ extensions: [e200vm], secrets: { 'Extension/ext-200#voicemail.pin': '999999' } }), live({ written: [before] }));
+    expect(opsOf(p.changes[0])).toEqual(['Delete infrasec 200', 'Append infrasec 200']);
+  });
+
+  it('keeps every secret out of the serialized plan', () => {
+    const d = state({
+      extensions: [e200vm, ext('ext-4000', '4000', { webrtc: true })],
+      conferences: [conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true }, waitForLeader: true })],
+      secrets: { ...vmPin, 'Conference/reunion#userPin': '4711', 'Conference/reunion#leaderPin': '90210' },
+    });
+    const text = JSON.stringify(plan(d, live()));
+    for (const s of ['Sip-200-Secret', 'Sip-4000-Secret', '123456', '4711', '90210']) expect(text).not.toContain(s);
+    expect(text).toContain('(sensitive)');
+  });
+
+  it('holds the prune of a removed extension unless policy.prune, and reloads nothing for it', () => {
+    const p = plan(state({}), live({ written: [written200] }));
+    expect(payloadOf(p.changes[0]!).pruned).toBe(true);
+    expect(p.changes.some((c) => c.kind === 'Reload')).toBe(false);
+    const g = guard(p, policy());
+    expect(g.ok && g.plan.changes.length).toBe(0);
+    const pruning = plan(state({}), live({ written: [written200] }), policy({ prune: true, deletionThreshold: { count: 10, percent: 100 } }));
+    expect(pruning.changes.map(summary).at(-1)).toBe('update Reload/pbx_config [running]');
+  });
+
+  it('renders a WebRTC browser phone with webrtc=yes, opus/vp8 and the SIP MESSAGE context of the seed', () => {
+    const d = state({ extensions: [ext('ext-4000', '4000', { webrtc: true })] });
+    const o = rendered(d, 'ext', 'ext-4000');
+    const ep = o.sections.find((s) => s.type === 'endpoint')!;
+    const vars = Object.fromEntries(ep.vars.map((v) => [v.name, v.value]));
+    expect(vars).toMatchObject({ webrtc: 'yes', allow: 'opus,g722,alaw,ulaw,vp8', message_context: 'textmessage', direct_media: 'no' });
+    expect(o.lines.filter((l) => l.category === 'textmessage').map((l) => l.value)).toEqual(['4000,1,MessageSend(pjsip:4000,${MESSAGE(from)})', '4000,2,Hangup()']);
+    const p = plan(d, live());
+    expect(p.changes.map(summary)).toContain('create Context/textmessage [extensions:[textmessage]]');
+  });
+
+  it('renders a conference: bridge and user profiles with PINs, a leader profile and a leader entry', () => {
+    const d = state({
+      conferences: [conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true }, waitForLeader: true, announceJoinLeave: true, maxMembers: 20, videoMode: 'sfu' })],
+      secrets: { 'Conference/reunion#userPin': '4711', 'Conference/reunion#leaderPin': '90210' },
+    });
+    const o = rendered(d, 'conf', 'reunion');
+    const text = (name: string) => o.sections.find((s) => s.name === name)!.vars.map((v) => `${v.name}=${typeof v.value === 'string' ? v.value : '(secret)'}`);
+    expect(text('reunion-bridge')).toEqual(['type=bridge', 'max_members=20', 'video_mode=sfu']);
+    expect(text('reunion-user')).toEqual(['type=user', 'pin=(secret)', 'wait_marked=yes', 'music_on_hold_when_empty=yes', 'announce_join_leave=yes', 'dsp_drop_silence=yes', 'talk_detection_events=yes']);
+    expect(text('reunion-leader')).toEqual(['type=user', 'pin=(secret)', 'admin=yes', 'marked=yes', 'announce_join_leave=yes', 'dsp_drop_silence=yes', 'talk_detection_events=yes']);
+    expect(o.lines.map((l) => l.value)).toEqual([
+      '25,1(reunion),Answer()', '25,2,ConfBridge(25,reunion-bridge,reunion-user)', '25,3,Hangup()',
+      '25*,1,Answer()', '25*,2,ConfBridge(25,reunion-bridge,reunion-leader)', '25*,3,Hangup()',
+    ]);
+  });
+
+  it('escapes config syntax in names: quotes and angle brackets dropped from callerid, commas out of the voicemail name', () => {
+    const d = state({ extensions: [ext('ext-200', '200', { callerIdName: 'Dupont, "Jean" <chef>; [salle]|1', voicemail: { enabled: true, pin: { generate: true }, attach: false } })], secrets: vmPin });
+    const o = rendered(d, 'ext', 'ext-200');
+    expect(o.sections[0]!.vars.find((v) => v.name === 'callerid')!.value).toBe('"Dupont, Jean chef; [salle]|1" <200>');
+    const box = o.lines.find((l) => l.role === 'voicemail')!;
+    expect(Array.isArray(box.value) && box.value[1]).toBe(',Dupont  Jean chef; [salle] 1,,,attach=no'.replace('  ', ' '));
+  });
+});

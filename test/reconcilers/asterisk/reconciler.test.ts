@@ -1,0 +1,280 @@
+// Integration: the Asterisk reconciler over TCP against the AMI emulator on a FreePBX-like config dir.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ResolvedState } from '../../../src/desired/model.ts';
+import { Secret } from '../../../src/desired/secret.ts';
+import { runPass } from '../../../src/engine/pass.ts';
+import { DEFAULT_POLICY, type GuardedPlan, type Policy } from '../../../src/engine/types.ts';
+import { AuthenticationError, TargetUnavailableError } from '../../../src/errors.ts';
+import type { AsteriskPayload } from '../../../src/reconcilers/asterisk/model.ts';
+import type { AsteriskReconciler } from '../../../src/reconcilers/asterisk/reconciler.ts';
+import { conf, ext, state } from './desired-builder.ts';
+import { type Pbx, startPbx } from './pbx-fixture.ts';
+
+const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, deletionThreshold: { count: 50, percent: 100 }, ...over });
+const signal = () => new AbortController().signal;
+
+const vm = (email: string) => ({ enabled: true, pin: { generate: true } as const, email, attach: true });
+const desired = (over: { callerIdName?: string; webrtc201?: boolean; without?: string[] } = {}): ResolvedState =>
+  state({
+    extensions: [
+      ext('ext-200', '200', { callerIdName: over.callerIdName ?? 'Direction COD', maxContacts: 2, voicemail: vm('direction@cod67.example.fr') }),
+      ext('ext-201', '201', { callerIdName: 'Main courante', webrtc: over.webrtc201 ?? false }),
+      ext('ext-4000', '4000', { callerIdName: 'Terrain Nord', webrtc: true, voicemail: vm('terrain@cod67.example.fr') }),
+    ].filter((e) => !(over.without ?? []).includes(e.metadata.name)),
+    conferences: [
+      conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true }, waitForLeader: true, announceJoinLeave: true, maxMembers: 20, videoMode: 'sfu' }),
+      conf('point-situation', '26', { userPin: { generate: true }, maxMembers: 40 }),
+    ].filter((c) => !(over.without ?? []).includes(c.metadata.name)),
+    secrets: {
+      'Extension/ext-200#voicemail.pin': '200200',
+      'Extension/ext-4000#voicemail.pin': '400040',
+      'Conference/reunion#userPin': '4711',
+      'Conference/reunion#leaderPin': '90210',
+      'Conference/point-situation#userPin': '2626',
+    },
+  });
+
+let pbx: Pbx;
+let rec: AsteriskReconciler;
+const writes = () => ({ update: pbx.emulator.stats.actions['UpdateConfig'] ?? 0, reload: pbx.emulator.stats.actions['Reload'] ?? 0 });
+const apply = (d: ResolvedState, p: Policy = policy(), hooks?: Parameters<typeof runPass>[3]['hooks']) => runPass(rec, d, p, { mode: 'apply', revision: 'r', hooks });
+const planOnly = (d: ResolvedState, p: Policy = policy()) => runPass(rec, d, p, { mode: 'plan', revision: 'r' });
+const loaded = (file: string) => pbx.emulator.loadedConfig(file) ?? [];
+const endpointLoaded = (n: string) => loaded('pjsip.conf').some((c) => c.name === n && c.variables.some((v) => v.name === 'type' && v.value === 'endpoint'));
+
+beforeAll(async () => {
+  pbx = await startPbx();
+});
+afterAll(async () => {
+  await pbx.close();
+});
+beforeEach(async () => {
+  pbx.reset();
+  await rec?.close();
+  rec = pbx.reconciler();
+});
+
+describe('AsteriskReconciler over AMI', () => {
+  it('creates softphone and WebRTC extensions, mailboxes and conferences that Asterisk then runs', async () => {
+    const r = await apply(desired());
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe('applied');
+    expect(r.verify).toEqual([]);
+    for (const n of ['200', '201', '4000', '100']) expect(endpointLoaded(n)).toBe(true);
+    const ep4000 = loaded('pjsip.conf').find((c) => c.name === '4000' && c.variables.some((v) => v.value === 'endpoint'))!;
+    expect(ep4000.variables).toEqual(expect.arrayContaining([{ name: 'webrtc', value: 'yes' }, { name: 'transport', value: 'transport-wss' }, { name: 'message_context', value: 'textmessage' }]));
+    // The leader starts the room; a participant needs the user PIN; a wrong PIN is refused.
+    expect(() => pbx.emulator.dial('25', 'from-internal', { pin: '0000' })).toThrow(/PIN/);
+    pbx.emulator.dial('25*', 'from-internal', { pin: '90210', callerIdNum: '200' });
+    pbx.emulator.dial('25', 'from-internal', { pin: '4711', callerIdNum: '201' });
+    const vmText = pbx.read('voicemail.conf');
+    expect(vmText).toContain('100 => 4321,Accueil');
+    expect(vmText).toMatch(/\[infrasec\]\(infrasec-managed\)\n200 => 200200,Direction COD,direction@cod67.example.fr,,attach=yes/);
+    // The admin's own sections in the custom files are still there.
+    expect(pbx.read('pjsip_custom.conf')).toContain('[trunk-sdis]');
+    expect(pbx.read('extensions_custom.conf')).toContain('[custom-night]');
+    expect(pbx.read('confbridge_custom.conf')).toContain('[gui-room-bridge]');
+  });
+
+  it('a second apply sends no UpdateConfig and no Reload', async () => {
+    await apply(desired());
+    const before = writes();
+    const r = await apply(desired());
+    expect(r.status).toBe('in-sync');
+    expect(r.changes).toEqual([]);
+    expect(writes()).toEqual(before);
+  });
+
+  it('observes with one GetConfig per file', async () => {
+    const before = { ...pbx.emulator.stats.actions };
+    await rec.observe(signal());
+    const delta = (a: string) => (pbx.emulator.stats.actions[a] ?? 0) - (before[a] ?? 0);
+    expect(delta('GetConfig')).toBe(4);
+    expect(delta('ListCategories')).toBe(2);
+    expect(delta('UpdateConfig')).toBe(0);
+  });
+
+  it('updates an extension in place and turns a softphone into a WebRTC phone', async () => {
+    await apply(desired());
+    const r = await apply(desired({ callerIdName: 'Chef de salle', webrtc201: true }));
+    expect(r.status).toBe('applied');
+    expect(r.changes.map((c) => `${c.action} ${c.kind}/${c.name}`)).toEqual(['update Extension/ext-200', 'update Extension/ext-201', 'update Reload/res_pjsip', 'update Reload/app_voicemail', 'update Reload/pbx_config']);
+    const ep = (n: string) => loaded('pjsip.conf').find((c) => c.name === n && c.variables.some((v) => v.value === 'endpoint'))!;
+    expect(ep('200').variables).toContainEqual({ name: 'callerid', value: '"Chef de salle" <200>' });
+    expect(ep('201').variables).toContainEqual({ name: 'webrtc', value: 'yes' });
+    expect((await planOnly(desired({ callerIdName: 'Chef de salle', webrtc201: true }))).changes).toEqual([]);
+  });
+
+  it('removes an extension (with its mailbox) and a conference when pruning is on, and holds them when it is off', async () => {
+    await apply(desired());
+    const gone = desired({ without: ['ext-200', 'point-situation'] });
+    const held = await apply(gone);
+    expect(held.held.map((h) => `${h.change.kind}/${h.change.name}: ${h.why}`)).toEqual(['Conference/point-situation: pruning is off', 'Extension/ext-200: pruning is off']);
+    expect(endpointLoaded('200')).toBe(true);
+    const r = await apply(gone, policy({ prune: true }));
+    expect(r.status).toBe('applied');
+    expect(endpointLoaded('200')).toBe(false);
+    expect(pbx.read('voicemail.conf')).not.toMatch(/^200 =>/m);
+    expect(pbx.read('confbridge_custom.conf')).not.toContain('point-situation');
+    expect(pbx.read('extensions_custom.conf')).not.toMatch(/exten => (200|26),/);
+    expect((await planOnly(gone, policy({ prune: true }))).changes).toEqual([]);
+  });
+
+  it('corrects a section edited out of band', async () => {
+    await apply(desired());
+    const admin = await pbx.admin();
+    const edit = await admin.action('UpdateConfig', [
+      ['SrcFilename', 'pjsip_custom.conf'], ['DstFilename', 'pjsip_custom.conf'], ['Reload', 'res_pjsip'],
+      ['Action-000000', 'Update'], ['Cat-000000', '200-auth'], ['Var-000000', 'password'], ['Value-000000', 'hacked'],
+    ]);
+    expect(edit.isError).toBe(false);
+    const drift = await runPass(rec, desired(), policy(), { mode: 'drift', revision: 'r', isDriftPass: true });
+    expect(drift.changes.map((c) => `${c.kind}/${c.name}: ${c.fields.map((f) => (f.sensitive ? `${f.path} (changed)` : f.path)).join(',')}`)).toEqual([
+      'Extension/ext-200: pjsip:auth[200-auth].password (changed)',
+      'Reload/res_pjsip: running',
+    ]);
+    expect(JSON.stringify(drift)).not.toContain('hacked');
+    const r = await apply(desired());
+    expect(r.status).toBe('applied');
+    expect(pbx.read('pjsip_custom.conf')).not.toContain('hacked');
+    expect((await planOnly(desired())).changes).toEqual([]);
+  });
+
+  it('reloads, and only reloads, a file that was changed on disk but not reloaded', async () => {
+    await apply(desired());
+    const good = pbx.read('pjsip_custom.conf');
+    // Someone removes 4000 and reloads, then puts the file back without reloading: disk and running now differ.
+    pbx.write('pjsip_custom.conf', good.replace(/\[4000\][\s\S]*?(?=\[4000-auth\])/, ''));
+    pbx.emulator.reload('res_pjsip');
+    expect(endpointLoaded('4000')).toBe(false);
+    pbx.write('pjsip_custom.conf', good);
+    const p = await planOnly(desired());
+    expect(p.changes.map((c) => `${c.kind}/${c.name}: ${c.reason}`)).toEqual(['Reload/res_pjsip: endpoint 4000 is in pjsip_custom.conf but not loaded']);
+    const before = writes();
+    const r = await apply(desired());
+    expect(r.status).toBe('applied');
+    expect(writes()).toEqual({ update: before.update, reload: before.reload + 1 });
+    expect(endpointLoaded('4000')).toBe(true);
+  });
+
+  it('recreates an owned section deleted by hand', async () => {
+    await apply(desired());
+    const admin = await pbx.admin();
+    await admin.action('UpdateConfig', [['SrcFilename', 'confbridge_custom.conf'], ['DstFilename', 'confbridge_custom.conf'], ['Action-000000', 'DelCat'], ['Cat-000000', 'reunion-leader']]);
+    const p = await planOnly(desired());
+    expect(p.changes.map((c) => `${c.action} ${c.kind}/${c.name}: ${c.reason}`)).toEqual([
+      'update Conference/reunion: [reunion-leader] is missing from confbridge_custom.conf',
+      'update Reload/app_confbridge: 1 change(s) write confbridge_custom.conf',
+    ]);
+    await apply(desired());
+    pbx.emulator.dial('25*', 'from-internal', { pin: '90210' });
+  });
+
+  it('reports an unowned section with a desired name as a conflict and leaves it alone, or adopts it on request', async () => {
+    pbx.write('pjsip_custom.conf', `${pbx.read('pjsip_custom.conf')}\n[201]\ntype=aor\nmax_contacts=5\n`);
+    pbx.emulator.reload('res_pjsip');
+    const r = await apply(desired());
+    expect(r.conflicts.map((c) => `${c.kind}/${c.name}`)).toEqual(['Extension/ext-201']);
+    expect(r.conflicts[0]!.message).toContain('[201] in pjsip_custom.conf');
+    expect(pbx.read('pjsip_custom.conf')).toMatch(/\[201\]\nmax_contacts = 5|\[201\]\ntype = aor\nmax_contacts = 5/);
+    const adopted = await apply(desired(), policy({ adopt: ['Extension/ext-201'] }));
+    expect(adopted.status).toBe('applied');
+    expect(adopted.conflicts).toEqual([]);
+    expect(endpointLoaded('201')).toBe(true);
+    expect((await planOnly(desired())).changes).toEqual([]);
+  });
+
+  it('refuses a number the GUI already defines in another file of the pjsip tree', async () => {
+    const r = await planOnly(state({ extensions: [ext('ext-100', '100')] }));
+    expect(r.changes).toEqual([]);
+    expect(r.conflicts[0]?.message).toMatch(/\[100\] in a file included from pjsip\.conf/);
+  });
+
+  it('escapes config metacharacters: ; and [ in a caller name survive the file round trip', async () => {
+    const d = state({ extensions: [ext('ext-200', '200', { callerIdName: 'Salle [A]; nuit' })] });
+    expect((await apply(d)).status).toBe('applied');
+    expect(pbx.read('pjsip_custom.conf')).toContain('callerid = "Salle [A]\\; nuit" <200>');
+    expect((await planOnly(d)).changes).toEqual([]);
+  });
+
+  it('rejects CR/LF in a value reaching the client before anything is sent, and the change fails', async () => {
+    const before = writes();
+    const forged = {
+      system: 'asterisk',
+      conflicts: [],
+      ownedCount: 0,
+      changes: [
+        {
+          system: 'asterisk', kind: 'Extension', name: 'ext-evil', action: 'create', fields: [], reason: 'forged', rank: 2,
+          payload: {
+            groups: [{ role: 'pjsip', ops: [{ op: 'NewCat', cat: 'evil' }, { op: 'Append', cat: 'evil', var: 'callerid', value: 'x\r\n\r\nAction: Command\r\nCommand: core stop now' }] }],
+            expect: {},
+          } satisfies AsteriskPayload,
+        },
+      ],
+    } as unknown as GuardedPlan;
+    const applied = await rec.apply(forged, signal());
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.ok).toBe(false);
+    expect(applied[0]!.error).toMatch(/CR, LF or NUL/);
+    expect(applied[0]!.error).not.toContain('core stop');
+    expect(writes()).toEqual(before);
+    expect(pbx.emulator.stats.actions['Command'] ?? 0).toBe(0);
+    // Validation upstream already refuses it: the planner never lets it reach a change.
+    const p = await planOnly(state({ extensions: [ext('ext-200', '200', { callerIdName: 'x\nAction: Command' })] }));
+    expect(p.changes).toEqual([]);
+    expect(p.conflicts[0]?.message).toMatch(/control characters/);
+  });
+
+  it('fails the change, never green, when UpdateConfig is refused, and the next pass converges', async () => {
+    const d = desired();
+    const prepared = await planOnly(d);
+    // The dialplan context disappears between plan and apply: the Appends into it are refused.
+    const plan = { system: 'asterisk', changes: prepared.changes, conflicts: [], ownedCount: 0 } as unknown as GuardedPlan;
+    const withoutContext = { ...plan, changes: plan.changes.filter((c) => c.kind !== 'Context') } as unknown as GuardedPlan;
+    const applied = await rec.apply(withoutContext, signal());
+    const failed = applied.filter((a) => !a.ok).map((a) => `${a.change.kind}/${a.change.name}`);
+    expect(failed).toEqual(expect.arrayContaining(['Extension/ext-200', 'Conference/reunion']));
+    expect(applied.find((a) => a.change.name === 'ext-200')!.error).toMatch(/UpdateConfig voicemail.conf failed: Given category does not exist/);
+    expect(applied.find((a) => a.change.name === 'ext-201')!.error).toMatch(/UpdateConfig extensions_custom.conf failed: Given category does not exist/);
+    // Changes batched with the failing ones but sound on their own were retried alone and landed.
+    expect(applied.find((a) => a.change.kind === 'ConfigFile')?.ok).toBe(true);
+    const r = await apply(d);
+    expect(r.status).toBe('applied');
+    expect((await planOnly(d)).changes).toEqual([]);
+  });
+
+  it('survives the connection dropping in the middle of an apply: those changes fail, the next pass converges', async () => {
+    let dropped = false;
+    const r = await apply(desired(), policy(), {
+      onApplied: () => {
+        if (!dropped) {
+          dropped = true;
+          pbx.emulator.dropConnections();
+        }
+      },
+    });
+    expect(dropped).toBe(true);
+    expect(r.status).toBe('failed');
+    expect(r.applied.some((a) => !a.ok && /next pass/.test(a.error ?? ''))).toBe(true);
+    const again = await apply(desired());
+    expect(again.applied.filter((a) => !a.ok).map((a) => a.error)).toEqual([]);
+    expect(again.error).toBeUndefined();
+    expect(again.status).toBe('applied');
+    expect(again.verify).toEqual([]);
+    const final = await planOnly(desired());
+    expect(final.changes).toEqual([]);
+    for (const n of ['200', '201', '4000']) expect(endpointLoaded(n)).toBe(true);
+  });
+
+  it('maps a refused login to AuthenticationError and a closed port to TargetUnavailableError', async () => {
+    const bad = pbx.reconciler({ secret: new Secret('wrong', 'env', 'x') });
+    await expect(bad.observe(signal())).rejects.toBeInstanceOf(AuthenticationError);
+    const failed = await planOnly(desired()).then(() => runPass(bad, desired(), policy(), { mode: 'plan', revision: 'r' }));
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBe('authentication-failed');
+    expect(failed.error?.message).not.toContain('wrong');
+    const closed = pbx.reconciler({ port: 1 });
+    await expect(closed.observe(signal())).rejects.toBeInstanceOf(TargetUnavailableError);
+  });
+});

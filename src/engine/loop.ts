@@ -14,7 +14,7 @@ import { changeToJson } from '../report/plan.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';
 import type { Source, SourceSnapshot } from '../sources/source.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
-import { runPass, type PassResult } from './pass.ts';
+import { completePass, preparePass, type PassOptions, type PassResult } from './pass.ts';
 import { readJsonFile, writeFileAtomic } from './state-file.ts';
 import { StatusBoard } from './status.ts';
 import type { AnyReconciler } from './systems.ts';
@@ -372,7 +372,7 @@ export class Controller {
     this.status.passStarted(system);
     const auditWrites: Array<Promise<unknown>> = [];
     const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(cfg.passTimeoutSeconds * 1000)]);
-    const result = await runPass(reconciler, desired.state, policy, {
+    const passOpts: PassOptions = {
       mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.now,
       hooks: {
         // Each change is recorded as soon as it is done, so a crash later in the pass loses none of them.
@@ -380,9 +380,26 @@ export class Controller {
           auditWrites.push(this.appendAudit([changeRecord(a.change, { ...ctx, time: this.now().toISOString() }, a.ok ? 'ok' : 'failed', a.error)]));
         },
       },
-    });
+    };
+    const prepared = await preparePass(reconciler, desired.state, policy, passOpts);
+    let result: PassResult;
+    let intentError: string | undefined;
+    if (prepared.plan) {
+      // Write-ahead: the changes about to be sent are on disk before the first write, so a crash (SIGKILL) between a
+      // write reaching the system and its outcome being recorded still leaves the attempt in the audit trail.
+      const time = this.now().toISOString();
+      try {
+        await this.appendAudit(prepared.plan.changes.map((c) => changeRecord(c, { ...ctx, time }, 'pending')));
+        result = await completePass(reconciler, prepared, passOpts);
+      } catch (err) {
+        intentError = (err as Error).message;
+        result = { ...prepared.result, status: 'failed', error: { code: 'audit-write-failed', message: `not applied: the audit trail refused the write (${intentError})` } };
+      }
+    } else {
+      result = prepared.result;
+    }
 
-    let auditError: string | undefined;
+    let auditError: string | undefined = intentError;
     const refusalKey = result.status === 'refused' ? `${revision}\u0000${result.refused.join('\n')}` : undefined;
     const newRefusal = refusalKey !== undefined && this.lastRefusal.get(system) !== refusalKey;
     if (refusalKey) this.lastRefusal.set(system, refusalKey);

@@ -8,7 +8,8 @@ import { changeToJson } from './plan.ts';
 
 export const GENESIS = '0'.repeat(64);
 
-export type AuditResult = 'ok' | 'failed' | 'refused' | 'held' | 'rejected';
+/** pending: written before the change is sent (write-ahead); ok/failed follow once it is done. */
+export type AuditResult = 'pending' | 'ok' | 'failed' | 'refused' | 'held' | 'rejected';
 
 /** What the controller records; field values of sensitive fields are already redacted (see changeToJson). */
 export interface AuditRecord {

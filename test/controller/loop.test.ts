@@ -62,7 +62,10 @@ describe('Controller', () => {
     await eventually(() => ad.live.get('jdupont') === 'Opérateur', 10_000, 'drift corrected');
     await eventually(() => c.driftReport.entries.some((e) => e.name === 'jdupont' && e.corrected));
     const entries = await readAuditEntries(stateDir);
-    expect(entries.filter((e) => e.object === 'User/jdupont').map((e) => [e.action, e.drift])).toEqual([['create', false], ['update', true]]);
+    // Each change is written ahead as pending, then with its outcome.
+    expect(entries.filter((e) => e.object === 'User/jdupont').map((e) => [e.action, e.drift, e.result])).toEqual([
+      ['create', false, 'pending'], ['create', false, 'ok'], ['update', true, 'pending'], ['update', true, 'ok'],
+    ]);
     expect(entries[1]).toMatchObject({ commit: 'r1', author: 'Ana Admin <ana@cod67.example>', signature: 'good', result: 'ok' });
   });
 
@@ -219,7 +222,10 @@ describe('Controller', () => {
     expect(done).toBeLessThan(10);
     expect(ad.applying.length).toBe(done);
     expect(existsSync(controllerPaths(stateDir).lock)).toBe(false);
-    expect(await verifyAuditFile(stateDir)).toMatchObject({ ok: true, entries: done });
+    expect(await verifyAuditFile(stateDir)).toMatchObject({ ok: true });
+    const entries = await readAuditEntries(stateDir);
+    expect(entries.filter((e) => e.result === 'pending')).toHaveLength(10);
+    expect(entries.filter((e) => e.result === 'ok')).toHaveLength(done);
     // Nothing converged, so nothing is recorded as applied; the next start re-plans what is left.
     expect(JSON.parse(await readFile(controllerPaths(stateDir).state, 'utf8')).systems).toEqual({});
   });

@@ -5,6 +5,8 @@ import { dirname } from 'node:path';
 export interface FingerprintStore {
   get(key: string): string | undefined;
   set(key: string, fingerprint: string): Promise<void>;
+  /** Several at once, durable together: what a bulk apply uses instead of one file rewrite per key. */
+  setMany(entries: ReadonlyArray<readonly [string, string]>): Promise<void>;
   delete(key: string): Promise<void>;
 }
 
@@ -17,12 +19,18 @@ export class MemoryFingerprintStore implements FingerprintStore {
   async set(key: string, fingerprint: string) {
     this.map.set(key, fingerprint);
   }
+  async setMany(entries: ReadonlyArray<readonly [string, string]>) {
+    for (const [k, v] of entries) this.map.set(k, v);
+  }
   async delete(key: string) {
     this.map.delete(key);
   }
 }
 
 export class FileFingerprintStore extends MemoryFingerprintStore {
+  /** Flushes run one at a time: two at once would race on the same temporary file. */
+  private flushing: Promise<void> = Promise.resolve();
+
   private constructor(private readonly path: string) {
     super();
   }
@@ -43,12 +51,27 @@ export class FileFingerprintStore extends MemoryFingerprintStore {
     await this.flush();
   }
 
+  override async setMany(entries: ReadonlyArray<readonly [string, string]>) {
+    await super.setMany(entries);
+    await this.flush();
+  }
+
   override async delete(key: string) {
     await super.delete(key);
     await this.flush();
   }
 
-  private async flush() {
+  private flush(): Promise<void> {
+    const next = this.flushing.then(() => this.writeFile());
+    // The caller sees a failure through `next`; later flushes must still run.
+    this.flushing = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async writeFile() {
     await mkdir(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(Object.fromEntries([...this.map].sort()), null, 2), { mode: 0o600 });

@@ -36,52 +36,103 @@ function waves(changes: readonly Change[]): Change[][] {
   return out;
 }
 
-export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
-  const results: Applied[] = [];
-  const total = plan.changes.length;
-  // FingerprintStore implementations write a whole file per set(); keep those writes strictly one at a time.
-  let fingerprintQueue: Promise<void> = Promise.resolve();
-  const remember = (op: () => Promise<void>) => {
-    const next = fingerprintQueue.then(op);
-    // The caller receives a failure through `next`; the queue itself must keep serving the other changes.
-    fingerprintQueue = next.then(
+/** Fingerprints are written in batches: at most this many, or this long after the first one waits. */
+export const FINGERPRINT_BATCH = { entries: 100, delayMs: 500 } as const;
+
+/**
+ * Batches fingerprint writes. One file rewrite per password would make a 2,000-user apply spend seconds of CPU
+ * rewriting the state file; a crash loses at most one batch, and the next pass then sets those passwords again
+ * (same values, idempotent). Each caller's promise resolves only once its fingerprint is durable.
+ */
+class FingerprintCheckpoint {
+  #batch: Array<{ entry: readonly [string, string]; done: () => void; fail: (err: unknown) => void }> = [];
+  #timer: NodeJS.Timeout | undefined;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store: FingerprintStore) {}
+
+  record(key: string, fingerprint: string): Promise<void> {
+    return new Promise((done, fail) => {
+      this.#batch.push({ entry: [key, fingerprint], done, fail });
+      if (this.#batch.length >= FINGERPRINT_BATCH.entries) this.flush();
+      else this.#timer ??= setTimeout(() => this.flush(), FINGERPRINT_BATCH.delayMs);
+    });
+  }
+
+  forget(key: string): Promise<void> {
+    return this.#serial(() => this.store.delete(key));
+  }
+
+  /** Writes what is waiting; resolves once everything recorded so far is durable (or has failed). */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    this.#batch = [];
+    if (batch.length === 0) return this.#serial(async () => undefined);
+    return this.#serial(async () => {
+      try {
+        await this.store.setMany(batch.map((b) => b.entry));
+      } catch (err) {
+        for (const b of batch) b.fail(err);
+        return;
+      }
+      for (const b of batch) b.done();
+    });
+  }
+
+  #serial(op: () => Promise<void>): Promise<void> {
+    const next = this.#chain.then(op);
+    // A failure reaches its caller through `next`; the chain must keep serving the others.
+    this.#chain = next.then(
       () => undefined,
       () => undefined,
     );
     return next;
+  }
+}
+
+export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
+  const results: Applied[] = [];
+  const total = plan.changes.length;
+  const checkpoint = new FingerprintCheckpoint(deps.fingerprints);
+  const finish = (a: Applied) => {
+    results.push(a);
+    hooks?.onApplied?.(a, results.length, total);
   };
 
   for (const wave of waves(plan.changes)) {
     const queue = [...wave];
-    const waveResults = new Map<Change, Applied>();
+    const finishing: Promise<void>[] = [];
+    // Workers are paced by the LDAP writes only; a change is reported once its fingerprint is stored as well.
     const worker = async () => {
       for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
-        const applied = await applyChange(c, deps, signal, remember);
-        waveResults.set(c, applied);
-        results.push(applied);
-        hooks?.onApplied?.(applied, results.length, total);
+        const sent = await sendChange(c, deps, signal);
+        finishing.push(settle(c, sent, checkpoint, deps.logger).then(finish));
       }
     };
     await Promise.all(Array.from({ length: Math.min(deps.concurrency, wave.length) }, worker));
+    await checkpoint.flush();
+    await Promise.all(finishing);
   }
   // Report in plan order, whatever order the pool finished in.
   const order = new Map(plan.changes.map((c, i) => [c, i]));
   return results.sort((a, b) => (order.get(a.change) ?? 0) - (order.get(b.change) ?? 0));
 }
 
-async function applyChange(
-  change: Change,
-  deps: ApplyDeps,
-  signal: AbortSignal,
-  remember: (op: () => Promise<void>) => Promise<void>,
-): Promise<Applied> {
-  const log = deps.logger?.child({ kind: change.kind, name: change.name, action: change.action });
+interface Sent {
+  readonly ok: boolean;
+  readonly writes: number;
+  readonly error?: string;
+  readonly payload?: AdPayload;
+}
+
+async function sendChange(change: Change, deps: ApplyDeps, signal: AbortSignal): Promise<Sent> {
   const payload = change.payload as unknown as AdPayload | undefined;
   if (!payload || !Array.isArray(payload.writes)) {
-    return { change, ok: false, writes: 0, error: 'change has no active-directory payload (was it planned by this reconciler?)' };
+    return { ok: false, writes: 0, error: 'change has no active-directory payload (was it planned by this reconciler?)' };
   }
-  if (signal.aborted) return { change, ok: false, writes: 0, error: 'aborted before this change was sent' };
-
+  if (signal.aborted) return { ok: false, writes: 0, error: 'aborted before this change was sent' };
   let writes = 0;
   for (const [i, write] of payload.writes.entries()) {
     const withPassword = i === 0 ? payload.password : undefined;
@@ -89,28 +140,29 @@ async function applyChange(
       await send(deps.client, write, withPassword?.secret.reveal());
       writes++;
     } catch (err) {
-      const error = redact(`${write.op} ${write.dn} failed: ${describeLdapError(err)}`, payload);
-      log?.warn({ event: 'apply.change.failed', writes, error }, 'change failed');
-      return { change, ok: false, writes, error };
+      return { ok: false, writes, error: redact(`${write.op} ${write.dn} failed: ${describeLdapError(err)}`, payload), payload };
     }
   }
-  // Only now is the password known to be in AD: record its fingerprint so the next plan does not set it again.
+  return { ok: true, writes, payload };
+}
+
+/** Records what AD now holds: only after the writes succeeded is a password's fingerprint stored. */
+async function settle(change: Change, sent: Sent, checkpoint: FingerprintCheckpoint, logger: Logger | undefined): Promise<Applied> {
+  const log = logger?.child({ kind: change.kind, name: change.name, action: change.action });
+  if (!sent.ok) {
+    log?.warn({ event: 'apply.change.failed', writes: sent.writes, error: sent.error }, 'change failed');
+    return { change, ok: false, writes: sent.writes, error: sent.error };
+  }
   try {
-    if (payload.password) {
-      const { fingerprintKey, fingerprint } = payload.password;
-      await remember(() => deps.fingerprints.set(fingerprintKey, fingerprint));
-    }
-    if (payload.forgetFingerprintKey) {
-      const k = payload.forgetFingerprintKey;
-      await remember(() => deps.fingerprints.delete(k));
-    }
+    if (sent.payload?.password) await checkpoint.record(sent.payload.password.fingerprintKey, sent.payload.password.fingerprint);
+    if (sent.payload?.forgetFingerprintKey) await checkpoint.forget(sent.payload.forgetFingerprintKey);
   } catch (err) {
     const error = `written to AD, but the password fingerprint could not be stored (the next pass will set the password again): ${(err as Error).message}`;
-    log?.warn({ event: 'apply.change.failed', writes, error }, 'fingerprint store failed');
-    return { change, ok: false, writes, error };
+    log?.warn({ event: 'apply.change.failed', writes: sent.writes, error }, 'fingerprint store failed');
+    return { change, ok: false, writes: sent.writes, error };
   }
-  log?.debug({ event: 'apply.change.done', writes }, 'change applied');
-  return { change, ok: true, writes };
+  log?.debug({ event: 'apply.change.done', writes: sent.writes }, 'change applied');
+  return { change, ok: true, writes: sent.writes };
 }
 
 async function send(client: AdClient, write: LdapWrite, password: string | undefined): Promise<void> {

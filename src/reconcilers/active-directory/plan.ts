@@ -409,12 +409,18 @@ function planMemberships(
   live: LiveDirectory,
   conflict: (kind: AdChangeKind, name: string, message: string) => void,
 ): Change[] {
-  // Labels for every DN we know, to print members as User/x or Group/y.
-  const labels = new Map<string, string>();
-  for (const lu of live.users.values()) labels.set(normalizeDn(lu.dn), `User/${lu.name}`);
-  for (const lg of live.groups.values()) labels.set(normalizeDn(lg.dn), `Group/${lg.name}`);
-  for (const r of [...resolvedUsers.values(), ...resolvedGroups.values()]) if (!r.blocked) labels.set(normalizeDn(r.dn), `${r.kind}/${r.name}`);
-  const label = (dn: string) => labels.get(normalizeDn(dn)) ?? dn;
+  // Labels for every DN we know, to print members as User/x or Group/y. Built on first use: a plan without
+  // membership changes should not parse thousands of DNs.
+  let labels: Map<string, string> | undefined;
+  const label = (dn: string) => {
+    if (!labels) {
+      labels = new Map();
+      for (const lu of live.users.values()) labels.set(normalizeDn(lu.dn), `User/${lu.name}`);
+      for (const lg of live.groups.values()) labels.set(normalizeDn(lg.dn), `Group/${lg.name}`);
+      for (const r of [...resolvedUsers.values(), ...resolvedGroups.values()]) if (!r.blocked) labels.set(normalizeDn(r.dn), `${r.kind}/${r.name}`);
+    }
+    return labels.get(normalizeDn(dn)) ?? dn;
+  };
 
   const resolveLive = (kind: 'User' | 'Group', name: string): Resolved | undefined => {
     const l = kind === 'User' ? live.users.get(key(name)) : live.groups.get(key(name));

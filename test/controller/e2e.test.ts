@@ -130,7 +130,8 @@ describe('controller against Git and Samba AD', () => {
 
     const file = join(stateDir, 'audit.jsonl');
     const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
-    const target = lines.findIndex((l) => l.includes('"User/e2eaudit"'));
+    const target = lines.findIndex((l) => l.includes('"User/e2eaudit"') && l.includes('"result":"ok"'));
+    expect(target).toBeGreaterThan(0);
     lines[target] = lines[target]!.replace('"result":"ok"', '"result":"failed"');
     await writeFile(file, `${lines.join('\n')}\n`);
     const broken = await run('node', [cli, 'audit', 'verify', '--state-dir', stateDir]).then(() => undefined, (e: { code: number; stdout: string }) => e);

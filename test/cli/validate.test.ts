@@ -1,0 +1,219 @@
+// `infrasec validate` run as a real child process against directories written to temp dirs.
+import { spawn } from 'node:child_process';
+import { chmod, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { baseFiles, writeTree } from '../desired/documents.ts';
+
+// Runs the real `infrasec` command (bin/infrasec.js) as a child process.
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/infrasec.js', import.meta.url));
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `uid` runs the command as another user (the tests must then run as root), e.g. to meet a permission error. */
+function runInfrasec(args: readonly string[], opts: { cwd?: string; uid?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], ...ids });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+}
+
+/** A Node stack frame ("    at fn (file:line:col)"): bad input must never produce one. */
+const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
+
+const PROBLEMS = `apiVersion: infrasec/v1
+kind: User
+metadata:
+  name: bnoel
+spec:
+  givenName: Bruno
+  surname: Noel
+  groups: [ops]
+  password: S3CRET-plain-password
+---
+apiVersion: infrasec/v1
+kind: Extension
+metadata: {name: ext-300}
+spec:
+  number: "300"
+  callerIdName: "Bob;x"
+  secret: {encrypted: "S3CRET-not-age-armor"}
+---
+apiVersion: infrasec/v1
+kind: Group
+metadata: {name: g2}
+spec:
+  members: [User/jdupont, User/ghost]
+`;
+
+const SECRET_MESSAGE = 'secret must be {encrypted: <age armored ciphertext>} or {generate: true}; plaintext secrets are not allowed in Git';
+const EXPECTED_TEXT = [
+  'broken.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ] [yaml-syntax]',
+  `zz/problems.yaml:9:13 spec.password: ${SECRET_MESSAGE} [secret-invalid]`,
+  'zz/problems.yaml:16:17 spec.callerIdName: must not contain control characters or ; " < > [ ] \\ (they have a meaning in Asterisk configuration) [value-invalid]',
+  `zz/problems.yaml:17:11 spec.secret: ${SECRET_MESSAGE} [secret-invalid]`,
+  'zz/problems.yaml:23:27 spec.members[1]: user "ghost" is not defined [ref-missing]',
+];
+
+let valid: string;
+let invalid: string;
+// One run per format over the invalid tree, shared by the tests that read it (each spawn costs a tsx start).
+let text: Run;
+let json: Run;
+let github: Run;
+
+beforeAll(async () => {
+  valid = await writeTree(baseFiles());
+  invalid = await writeTree({ ...baseFiles(), 'broken.yaml': 'a: [1, 2\nb: 3\n', 'zz/problems.yaml': PROBLEMS });
+  [text, json, github] = await Promise.all([
+    runInfrasec(['validate', invalid]),
+    runInfrasec(['validate', invalid, '--format', 'json']),
+    runInfrasec(['validate', invalid, '-f', 'github']),
+  ]);
+});
+
+const expectClean = (run: Run) => {
+  expect(run.signal).toBeNull();
+  expect(run.stderr).not.toMatch(STACK_FRAME);
+  expect(run.stdout).not.toMatch(STACK_FRAME);
+};
+
+describe.concurrent('infrasec validate', () => {
+  it('exits 0 for the example repository and summarises what it holds', async () => {
+    const run = await runInfrasec(['validate', 'desired-state']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('desired-state: valid — 13 files: 13 users, 7 groups, 13 extensions, 2 conferences, 7 VPN profiles, 9 firewall aliases, 10 firewall rules, 1 port forwards, 1 mail domains, 5 mail aliases\n');
+  });
+
+  it('validates ./desired-state when no path is given', async () => {
+    const run = await runInfrasec(['validate']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^desired-state: valid — 13 files/);
+  });
+
+  it('exits 0 for a valid directory given by absolute path', async () => {
+    const run = await runInfrasec(['validate', valid]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${valid}: valid — 7 files: 2 users, 2 groups, 2 extensions, 1 conferences, 1 VPN profiles, 3 firewall aliases, 2 firewall rules, 1 port forwards, 1 mail domains, 1 mail aliases\n`);
+  });
+
+  describe('with problems', () => {
+    it('exits 1 and prints every problem of every file as file:line:col path: message [code]', () => {
+      const run = text;
+      expectClean(run);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe('');
+      expect(run.stdout.split('\n')).toEqual([...EXPECTED_TEXT, `${invalid}: invalid — 5 error(s) in 9 files`, '']);
+    });
+
+    it('prints the same findings as JSON with --format json', () => {
+      const run = json;
+      expectClean(run);
+      expect(run.code).toBe(1);
+      const out = JSON.parse(run.stdout) as { valid: boolean; root: string; files: number; errors: number; warnings: number; counts: unknown; diagnostics: Array<Record<string, unknown>> };
+      expect(out).toMatchObject({ valid: false, root: invalid, files: 9, errors: 5, warnings: 0, counts: null });
+      expect(out.diagnostics.map((d) => `${d['file']}:${d['line']}:${d['col']} ${d['path']} [${d['code']}] ${d['severity']}`)).toEqual([
+        'broken.yaml:2:1  [yaml-syntax] error',
+        'zz/problems.yaml:9:13 spec.password [secret-invalid] error',
+        'zz/problems.yaml:16:17 spec.callerIdName [value-invalid] error',
+        'zz/problems.yaml:17:11 spec.secret [secret-invalid] error',
+        'zz/problems.yaml:23:27 spec.members[1] [ref-missing] error',
+      ]);
+      expect(out.diagnostics[4]!['message']).toBe('user "ghost" is not defined');
+    });
+
+    it('prints JSON with counts for a valid directory', async () => {
+      const out = JSON.parse((await runInfrasec(['validate', valid, '--format', 'json'])).stdout) as Record<string, unknown>;
+      expect(out).toMatchObject({ valid: true, errors: 0, diagnostics: [], counts: { User: 2, Extension: 2, MailAlias: 1 } });
+    });
+
+    it('prints GitHub workflow annotations with -f github', () => {
+      const run = github;
+      expectClean(run);
+      expect(run.code).toBe(1);
+      const lines = run.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(6);
+      expect(lines[0]).toBe(`::error file=${invalid}/broken.yaml,line=2,col=1,title=yaml-syntax::Flow sequence in block collection must be sufficiently indented and end with a ]`);
+      expect(lines[1]).toBe(`::error file=${invalid}/zz/problems.yaml,line=9,col=13,title=secret-invalid::spec.password: ${SECRET_MESSAGE}`);
+      expect(lines[4]).toBe(`::error file=${invalid}/zz/problems.yaml,line=23,col=27,title=ref-missing::spec.members[1]: user "ghost" is not defined`);
+      expect(lines[5]).toBe(`${invalid}: 5 error(s) in 9 files`);
+    });
+
+    it.each(['text', 'json', 'github'] as const)('never prints the value of a secret field in %s output', (format) => {
+      const run = { text, json, github }[format];
+      expect(run.code).toBe(1);
+      expect(run.stdout + run.stderr).not.toContain('S3CRET');
+    });
+
+    it('escapes a key holding CR/LF instead of letting it forge an output line', async () => {
+      const root = await writeTree({ 'g.yaml': 'apiVersion: infrasec/v1\nkind: Group\nmetadata: {name: g}\nspec:\n  "x\\r\\nforged.yaml:1:1: all good [ok]": 1\n' });
+      const run = await runInfrasec(['validate', root]);
+      expect(run.code).toBe(1);
+      expect(run.stdout.split('\n').filter((l) => l.startsWith('forged.yaml'))).toEqual([]);
+      expect(run.stdout).toContain('g.yaml:5:42 spec["x\\r\\nforged.yaml:1:1: all good [ok]"]: unknown field "x\\r\\nforged.yaml:1:1: all good [ok]" [field-unknown]');
+    });
+  });
+
+  describe('with files it must not read', () => {
+    it('exits 1 for a symlinked YAML file, naming it', async () => {
+      const root = await writeTree(baseFiles());
+      await symlink('/etc/hostname', join(root, 'hostname.yaml'));
+      const run = await runInfrasec(['validate', root]);
+      expect(run.code).toBe(1);
+      expect(run.stdout.split('\n')[0]).toBe('hostname.yaml:1:1: symbolic links are not followed in the desired state [file-symlink]');
+    });
+
+    it('exits 1 for a file above 1 MiB, naming it', async () => {
+      const root = await writeTree(baseFiles());
+      await writeFile(join(root, 'huge.yaml'), `# ${'x'.repeat(1024 * 1024)}\n`);
+      const run = await runInfrasec(['validate', root]);
+      expect(run.code).toBe(1);
+      expect(run.stdout.split('\n')[0]).toBe('huge.yaml:1:1: file is 1048579 bytes, above the limit of 1048576 [file-too-large]');
+    });
+  });
+
+  describe('with bad arguments', () => {
+    it('exits 1 for a path that is not a directory, without a stack trace', async () => {
+      const run = await runInfrasec(['validate', '/nonexistent/desired-state']);
+      expectClean(run);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('(desired state): /nonexistent/desired-state is not a directory [path-invalid]\n/nonexistent/desired-state: invalid — 1 error(s) in 0 files\n');
+    });
+
+    it('exits 1 for an unknown format and names the allowed ones, without a stack trace', async () => {
+      const run = await runInfrasec(['validate', 'desired-state', '--format', 'xml']);
+      expectClean(run);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain("argument 'xml' is invalid. must be one of text, json, github");
+    });
+
+    it('exits 1 for an unreadable directory, with a message and no stack trace', async () => {
+      const root = await writeTree(baseFiles());
+      await chmod(root, 0o000);
+      try {
+        // Root reads every directory whatever its mode: run as nobody then.
+        const run = await runInfrasec(['validate', root], process.getuid?.() === 0 ? { uid: 65534 } : {});
+        expectClean(run);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/^infrasec: .*EACCES/);
+      } finally {
+        await chmod(root, 0o700);
+      }
+    });
+  });
+});

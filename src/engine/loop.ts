@@ -430,7 +430,9 @@ export class Controller {
     }
     this.status.auditHead(this.deps.audit.current);
 
-    if (!this.stopper.signal.aborted) this.notifyAbout(system, result, drift, open.filter((e) => !before.has(`${e.kind}/${e.name}`)));
+    // Drift is news when this pass saw it and it was not already open: corrected at once or not, someone changed the system by hand.
+    const found = drift ? this.drift.entries.filter((e) => e.system === system && e.lastSeen === this.drift.generatedAt && !before.has(`${e.kind}/${e.name}`)) : [];
+    if (!this.stopper.signal.aborted) this.notifyAbout(system, result, drift, found);
 
     const failures = this.status.snapshot().systems.find((s) => s.system === system)?.consecutiveFailures ?? 0;
     const nextDelayMs = result.status === 'failed' || auditError ? backoffDelay(Math.max(1, failures), this.backoff, this.random) : cfg.driftIntervalSeconds * 1000;

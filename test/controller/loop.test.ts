@@ -53,7 +53,8 @@ describe('Controller', () => {
     const src = new FakeSource();
     src.push('r1', { jdupont: 'Opérateur' });
     const ad = new FakeSystem('active-directory');
-    const c = await controller(src, [ad]);
+    const notifier = new RecordingNotifier();
+    const c = await controller(src, [ad], { notifier });
     await eventually(() => sys(c).appliedRevision === 'r1', 10_000, 'r1 applied');
     expect(ad.live.get('jdupont')).toBe('Opérateur');
     await eventually(() => sys(c).lastPass?.drift === true, 10_000, 'a drift pass');
@@ -61,6 +62,9 @@ describe('Controller', () => {
     ad.live.set('jdupont', 'changed by hand');
     await eventually(() => ad.live.get('jdupont') === 'Opérateur', 10_000, 'drift corrected');
     await eventually(() => c.driftReport.entries.some((e) => e.name === 'jdupont' && e.corrected));
+    // Corrected at once, the hand edit is still news.
+    await eventually(() => notifier.sent.some((n) => n.event === 'drift.found'), 5_000, 'drift notification');
+    expect(notifier.sent.find((n) => n.event === 'drift.found')!.objects?.[0]).toMatchObject({ object: 'User/jdupont', corrected: true });
     const entries = await readAuditEntries(stateDir);
     // Each change is written ahead as pending, then with its outcome.
     expect(entries.filter((e) => e.object === 'User/jdupont').map((e) => [e.action, e.drift, e.result])).toEqual([

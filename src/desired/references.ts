@@ -95,8 +95,11 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
     }
   }
 
-  // Groups: members resolve, no group contains itself.
+  // Groups: members resolve, no group contains itself, and no group shares a user's name
+  // (both become sAMAccountName in Active Directory, which is unique across users and groups).
   for (const g of state.groups.values()) {
+    const user = state.users.get(g.metadata.name);
+    if (user) report(g, ['metadata', 'name'], 'account-name-collision', `a User is also named "${g.metadata.name}" (${user.source.file}:${user.source.line}); AD account names are unique across users and groups`);
     g.spec.members.forEach((m, i) => {
       const [kind, name] = m.includes('/') ? (m.split('/') as [string, string]) : ['User', m];
       const exists = kind === 'Group' ? state.groups.has(name) : state.users.has(name);

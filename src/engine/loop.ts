@@ -109,6 +109,7 @@ export class Controller {
   private readonly lastRefusal = new Map<SystemName, string>();
   private readonly lastFailure = new Map<SystemName, string>();
   private readonly notifiedRefusal = new Set<string>();
+  private readonly auditedRejections = new Set<string>();
   private readonly notifications = new Set<Promise<unknown>>();
   private desired: Desired | undefined;
   private desiredRevision: string | null = null;
@@ -286,6 +287,8 @@ export class Controller {
     try {
       loaded = await this.load(snapshot);
     } catch (err) {
+      // Not the commit's fault (unreadable key, I/O): try this head again at the next poll.
+      this.lastHandledHead = undefined;
       return this.reject(snapshot, `cannot load the desired state: ${(err as Error).message}`, [], 'load-failed');
     }
     if (!loaded.state) {
@@ -307,10 +310,19 @@ export class Controller {
   private async reject(snapshot: SourceSnapshot, reason: string, diagnostics: readonly Diagnostic[], code: string): Promise<void> {
     this.status.sourceRejected(snapshot.revision, reason, diagnostics, code);
     this.log.warn({ event: 'source.revision.rejected', revision: snapshot.revision, code, reason, diagnostics: diagnostics.length }, 'head revision not applied; the previous one stays enforced');
-    await this.appendAudit([{
-      time: this.now().toISOString(), commit: snapshot.revision, author: snapshot.author ?? null, signature: snapshot.signature.state,
-      system: 'source', object: null, action: 'reject', fields: [], result: 'rejected', drift: false, reason,
-    }]).catch((err) => this.log.error({ event: 'audit.write.failed', error: (err as Error).message }, 'audit write failed'));
+    const key = `${snapshot.revision}\u0000${code}\u0000${reason}`;
+    if (!this.auditedRejections.has(key)) {
+      try {
+        await this.appendAudit([{
+          time: this.now().toISOString(), commit: snapshot.revision, author: snapshot.author ?? null, signature: snapshot.signature.state,
+          system: 'source', object: null, action: 'reject', fields: [], result: 'rejected', drift: false, reason,
+        }]);
+        this.auditedRejections.add(key);
+      } catch (err) {
+        this.log.error({ event: 'audit.write.failed', error: (err as Error).message }, 'audit write failed');
+        this.status.sourceFailed(`audit trail write failed: ${(err as Error).message}`, 'audit-write-failed');
+      }
+    }
     await this.fallbackIfNothingDesired();
   }
 

@@ -17,6 +17,8 @@ export class FakeSource implements Source {
   head = '';
   unreachable = false;
   syncs = 0;
+  /** The next N loads throw (an unreadable key file, say), as opposed to an invalid commit. */
+  loadFailures = 0;
 
   /** A new head commit holding `users` (name → value). */
   push(revision: string, users: Readonly<Record<string, string>>, extra: Omit<FakeRevision, 'users'> = {}): void {
@@ -50,6 +52,10 @@ export class FakeSource implements Source {
 
   /** The loader for these revisions: invalid ones give a diagnostic, valid ones a ResolvedState holding the users map. */
   load = async (root: string, revision: string): Promise<Resolved> => {
+    if (this.loadFailures > 0) {
+      this.loadFailures--;
+      throw new Error('EACCES: permission denied, open generator.key');
+    }
     const r = this.revisions.get(root)!;
     if (r.valid === false) {
       const d: Diagnostic = { file: 'users/jdupont.yaml', line: 7, col: 3, path: 'spec.givenName', code: 'schema-type', message: 'must be a string', severity: 'error' };

@@ -105,6 +105,20 @@ describe('Controller', () => {
     expect((await readAuditEntries(stateDir)).some((e) => e.system === 'source' && e.action === 'reject' && e.commit === 'r2')).toBe(true);
   });
 
+  it('retries a head that failed to load for a reason outside the commit, and audits the failure once', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    const c = await controller(src, [ad]);
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    src.loadFailures = 3;
+    src.push('r2', { a: '2' });
+    await eventually(() => sys(c).appliedRevision === 'r2', 10_000, 'r2 applied after load failures');
+    const rejects = (await readAuditEntries(stateDir)).filter((e) => e.action === 'reject');
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]!.reason).toMatch(/EACCES/);
+  });
+
   it('does not apply a head signed by an untrusted key', async () => {
     const src = new FakeSource();
     src.push('r1', { a: '1' });

@@ -207,7 +207,8 @@ describe('Controller', () => {
     expect(notifier.sent[0]!.objects?.[0]).toMatchObject({ object: 'User/jdupont', mode: 'report' });
     const paths = controllerPaths(stateDir);
     await eventually(async () => ((JSON.parse(await readFile(paths.driftJson, 'utf8')) as DriftReport).entries.length === 1), 5_000, 'report persisted');
-    expect(await readFile(paths.driftHtml, 'utf8')).toContain('User/jdupont');
+    // JSON, Markdown and HTML are written one after the other.
+    await eventually(async () => (await readFile(paths.driftHtml, 'utf8')).includes('User/jdupont'), 5_000, 'HTML report');
     expect(await readFile(paths.driftMarkdown, 'utf8')).toContain('"by hand"');
   });
 

@@ -81,6 +81,9 @@ export class GitSource implements Source {
   private readonly pinned: PinnedRef;
   private readonly timeoutMs: number;
   private keyringReady: Promise<void> | undefined;
+  private remoteReady = false;
+  /** The commit in the working tree, as far as this process knows. */
+  private checkedOut: string | undefined;
 
   constructor(private readonly settings: GitSourceSettings) {
     this.repoDir = join(resolve(settings.workDir), 'repo');
@@ -110,8 +113,10 @@ export class GitSource implements Source {
     } catch (err) {
       throw this.failure(`cannot fetch ${this.settings.ref} from ${redactUrl(this.settings.url)}`, err);
     }
-    const commit = await this.resolveCommit(git);
-    return this.checkoutCommit(commit, signal);
+    const meta = await this.describeCommit(this.pinned.local, signal).catch((err: unknown) => {
+      throw err instanceof SourceError ? err : this.failure(`${this.pinned.type} ${this.pinned.name} not found in ${redactUrl(this.settings.url)}`, err);
+    });
+    return this.checkoutCommit(meta, signal);
   }
 
   async checkout(revision: string, signal: AbortSignal): Promise<SourceSnapshot | undefined> {
@@ -121,51 +126,57 @@ export class GitSource implements Source {
     } catch {
       return undefined; // not in the local clone: nothing to fall back to
     }
-    return this.checkoutCommit(revision, signal);
+    return this.checkoutCommit(await this.describeCommit(revision, signal), signal);
   }
 
-  private async resolveCommit(git: SimpleGit): Promise<string> {
-    try {
-      return (await git.raw(['rev-parse', '--verify', `${this.pinned.local}^{commit}`])).trim();
-    } catch (err) {
-      throw this.failure(`${this.pinned.type} ${this.pinned.name} not found in ${redactUrl(this.settings.url)}`, err);
-    }
-  }
-
-  private async checkoutCommit(commit: string, signal: AbortSignal): Promise<SourceSnapshot> {
-    const git = this.git(signal, false);
-    try {
-      await git.raw(['checkout', '--quiet', '--force', '--detach', commit]);
-      await git.raw(['clean', '-ffdxq']);
-    } catch (err) {
-      throw this.failure(`cannot check out ${commit.slice(0, 12)}`, err);
-    }
+  /** Resolves a ref to its commit and reads author, subject and (when verifying) the signature, in one git call. */
+  private async describeCommit(ref: string, signal: AbortSignal): Promise<Omit<SourceSnapshot, 'root'>> {
     if (this.settings.verifySignatures) await this.prepareKeyring();
     const sigConfig = this.settings.allowedSignersFile ? ['-c', `gpg.ssh.allowedSignersFile=${resolve(this.settings.allowedSignersFile)}`] : [];
     const format = this.settings.verifySignatures ? '%H%x00%an <%ae>%x00%cI%x00%s%x00%G?%x00%GK%x00%GS' : '%H%x00%an <%ae>%x00%cI%x00%s';
     let out: string;
     try {
-      out = await git.raw([...sigConfig, 'log', '-1', `--format=${format}`, commit]);
+      out = await this.git(signal, false).raw([...sigConfig, 'log', '-1', `--format=${format}`, ref, '--']);
     } catch (err) {
-      throw this.failure(`cannot read commit ${commit.slice(0, 12)}`, err);
+      throw this.failure(`cannot read commit ${ref}`, err);
     }
     const [hash, author, committedAt, subject, g, key, signer] = out.replace(/\n$/, '').split('\0');
+    if (!hash || !/^[0-9a-f]{40}$/.test(hash)) throw new SourceError(`cannot resolve ${ref} to a commit`, { ref: this.settings.ref });
     const signature: SignatureCheck = this.settings.verifySignatures
       ? { state: SIGNATURE_STATES[g ?? ''] ?? 'bad', ...(key ? { key } : {}), ...(signer ? { signer } : {}) }
       : { state: 'not-checked' };
-    return { revision: hash ?? commit, root: join(this.repoDir, this.settings.path), author, committedAt, subject, signature };
+    return { revision: hash, author, committedAt, subject, signature };
+  }
+
+  /** Puts the commit in the working tree; a no-op when it is already there (the usual poll with nothing new). */
+  private async checkoutCommit(meta: Omit<SourceSnapshot, 'root'>, signal: AbortSignal): Promise<SourceSnapshot> {
+    if (this.checkedOut !== meta.revision) {
+      const git = this.git(signal, false);
+      try {
+        await git.raw(['checkout', '--quiet', '--force', '--detach', meta.revision]);
+        // Only the controller writes in this tree; stray files can only predate this process.
+        if (this.checkedOut === undefined) await git.raw(['clean', '-ffdxq']);
+      } catch (err) {
+        this.checkedOut = undefined;
+        throw this.failure(`cannot check out ${meta.revision.slice(0, 12)}`, err);
+      }
+      this.checkedOut = meta.revision;
+    }
+    return { ...meta, root: join(this.repoDir, this.settings.path) };
   }
 
   private async ensureRepository(signal: AbortSignal): Promise<void> {
+    if (this.remoteReady) return;
     await mkdir(this.repoDir, { recursive: true, mode: 0o700 });
     const git = this.git(signal, false);
     if (!(await exists(join(this.repoDir, '.git')))) {
       await git.raw(['init', '--quiet']);
       await git.raw(['remote', 'add', 'origin', this.settings.url]);
-      return;
+    } else {
+      // The configured URL may have changed between runs; the remote follows it.
+      await git.raw(['remote', 'set-url', 'origin', this.settings.url]);
     }
-    // The configured URL may have changed between runs; the remote follows it.
-    await git.raw(['remote', 'set-url', 'origin', this.settings.url]);
+    this.remoteReady = true;
   }
 
   /**

@@ -108,6 +108,19 @@ describe('controller process', () => {
     expect((await second.exited).code).toBe(0);
   });
 
+  it('run --once applies the head, prints the status and exits 0', async () => {
+    const { fx, stateDir, env } = await setup();
+    const { execFile } = await import('node:child_process');
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, [CLI, 'run', '--once'], { env, cwd: fx.dir, maxBuffer: 8 * 1024 * 1024 }, (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout }));
+    });
+    expect(result.code).toBe(0);
+    const s = JSON.parse(result.stdout) as ControllerStatus;
+    expect(s.systems[0]).toMatchObject({ system: 'active-directory', appliedRevision: fx.seed });
+    expect(existsSync(join(stateDir, 'controller.lock'))).toBe(false);
+    expect(await verifyAuditFile(stateDir)).toMatchObject({ ok: true });
+  });
+
   it('on SIGTERM finishes cleanly: exit code 0, lock released, state files whole', async () => {
     const { fx, stateDir, env } = await setup();
     const child = startChild(env, fx.dir);

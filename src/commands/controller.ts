@@ -147,9 +147,15 @@ async function runCommand(opts: RunOptions): Promise<number> {
       }
       stopping = true;
       logger.info({ event: 'controller.signal', signal: sig }, 'finishing the change in flight, then exiting');
-      running.stop().then(resolve, (err) => {
+      // Should a connection the controller no longer uses keep the event loop alive, exit anyway (the timer itself does not).
+      const forceExit = () => setTimeout(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK), 10_000).unref();
+      running.stop().then(() => {
+        forceExit();
+        resolve();
+      }, (err) => {
         logger.error({ event: 'controller.stop.failed', error: (err as Error).message }, 'stop failed');
         process.exitCode = EXIT_ERROR;
+        forceExit();
         resolve();
       });
     };

@@ -196,6 +196,15 @@ export class Controller {
 
   private async restore(): Promise<void> {
     await this.lock();
+    try {
+      await this.readPersisted();
+    } catch (err) {
+      await this.unlock();
+      throw err;
+    }
+  }
+
+  private async readPersisted(): Promise<void> {
     const persisted = await readJsonFile<PersistedState>(this.paths.state);
     this.desiredRevision = persisted?.desiredRevision ?? null;
     for (const [system, s] of Object.entries(persisted?.systems ?? {}) as Array<[SystemName, { appliedRevision: string; appliedAt: string }]>) {

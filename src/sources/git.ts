@@ -1,6 +1,6 @@
 // Git source: fetches a pinned branch, tag or commit with simple-git into the state directory, checks it out, reads author and signature. Credentials never reach a URL, argv, log or error.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { SourceError, type SignatureCheck, type SignatureState, type Source, type SourceDescription, type SourceSnapshot } from './source.ts';
@@ -221,6 +221,8 @@ export class GitSource implements Source {
     this.keyringReady ??= (async () => {
       await rm(this.gnupgHome, { recursive: true, force: true });
       await mkdir(this.gnupgHome, { recursive: true, mode: 0o700 });
+      // Importing and verifying need no agent; without this gpg would leave one running per state directory.
+      await writeFile(join(this.gnupgHome, 'gpg.conf'), 'no-autostart\n', { mode: 0o600 });
       const file = this.settings.trustedKeysFile;
       if (!file) return;
       const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', GNUPGHOME: this.gnupgHome, LANG: 'C' };

@@ -189,6 +189,9 @@ describe('commit signatures', () => {
       const eve = await src.sync(signal);
       expect(eve.signature.state).toBe('unknown-key');
       expect(src.refusal(eve)).toMatch(/not in the allowed signers/);
+      // The controller's keyring never starts a gpg-agent that would outlive it.
+      const agents = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('gpg-agent') && l.includes(join(fx.dir, 'state', 'gnupg')));
+      expect(agents).toEqual([]);
     } finally {
       for (const home of [...Object.values(homes), join(fx.dir, 'state', 'gnupg')]) {
         try {

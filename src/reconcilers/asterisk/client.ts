@@ -37,6 +37,8 @@ export class AmiMessage {
 
   /** First header of that name, case-insensitively, as manager.c's astman_get_header does. */
   get(name: string): string | undefined {
+    // Asterisk spells its headers canonically; the case-insensitive pass is for the odd one that does not.
+    for (const [k, v] of this.headers) if (k === name) return v;
     const lower = name.toLowerCase();
     for (const [k, v] of this.headers) if (k.length === lower.length && k.toLowerCase() === lower) return v;
     return undefined;

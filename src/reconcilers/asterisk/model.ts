@@ -120,11 +120,6 @@ export interface LiveAsterisk {
   readonly containers: ReadonlyMap<string, ContainerState>;
   readonly strays: Strays;
   readonly running: RunningState;
-  /**
-   * Category names (lower case) and how often they occur in the whole tree of each role's root file, includes
-   * merged; absent when the root could not be listed.
-   */
-  readonly rootCategories: Readonly<Partial<Record<FileRole, ReadonlyMap<string, number>>>>;
   /** Modules written by an earlier apply whose reload was never confirmed. */
   readonly pendingReloads: ReadonlySet<string>;
   readonly observedAt: string;

@@ -38,9 +38,8 @@ export function parseGetConfig(m: AmiMessage, role: FileRole): ConfSection[] {
   const out: Array<{ name: string; templates: string[]; isTemplate: boolean; vars: ConfVar[] }> = [];
   let current: (typeof out)[number] | undefined;
   for (const [key, value] of m.headers) {
-    const dash = key.indexOf('-');
-    if (dash < 0) continue;
-    const prefix = key.slice(0, dash).toLowerCase();
+    // Asterisk spells these headers exactly so; other spellings take the slower case-insensitive path.
+    const prefix = key.startsWith('Line-') ? 'line' : key.startsWith('Category-') ? 'category' : headerPrefix(key);
     if (prefix === 'category') {
       current = { name: value, templates: [], isTemplate: false, vars: [] };
       out.push(current);
@@ -58,6 +57,11 @@ export function parseGetConfig(m: AmiMessage, role: FileRole): ConfSection[] {
     }
   }
   return out;
+}
+
+function headerPrefix(key: string): string {
+  const dash = key.indexOf('-');
+  return dash < 0 ? '' : key.slice(0, dash).toLowerCase();
 }
 
 function secretAware(role: FileRole, category: string, name: string, value: string): ConfVar['value'] {
@@ -119,7 +123,7 @@ export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: 
     }
     for (const s of file.sections) {
       if (!isOwned(s)) continue;
-      const vars = s.vars.slice(inherited);
+      const vars = inherited === 0 ? s.vars : s.vars.slice(inherited);
       if (wanted.has(s.name.toLowerCase())) {
         if (containers.get(containerId(role, s.name)) !== 'owned') continue;
         groupLines(role, s.name, vars, layout, get, strays);
@@ -200,40 +204,25 @@ export interface ObserveDeps {
   readonly now: () => Date;
 }
 
-/** One GetConfig per file, ListCategories of the pjsip/confbridge roots, PJSIPShowEndpoints and VoicemailUsersList, pipelined on one session. */
+/** One GetConfig per file, PJSIPShowEndpoints and VoicemailUsersList, pipelined on one session. */
 export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): Promise<LiveAsterisk> {
   const { client, layout } = deps;
   await client.connect(signal);
-  const reads = FILE_ROLES.map((role) => client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal));
-  const roots = (['pjsip', 'confbridge'] as const).filter((r) => layout.roots[r] && layout.roots[r] !== layout.files[r]);
-  const listings = roots.map((r) => client.action('ListCategories', [['Filename', layout.roots[r] as string]], signal));
+  // Each answer is parsed as it arrives, while Asterisk still works on the next one.
+  const reads = FILE_ROLES.map((role) =>
+    client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal).then((m) => toLiveFile(role, layout.files[role], m)),
+  );
   const endpoints = client.list('PJSIPShowEndpoints', [], signal);
   const mailboxes = client.list('VoicemailUsersList', [], signal);
   const answers = await Promise.all(reads);
   const files = {} as Record<FileRole, LiveFile>;
   FILE_ROLES.forEach((role, i) => {
-    files[role] = toLiveFile(role, layout.files[role], answers[i] as AmiMessage);
-  });
-  const rootCategories: Partial<Record<FileRole, ReadonlyMap<string, number>>> = {};
-  const listed = await Promise.all(listings);
-  roots.forEach((r, i) => {
-    const m = listed[i];
-    // A root that cannot be listed (missing, restricted) only means the cross-file check is skipped.
-    if (m && !m.isError) rootCategories[r] = countCategories(m);
+    files[role] = answers[i] as LiveFile;
   });
   const running: RunningState = { endpoints: runningEndpoints(await endpoints), mailboxes: runningMailboxes(await mailboxes) };
-  return { files, ...groupOwned(files, layout), rootCategories, running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
+  return { files, ...groupOwned(files, layout), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
 }
 
-function countCategories(m: AmiMessage): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [k, v] of m.headers) {
-    if (!k.toLowerCase().startsWith('category-')) continue;
-    const name = v.toLowerCase();
-    out.set(name, (out.get(name) ?? 0) + 1);
-  }
-  return out;
-}
 
 function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
   if (m.isError) {

@@ -62,7 +62,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   const byName = <T extends { metadata: { name: string } }>(m: ReadonlyMap<string, T>) => [...m.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   for (const e of byName(desired.resources.extensions)) wanted.push({ kind: 'Extension', name: e.metadata.name, resource: e, rendered: renderExtension(e, desired.secrets, layout) });
   for (const c of byName(desired.resources.conferences)) wanted.push({ kind: 'Conference', name: c.metadata.name, resource: c, rendered: renderConference(c, desired.secrets, layout) });
-  const numberOwner = new Map<string, string>();
+  const numberOwner = new Map<string, Wanted>();
   const accepted: Array<Wanted & { object: AsteriskObject; unowned: SectionSpec[]; adopt: string[] }> = [];
   // A refused object keeps whatever it owns live: it is neither rewritten nor pruned.
   const claimed = new Set<string>();
@@ -71,51 +71,55 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     claimed.add(w.kind === 'Extension' ? extensionKey((w.resource as Extension).spec.number) : conferenceKey(w.name));
     for (const o of live.objects.values()) if (o.label === w.name && o.kind === w.kind) claimed.add(o.key);
   };
-  const unownedByName = new Map<string, ConfSection[]>();
+  const running = runningNames(live);
+  // Unowned categories of the files infrasec writes, by role then lower-cased name; pjsip names present in the file.
+  const unownedByName = new Map<FileRole, Map<string, ConfSection[]>>();
+  const inFile = new Set<string>();
   for (const role of FILE_ROLES) {
+    const byName = new Map<string, ConfSection[]>();
     for (const ls of live.files[role].sections) {
-      if (!ls.isTemplate && !ls.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)) push(unownedByName, `${role}/${lower(ls.name)}`, ls);
+      if (ls.isTemplate) continue;
+      if (role === 'pjsip') inFile.add(lower(ls.name));
+      if (!ls.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)) push(byName, lower(ls.name), ls);
     }
+    if (byName.size > 0) unownedByName.set(role, byName);
   }
   for (const w of wanted) {
     if (w.rendered.problems.length > 0 || !w.rendered.object) {
       refuse(w, `not written to Asterisk: ${w.rendered.problems.join('; ')}`);
       continue;
     }
-    const taken = w.rendered.numbers.map((n) => [n, numberOwner.get(n)] as const).find(([, owner]) => owner !== undefined);
-    if (taken) {
-      refuse(w, `dialplan number ${taken[0]} is already used by ${taken[1]}`);
+    const taken = w.rendered.numbers.find((n) => numberOwner.has(n));
+    if (taken !== undefined) {
+      const owner = numberOwner.get(taken)!;
+      refuse(w, `dialplan number ${taken} is already used by ${owner.kind}/${owner.name}`);
       continue;
     }
     // Unowned namesakes: Append/DelCat would hit them too, so they are a conflict unless adopted.
     const unowned: SectionSpec[] = [];
     const clashes: string[] = [];
-    for (const key of new Set(w.rendered.object.sections.map((s) => `${s.role}/${lower(s.name)}`))) {
-      for (const ls of unownedByName.get(key) ?? []) {
-        const role = key.slice(0, key.indexOf('/')) as FileRole;
-        clashes.push(`[${ls.name}] in ${layout.files[role]}`);
-        unowned.push({ role, name: ls.name, type: typeOfVars(ls.vars), vars: ls.vars });
+    for (const s of w.rendered.object.sections) {
+      const byName = unownedByName.get(s.role);
+      const found = byName?.get(lower(s.name));
+      if (!found || unowned.some((u) => u.role === s.role && lower(u.name) === lower(s.name))) continue;
+      for (const ls of found) {
+        clashes.push(`[${ls.name}] in ${layout.files[s.role]}`);
+        unowned.push({ role: s.role, name: ls.name, type: typeOfVars(ls.vars), vars: ls.vars });
       }
     }
-    // Namesakes in other files of the same tree (a GUI extension in pjsip.endpoint.conf): res_pjsip would reject the
-    // duplicate id, and they cannot be adopted because infrasec does not write those files.
-    const elsewhere = [...new Set(w.rendered.object.sections.map((s) => `${s.role}/${lower(s.name)}`))].filter((key) => {
-      const role = key.slice(0, key.indexOf('/')) as FileRole;
-      const inTree = live.rootCategories[role]?.get(key.slice(key.indexOf('/') + 1)) ?? 0;
-      const inFile = live.files[role].sections.filter((x) => !x.isTemplate && `${role}/${lower(x.name)}` === key).length;
-      return inTree > inFile;
-    });
-    if (elsewhere.length > 0) {
-      const names = elsewhere.map((k) => `[${k.slice(k.indexOf('/') + 1)}] in a file included from ${layout.roots[k.slice(0, k.indexOf('/')) as 'pjsip']}`);
-      refuse(w, `${names.join(', ')} is defined outside the files infrasec writes (by the GUI?); a second definition would be rejected by Asterisk`);
+    // An endpoint res_pjsip runs that no file infrasec reads defines (a GUI extension in pjsip.endpoint.conf): a
+    // second definition of the id would make res_pjsip reject it. It cannot be adopted: infrasec does not write there.
+    const foreign = foreignEndpoints(w.rendered.object, live, running, inFile);
+    if (foreign.length > 0) {
+      refuse(w, `${foreign.join(', ')} is already running but defined outside ${layout.files.pjsip} (by the GUI?, or deleted from it without a reload); a second definition would be rejected by Asterisk`);
       continue;
     }
     if (clashes.length > 0 && !adoptable(policy, w.kind, w.name)) {
       refuse(w, `${clashes.join(', ')} exist(s) and are not managed by infrasec (no (${OWNERSHIP_TEMPLATE}) template); add ${w.kind}/${w.name} to policy.adopt to take them over`);
       continue;
     }
-    for (const n of w.rendered.numbers) numberOwner.set(n, `${w.kind}/${w.name}`);
-    accepted.push({ ...w, object: w.rendered.object, unowned, adopt: clashes });
+    for (const n of w.rendered.numbers) numberOwner.set(n, w);
+    accepted.push({ kind: w.kind, name: w.name, resource: w.resource, rendered: w.rendered, object: w.rendered.object, unowned, adopt: clashes });
   }
 
   // 2. Shared containers: created when missing, adopted on request, otherwise off limits.
@@ -166,20 +170,30 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   for (const w of accepted) {
     const d = w.object;
     // A renumbered object finds its old config by label; a number taken over from another object brings that one's remains.
-    const candidates = [...(byLabel.get(w.name) ?? []).filter((o) => o.kind === w.kind), ...w.rendered.numbers.flatMap((n) => byNumber.get(n.endsWith('*') ? n.slice(0, -1) : n) ?? [])];
-    const stale = [...new Set(candidates)].filter((o) => !claimed.has(o.key));
+    const stale: AsteriskObject[] = [];
+    const consider = (o: AsteriskObject) => {
+      if (!claimed.has(o.key) && !stale.includes(o)) stale.push(o);
+    };
+    for (const o of byLabel.get(w.name) ?? []) if (o.kind === w.kind) consider(o);
+    for (const n of w.rendered.numbers) for (const o of byNumber.get(n.endsWith('*') ? n.slice(0, -1) : n) ?? []) consider(o);
     for (const o of stale) claimed.add(o.key);
     const own = live.objects.get(d.key);
-    const liveSections = [...(own?.sections ?? []), ...stale.flatMap((o) => o.sections)];
-    const liveLines = [...(own?.lines ?? []), ...stale.flatMap((o) => o.lines)].filter((l) => !rebuilt.has(containerId(l.role, l.category)));
-    const desiredLines = d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)));
+    const liveSections = stale.length === 0 ? (own?.sections ?? []) : [...(own?.sections ?? []), ...stale.flatMap((o) => o.sections)];
+    const allLines = stale.length === 0 ? (own?.lines ?? []) : [...(own?.lines ?? []), ...stale.flatMap((o) => o.lines)];
+    const liveLines = rebuilt.size === 0 ? allLines : allLines.filter((l) => !rebuilt.has(containerId(l.role, l.category)));
+    const desiredLines = blocked.size === 0 ? d.lines : d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)));
     const adopt = w.adopt.length > 0;
     const unowned = w.unowned;
     const clashes = w.adopt;
+    // The common case, a pass with nothing to do, compares one string per object before any diffing.
+    if (!adopt && stale.length === 0 && own && sameObject(d.sections, desiredLines, own.sections, liveLines)) {
+      for (const m of runtimeMismatches(d.sections, desiredLines, live, layout)) addReason(m.module, m.reason);
+      continue;
+    }
     const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...unowned] : liveSections, liveLines, layout);
     if (diff.groups.length === 0) {
       // The file is as Git wants it; is it also what Asterisk runs?
-      for (const m of runtimeMismatches({ ...d, lines: desiredLines }, live, layout)) addReason(m.module, m.reason);
+      for (const m of runtimeMismatches(d.sections, desiredLines, live, layout)) addReason(m.module, m.reason);
       continue;
     }
     const exists = liveSections.length > 0 || liveLines.length > 0 || adopt;
@@ -227,15 +241,6 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
       }));
   }
 
-  // A file whose owned sections the root's tree does not list is not #included: nothing in it reaches Asterisk.
-  for (const role of ['pjsip', 'confbridge'] as const) {
-    const tree = live.rootCategories[role];
-    const ownedNames = live.files[role].sections.filter((x) => !x.isTemplate && x.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)).map((x) => lower(x.name));
-    if (tree && ownedNames.length > 0 && !ownedNames.some((n) => tree.has(n))) {
-      conflict('ConfigFile', layout.files[role], `${layout.files[role]} is not #included from ${layout.roots[role]}: Asterisk never loads what infrasec writes there`);
-    }
-  }
-
   // 6. Reloads: after writes to a module's file, when its running side differs, or when a reload was never confirmed.
   const willRun = (c: Change) => !(payloadOf(c).pruned && !policy.prune);
   for (const role of FILE_ROLES) {
@@ -255,6 +260,52 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   return { system: SYSTEM, changes, conflicts, ownedCount: live.objects.size };
 }
 
+/** What res_pjsip runs, by lower-cased section name: endpoint names, and the aors and auths they use. */
+function runningNames(live: LiveAsterisk): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const ep of live.running.endpoints?.values() ?? []) {
+    for (const ref of [ep.aor, ...ep.auths.split(',')].map((x) => x.trim()).filter(Boolean)) out.set(lower(ref), `[${ref}] (used by endpoint ${ep.name})`);
+    out.set(lower(ep.name), `endpoint ${ep.name}`);
+  }
+  return out;
+}
+
+/** Running pjsip objects with this object's names that infrasec neither owns nor sees in its file. */
+function foreignEndpoints(o: AsteriskObject, live: LiveAsterisk, running: ReadonlyMap<string, string>, inFile: ReadonlySet<string>): string[] {
+  if (running.size === 0 || live.objects.has(o.key)) return [];
+  const out = new Set<string>();
+  for (const s of o.sections) {
+    const name = lower(s.name);
+    const what = s.role === 'pjsip' && !inFile.has(name) ? running.get(name) : undefined;
+    if (what) out.add(what);
+  }
+  return [...out];
+}
+
+/** Cheap exact equality of an object's sections and lines, in any order (anything else goes through the full diff). */
+function sameObject(dSections: readonly SectionSpec[], dLines: readonly LineSpec[], lSections: readonly SectionSpec[], lLines: readonly LineSpec[]): boolean {
+  // Lines are matched with a 31-bit mask; bigger objects go through the full diff.
+  if (dSections.length !== lSections.length || dLines.length !== lLines.length || lLines.length > 31) return false;
+  for (const d of dSections) {
+    const l = lSections.find((x) => x.type === d.type && sameName(x.name, d.name));
+    if (!l || !varsEqual(d.vars, l.vars)) return false;
+  }
+  let used = 0;
+  for (const d of dLines) {
+    const text = revealValue(d.value);
+    let found = -1;
+    for (let k = 0; k < lLines.length && found < 0; k++) {
+      const l = lLines[k]!;
+      if ((used & (1 << k)) === 0 && l.role === d.role && sameName(l.var, d.var) && sameName(l.category, d.category) && revealValue(l.value) === text) found = k;
+    }
+    if (found < 0) return false;
+    used |= 1 << found;
+  }
+  return true;
+}
+
+const sameName = (a: string, b: string) => a === b || lower(a) === lower(b);
+
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const list = m.get(k);
   if (list) list.push(v);
@@ -270,11 +321,12 @@ function typeOfVars(vars: readonly ConfVar[]): string {
  * Where the running side does not show what an owned object's file config says: its endpoint not loaded (or loaded
  * with other aors/auth/transport), its mailbox not loaded (or with another name or e-mail). Keyed by module.
  */
-export function runtimeMismatches(o: AsteriskObject, live: LiveAsterisk, layout: AsteriskLayout): Array<{ module: string; reason: string }> {
+export function runtimeMismatches(sections: readonly SectionSpec[], lines: readonly LineSpec[], live: LiveAsterisk, layout: AsteriskLayout): Array<{ module: string; reason: string }> {
   const out: Array<{ module: string; reason: string }> = [];
   const endpoints = live.running.endpoints;
   if (endpoints) {
-    for (const ep of o.sections.filter((s) => s.role === 'pjsip' && s.type === 'endpoint')) {
+    for (const ep of sections) {
+      if (ep.role !== 'pjsip' || ep.type !== 'endpoint') continue;
       const loaded = endpoints.get(ep.name);
       const want = (name: string) => {
         const v = [...ep.vars].reverse().find((x) => lower(x.name) === name);
@@ -288,7 +340,8 @@ export function runtimeMismatches(o: AsteriskObject, live: LiveAsterisk, layout:
   }
   const mailboxes = live.running.mailboxes;
   if (mailboxes) {
-    for (const box of o.lines.filter((l) => l.role === 'voicemail')) {
+    for (const box of lines) {
+      if (box.role !== 'voicemail') continue;
       const id = `${box.var}@${box.category}`;
       const loaded = mailboxes.get(id.toLowerCase());
       const fields = describeValue(box.value).split(',');
@@ -306,11 +359,15 @@ interface Diff {
   readonly absent: { sections: Array<{ role: FileRole; name: string }>; lines: LineSpec[] };
 }
 
-const varsEqual = (a: readonly ConfVar[], b: readonly ConfVar[]) =>
-  a.length === b.length && a.every((v, i) => {
-    const w = b[i];
-    return w !== undefined && lower(v.name) === lower(w.name) && revealValue(v.value) === revealValue(w.value);
-  });
+function varsEqual(a: readonly ConfVar[], b: readonly ConfVar[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    const w = b[i]!;
+    if (!sameName(v.name, w.name) || (v.value !== w.value && revealValue(v.value) !== revealValue(w.value))) return false;
+  }
+  return true;
+}
 
 /** Same sections under one name: one per type, each with exactly the same variables in the same order. */
 function sameSections(desired: readonly SectionSpec[], live: readonly SectionSpec[]): boolean {

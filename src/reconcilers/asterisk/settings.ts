@@ -31,12 +31,6 @@ export interface AsteriskSettings {
   readonly ringSeconds?: number;
   /** WebRTC endpoints get `webrtc=yes` (Asterisk 16+, default) or the explicit DTLS/ICE/AVPF/rtcp_mux set. */
   readonly webrtcOption?: boolean;
-  /**
-   * The root files of the pjsip and confbridge configuration (default pjsip.conf, confbridge.conf). infrasec never
-   * writes them; it lists their categories (with every #include) to find namesakes defined in other files, such as a
-   * GUI extension in pjsip.endpoint.conf, which would make res_pjsip reject the duplicate id.
-   */
-  readonly roots?: Partial<Record<'pjsip' | 'confbridge', string>>;
   /** Header lines per UpdateConfig (Asterisk refuses more than 128). Lower only to test batching. */
   readonly maxHeaderLines?: number;
 }
@@ -51,7 +45,6 @@ export interface AsteriskLayout {
   readonly transports: Readonly<Partial<Record<SipTransport, string>>>;
   readonly ringSeconds: number;
   readonly webrtcOption: boolean;
-  readonly roots: Readonly<Partial<Record<'pjsip' | 'confbridge', string>>>;
 }
 
 export interface ResolvedAsteriskSettings {
@@ -98,11 +91,7 @@ export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSe
     transports: { ...(s.transports ?? {}) },
     ringSeconds: s.ringSeconds ?? ASTERISK_DEFAULTS.ringSeconds,
     webrtcOption: s.webrtcOption ?? true,
-    roots: { pjsip: 'pjsip.conf', confbridge: 'confbridge.conf', ...(s.roots ?? {}) },
   };
-  for (const [role, root] of Object.entries(layout.roots)) {
-    if (root !== undefined && (!FILE_NAME.test(root) || root.startsWith('.'))) throw new ConfigError(`asterisk roots.${role} "${root}" must be a plain file name ending in .conf`, { role });
-  }
   for (const field of ['context', 'endpointContext', 'messageContext', 'voicemailContext'] as const) {
     if (!CONTEXT_NAME.test(layout[field]) || /^(general|globals|zonemessages)$/i.test(layout[field])) {
       throw new ConfigError(`asterisk ${field} "${layout[field]}" must be [A-Za-z0-9_-]+ and not a reserved category`, { field });

@@ -34,7 +34,7 @@ export function checkExpectation(expect: Expectation, live: LiveAsterisk, layout
   if (expect.template && !live.files[expect.template].hasTemplate) problems.push(`${layout.files[expect.template]} has no ownership template`);
   if (expect.runtime) {
     for (const o of live.objects.values()) {
-      for (const m of runtimeMismatches(o, live, layout)) if (m.module === expect.runtime) problems.push(`after reload: ${m.reason}`);
+      for (const m of runtimeMismatches(o.sections, o.lines, live, layout)) if (m.module === expect.runtime) problems.push(`after reload: ${m.reason}`);
     }
   }
   return problems;

@@ -106,8 +106,6 @@ export interface LiveInput {
   readonly pending?: readonly string[];
   /** Files that do not exist. */
   readonly missing?: readonly FileRole[];
-  /** Category counts of the root trees (ListCategories). */
-  readonly roots?: Partial<Record<FileRole, ReadonlyMap<string, number>>>;
 }
 
 /** Live state as observe would build it from these file contents. */
@@ -136,7 +134,7 @@ export function live(input: LiveInput = {}): LiveAsterisk {
     const exists = !(input.missing ?? []).includes(role);
     files[role] = { role, file: layout.files[role], exists, sections: exists ? per[role] : [], hasTemplate: per[role].some((s) => s.isTemplate && s.name === OWNERSHIP_TEMPLATE) };
   }
-  return { files, ...groupOwned(files, layout), rootCategories: input.roots ?? {}, running: input.running ?? {}, pendingReloads: new Set(input.pending ?? []), observedAt: '2026-01-01T00:00:00.000Z' };
+  return { files, ...groupOwned(files, layout), running: input.running ?? {}, pendingReloads: new Set(input.pending ?? []), observedAt: '2026-01-01T00:00:00.000Z' };
 }
 
 /** Live values are read back as text; secrets come back wrapped, as observe does it. */

@@ -188,18 +188,11 @@ const cases: Case[] = [
     conflicts: ['Conference/reunion: not written to Asterisk: spec.userPin must be 1-16 digits (it is typed on a keypad)'],
   },
   {
-    name: 'a number the GUI already defines in another file of the pjsip tree is refused (duplicate ids break res_pjsip)',
+    name: 'a number whose endpoint res_pjsip runs from another file (the GUI) is refused: duplicate ids break res_pjsip',
     desired: state({ extensions: [ext('ext-100', '100')] }),
-    live: live({ roots: { pjsip: new Map([['100', 2], ['100-auth', 1], ['global', 1]]) } }),
+    live: live({ running: { endpoints: new Map([['100', { name: '100', aor: '100', auths: '100-auth', transport: '' }]]) } }),
     changes: [],
-    conflicts: ['Extension/ext-100: [100] in a file included from pjsip.conf, [100-auth] in a file included from pjsip.conf is defined outside the files infrasec writes (by the GUI?); a second definition would be rejected by Asterisk'],
-  },
-  {
-    name: 'owned sections the root tree does not list: the custom file is not #included',
-    desired: d200,
-    live: live({ written: [written200], roots: { pjsip: new Map([['global', 1]]) } }),
-    changes: [],
-    conflicts: ['ConfigFile/pjsip_custom.conf: pjsip_custom.conf is not #included from pjsip.conf: Asterisk never loads what infrasec writes there'],
+    conflicts: ['Extension/ext-100: endpoint 100, [100-auth] (used by endpoint 100) is already running but defined outside pjsip_custom.conf (by the GUI?, or deleted from it without a reload); a second definition would be rejected by Asterisk'],
   },
   {
     name: 'a temporary section left by an interrupted apply is removed without prune',

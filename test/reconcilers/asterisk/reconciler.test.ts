@@ -90,7 +90,7 @@ describe('AsteriskReconciler over AMI', () => {
     await rec.observe(signal());
     const delta = (a: string) => (pbx.emulator.stats.actions[a] ?? 0) - (before[a] ?? 0);
     expect(delta('GetConfig')).toBe(4);
-    expect(delta('ListCategories')).toBe(2);
+    expect(delta('PJSIPShowEndpoints')).toBe(1);
     expect(delta('UpdateConfig')).toBe(0);
   });
 
@@ -184,10 +184,10 @@ describe('AsteriskReconciler over AMI', () => {
     expect((await planOnly(desired())).changes).toEqual([]);
   });
 
-  it('refuses a number the GUI already defines in another file of the pjsip tree', async () => {
+  it('refuses a number whose endpoint the GUI already runs from another file', async () => {
     const r = await planOnly(state({ extensions: [ext('ext-100', '100')] }));
     expect(r.changes).toEqual([]);
-    expect(r.conflicts[0]?.message).toMatch(/\[100\] in a file included from pjsip\.conf/);
+    expect(r.conflicts[0]?.message).toMatch(/endpoint 100, \[100-auth\] \(used by endpoint 100\) is already running but defined outside pjsip_custom.conf/);
   });
 
   it('escapes config metacharacters: ; and [ in a caller name survive the file round trip', async () => {

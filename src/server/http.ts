@@ -111,7 +111,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     const body = await readBody(req, maxBody);
     if (body === undefined) {
       opts.target.status.webhook('too-large');
-      return send(res, 413, { error: `body larger than ${maxBody} bytes` });
+      // The rest of the body is not read: close the connection rather than leave it to be parsed as a next request.
+      return send(res, 413, { error: `body larger than ${maxBody} bytes` }, { connection: 'close' });
     }
     const verdict = verifyWebhook(req.headers, body, opts.webhookSecret);
     if (!verdict.ok) {

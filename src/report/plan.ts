@@ -77,7 +77,8 @@ function renderText(report: Report): string {
     for (const c of r.changes) {
       const note = heldWhy.has(c) && report.mode !== 'drift' ? `  (not applied: ${heldWhy.get(c)})` : failures.has(c) ? `  (FAILED: ${failures.get(c)})` : '';
       out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${note}`);
-      for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
+      // The plan already showed every field; an apply reports one line per change, as Terraform does.
+      if (report.mode !== 'apply') for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
     }
     for (const c of r.conflicts) out.push(`  ? ${c.kind}/${c.name}  conflict: ${c.message}`);
     for (const reason of r.refused) out.push(`  ✗ refused: ${reason}`);

@@ -72,3 +72,12 @@ describe('renderReport', () => {
     expect(out.trim().split('\n').pop()).toBe('Plan: 0 to create, 0 to update, 0 to disable, 0 to delete.');
   });
 });
+
+describe('renderReport for apply', () => {
+  it('prints one line per applied change without repeating the fields the plan showed', () => {
+    const applied = [{ change: changes[1]!, ok: true, writes: 1 }];
+    const out = renderReport(report({ mode: 'apply', results: [result({ mode: 'apply', status: 'applied', changes: [changes[1]!], applied })] }), 'text');
+    expect(out).toContain('~ User/amuller  update');
+    expect(out).not.toContain('Cheffe de salle');
+  });
+});

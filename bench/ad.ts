@@ -4,6 +4,8 @@
 //
 // Adds are measured ABBA (raw, infrasec, infrasec, raw) by default: the machine is shared and the directory grows,
 // so whoever runs first is favoured; ABBA cancels a linear drift of both. Pair 1 alone is the strictly initial apply.
+// Samba (-M single) serves one request at a time, so wall time is its CPU + its idle time (client, disk) + time it
+// sat runnable behind other processes; the last is the machine's load, not the client's, and is printed apart.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -69,13 +71,41 @@ async function sambaCpu(dc: SambaDc): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Samba's scheduler account (/proc/PID/schedstat): seconds on a CPU and seconds runnable but waiting for one. */
+async function sambaSched(dc: SambaDc): Promise<{ runS: number; waitS: number }> {
+  const [run, wait] = (await readFile(`/proc/${dc.pid}/schedstat`, 'utf8')).trim().split(' ').map(Number);
+  return { runS: (run ?? 0) / 1e9, waitS: (wait ?? 0) / 1e9 };
+}
+
 interface Measure {
   readonly side: 'raw' | 'infrasec';
   readonly round: number;
   readonly wallMs: number;
   readonly sambaCpuS: number;
+  /** Samba runnable but not running (other load), and neither (idle: waiting for the client or for disk). */
+  readonly sambaQueuedS: number;
+  readonly sambaIdleS: number;
   readonly load: string;
 }
+
+async function measureSamba<T>(dc: SambaDc, side: Measure['side'], round: number, work: () => Promise<T>): Promise<{ result: T; measure: Measure }> {
+  const l = load();
+  const cpu0 = await sambaCpu(dc);
+  const s0 = await sambaSched(dc);
+  const t0 = performance.now();
+  const result = await work();
+  const wallMs = ms(t0);
+  const s1 = await sambaSched(dc);
+  const runS = s1.runS - s0.runS;
+  const sambaQueuedS = s1.waitS - s0.waitS;
+  return {
+    result,
+    measure: { side, round, wallMs, sambaCpuS: (await sambaCpu(dc)) - cpu0, sambaQueuedS, sambaIdleS: Math.max(0, wallMs / 1000 - runS - sambaQueuedS), load: l },
+  };
+}
+
+const roundJson = (m: Measure) => ({ round: m.round, ms: Math.round(m.wallMs), sambaCpuS: +m.sambaCpuS.toFixed(1), sambaQueuedS: +m.sambaQueuedS.toFixed(1), sambaIdleS: +m.sambaIdleS.toFixed(1), load: m.load });
+const schedNote = (m: Measure) => `samba CPU ${m.sambaCpuS.toFixed(1)} s, waiting for a CPU ${m.sambaQueuedS.toFixed(1)} s, idle ${m.sambaIdleS.toFixed(1)} s, load ${m.load}`;
 
 async function rawAdd(dc: SambaDc, dir: string, pwFile: string, round: number): Promise<Measure> {
   const ou = `OU=rawbench${round},${dc.baseDN}`;
@@ -99,14 +129,10 @@ async function rawAdd(dc: SambaDc, dir: string, pwFile: string, round: number): 
   }
   const ldif = join(dir, `users${round}.ldif`);
   await writeFile(ldif, lines.join('\n'));
-  const l = load();
-  const cpu0 = await sambaCpu(dc);
-  const t0 = performance.now();
   // One process, one connection, one entry after another: the sequential baseline.
-  await run('ldapadd', ['-H', dc.ldapsUrl, '-x', '-D', dc.bindDN, '-y', pwFile, '-f', ldif], ldapEnv(dc));
-  const m: Measure = { side: 'raw', round, wallMs: ms(t0), sambaCpuS: (await sambaCpu(dc)) - cpu0, load: l };
-  console.log(`  raw ldapadd      round ${round}: ${fmt(m.wallMs)}  (samba CPU ${m.sambaCpuS.toFixed(1)} s, load ${l})`);
-  return m;
+  const { measure } = await measureSamba(dc, 'raw', round, () => run('ldapadd', ['-H', dc.ldapsUrl, '-x', '-D', dc.bindDN, '-y', pwFile, '-f', ldif], ldapEnv(dc)));
+  console.log(`  raw ldapadd      round ${round}: ${fmt(measure.wallMs)}  (${schedNote(measure)})`);
+  return measure;
 }
 
 /** One pass (observe, plan, guard, apply, verify) whose apply creates the round's N users; only apply is timed. */
@@ -124,20 +150,17 @@ async function infrasecApply(dc: SambaDc, settings: AdSettings, fingerprints: Fi
   const g = guard(plan, DEFAULT_POLICY);
   if (!g.ok) throw new Error(`guard refused: ${g.reasons.join('; ')}`);
   let lastTick = 0;
-  const l = load();
-  const cpu0 = await sambaCpu(dc);
   const own0 = process.cpuUsage();
-  t0 = performance.now();
-  const applied = await rec.apply(g.plan, signal, {
-    onApplied: (_a, done, total) => {
-      if (process.stdout.isTTY && (done - lastTick >= total / 10 || done === total)) {
-        lastTick = done;
-        process.stdout.write(`  apply ${done}/${total}\r`);
-      }
-    },
-  });
-  const wallMs = ms(t0);
-  const sambaCpuS = (await sambaCpu(dc)) - cpu0;
+  const { result: applied, measure } = await measureSamba(dc, 'infrasec', round, () =>
+    rec.apply(g.plan, signal, {
+      onApplied: (_a, done, total) => {
+        if (process.stdout.isTTY && (done - lastTick >= total / 10 || done === total)) {
+          lastTick = done;
+          process.stdout.write(`  apply ${done}/${total}\r`);
+        }
+      },
+    }),
+  );
   const own = process.cpuUsage(own0);
   const failed = applied.filter((a) => !a.ok);
   if (failed.length > 0) throw new Error(`${failed.length} changes failed, first: ${failed[0]?.error}`);
@@ -148,10 +171,10 @@ async function infrasecApply(dc: SambaDc, settings: AdSettings, fingerprints: Fi
   if (problems.length > 0) throw new Error(`verify found ${problems.length} problems, first: ${problems[0]?.message}`);
   await rec.close();
   console.log(
-    `  infrasec apply   round ${round}: ${fmt(wallMs)}  (samba CPU ${sambaCpuS.toFixed(1)} s, infrasec CPU ${((own.user + own.system) / 1e6).toFixed(1)} s, load ${l}; ` +
+    `  infrasec apply   round ${round}: ${fmt(measure.wallMs)}  (${schedNote(measure)}; infrasec CPU ${((own.user + own.system) / 1e6).toFixed(1)} s; ` +
       `${writes} writes; observe+plan before it ${fmt(planMs)}, verify after it ${fmt(verifyMs)})`,
   );
-  return { measure: { side: 'infrasec' as const, round, wallMs, sambaCpuS, load: l }, desired, writes, verifyMs };
+  return { measure, desired, writes, verifyMs };
 }
 
 async function rawRead(dc: SambaDc, pwFile: string): Promise<number> {
@@ -206,10 +229,12 @@ async function main() {
     }
     clearInterval(sampler);
 
-    const sum = (xs: Measure[], k: 'wallMs' | 'sambaCpuS') => xs.reduce((n, x) => n + x[k], 0);
+    const sum = (xs: Measure[], k: 'wallMs' | 'sambaCpuS' | 'sambaQueuedS' | 'sambaIdleS') => xs.reduce((n, x) => n + x[k], 0);
     const initialRatio = inf1.measure.wallMs / raw1.wallMs;
     const abbaRatio = sum(infs, 'wallMs') / sum(raws, 'wallMs');
     const cpuRatio = sum(infs, 'sambaCpuS') / sum(raws, 'sambaCpuS');
+    const busy = (xs: Measure[]) => sum(xs, 'sambaCpuS') + sum(xs, 'sambaIdleS');
+    const busyRatio = busy(infs) / busy(raws);
     const noop = median(noopMs);
     const read = median(readMs);
     const readRatio = noop / read;
@@ -224,6 +249,9 @@ async function main() {
       console.log(`apply, ABBA total          infrasec ${fmt(sum(infs, 'wallMs'))}   raw ${fmt(sum(raws, 'wallMs'))}   ratio ${abbaRatio.toFixed(2)}x ${verdict(abbaRatio, 1)}`);
     }
     console.log(`  samba CPU, all adds      infrasec ${sum(infs, 'sambaCpuS').toFixed(1)} s   raw ${sum(raws, 'sambaCpuS').toFixed(1)} s   ratio ${cpuRatio.toFixed(2)}x (server work per add, not inflated by other load)`);
+    console.log(`  samba waiting for a CPU  infrasec ${sum(infs, 'sambaQueuedS').toFixed(1)} s   raw ${sum(raws, 'sambaQueuedS').toFixed(1)} s   (other load on the machine)`);
+    console.log(`  samba idle               infrasec ${sum(infs, 'sambaIdleS').toFixed(1)} s   raw ${sum(raws, 'sambaIdleS').toFixed(1)} s   (waiting for the client or for disk)`);
+    console.log(`  samba busy (CPU + idle)  ratio ${busyRatio.toFixed(2)}x ${verdict(busyRatio, 1)}   (wall time minus time queued behind other processes: what the client controls)`);
     console.log(`no-op plan (median of ${ROUNDS})  infrasec observe+plan ${fmt(noop)}   raw paged ldapsearch ${fmt(read)}   ratio ${readRatio.toFixed(2)}x ${verdict(readRatio, 1.5)}   (${liveUsers} users read)`);
     console.log(`  observe+plan rounds      ${noopMs.map(fmt).join(', ')}`);
     console.log(`  ldapsearch rounds        ${readMs.map(fmt).join(', ')}`);
@@ -231,9 +259,9 @@ async function main() {
     console.log(
       JSON.stringify({
         bench: 'ad', users: N, pairs: PAIRS,
-        raw: raws.map((m) => ({ round: m.round, ms: Math.round(m.wallMs), sambaCpuS: +m.sambaCpuS.toFixed(1), load: m.load })),
-        infrasec: infs.map((m) => ({ round: m.round, ms: Math.round(m.wallMs), sambaCpuS: +m.sambaCpuS.toFixed(1), load: m.load })),
-        initialRatio: +initialRatio.toFixed(3), abbaRatio: +abbaRatio.toFixed(3), sambaCpuRatio: +cpuRatio.toFixed(3),
+        raw: raws.map(roundJson),
+        infrasec: infs.map(roundJson),
+        initialRatio: +initialRatio.toFixed(3), abbaRatio: +abbaRatio.toFixed(3), sambaCpuRatio: +cpuRatio.toFixed(3), sambaBusyRatio: +busyRatio.toFixed(3),
         noopPlanMs: Math.round(noop), rawReadMs: Math.round(read), readRatio: +readRatio.toFixed(3), maxRssMB: Math.round(maxRssMB),
       }),
     );

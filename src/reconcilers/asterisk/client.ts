@@ -220,26 +220,15 @@ export class AmiClient {
       const nonce = challenge.get('Challenge');
       if (challenge.isError || !nonce) throw new AuthenticationError(`Asterisk AMI at ${this.where} refused the MD5 challenge`, { host, port });
       const key = createHash('md5').update(nonce + secret.reveal()).digest('hex');
-      login = await this.#loginOrClosed([['Username', username], ['AuthType', 'MD5'], ['Key', new Secret(key, 'env', 'ami-md5-key')], ['Events', 'off']], signal);
+      login = await this.action('Login', [['Username', username], ['AuthType', 'MD5'], ['Key', new Secret(key, 'env', 'ami-md5-key')], ['Events', 'off']], signal);
     } else {
-      login = await this.#loginOrClosed([['Username', username], ['Secret', secret], ['Events', 'off']], signal);
+      login = await this.action('Login', [['Username', username], ['Secret', secret], ['Events', 'off']], signal);
     }
+    // A refused login is answered ("Authentication failed") before Asterisk closes the socket, so the answer arrives.
     if (login.isError) {
       throw new AuthenticationError(`Asterisk AMI at ${this.where} refused the login of ${username}: ${login.message || 'authentication failed'}`, { host, port, username });
     }
     this.#opts.logger?.debug({ event: 'ami.login.done', host, port }, 'logged in to AMI');
-  }
-
-  /** A refused login is answered and then the socket closes: the answer wins if it arrived. */
-  async #loginOrClosed(headers: AmiHeaders, signal?: AbortSignal): Promise<AmiMessage> {
-    try {
-      return await this.action('Login', headers, signal);
-    } catch (err) {
-      if (err instanceof TargetUnavailableError) {
-        throw new AuthenticationError(`Asterisk AMI at ${this.where} closed the session during login of ${this.#opts.username}`, { host: this.#opts.host, port: this.#opts.port }, { cause: err });
-      }
-      throw err;
-    }
   }
 
   /** Sends one action and resolves with its response (Success or Error alike; callers decide). */

@@ -261,38 +261,4 @@ describe('planAsterisk', () => {
     expect(pruning.changes.map(summary).at(-1)).toBe('update Reload/pbx_config [running]');
   });
 
-  it('renders a WebRTC browser phone with webrtc=yes, opus/vp8 and the SIP MESSAGE context of the seed', () => {
-    const d = state({ extensions: [ext('ext-4000', '4000', { webrtc: true })] });
-    const o = rendered(d, 'ext', 'ext-4000');
-    const ep = o.sections.find((s) => s.type === 'endpoint')!;
-    const vars = Object.fromEntries(ep.vars.map((v) => [v.name, v.value]));
-    expect(vars).toMatchObject({ webrtc: 'yes', allow: 'opus,g722,alaw,ulaw,vp8', message_context: 'textmessage', direct_media: 'no' });
-    expect(o.lines.filter((l) => l.category === 'textmessage').map((l) => l.value)).toEqual(['4000,1,MessageSend(pjsip:4000,${MESSAGE(from)})', '4000,2,Hangup()']);
-    const p = plan(d, live());
-    expect(p.changes.map(summary)).toContain('create Context/textmessage [extensions:[textmessage]]');
-  });
-
-  it('renders a conference: bridge and user profiles with PINs, a leader profile and a leader entry', () => {
-    const d = state({
-      conferences: [conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true }, waitForLeader: true, announceJoinLeave: true, maxMembers: 20, videoMode: 'sfu' })],
-      secrets: { 'Conference/reunion#userPin': '4711', 'Conference/reunion#leaderPin': '90210' },
-    });
-    const o = rendered(d, 'conf', 'reunion');
-    const text = (name: string) => o.sections.find((s) => s.name === name)!.vars.map((v) => `${v.name}=${typeof v.value === 'string' ? v.value : '(secret)'}`);
-    expect(text('reunion-bridge')).toEqual(['type=bridge', 'max_members=20', 'video_mode=sfu']);
-    expect(text('reunion-user')).toEqual(['type=user', 'pin=(secret)', 'wait_marked=yes', 'music_on_hold_when_empty=yes', 'announce_join_leave=yes', 'dsp_drop_silence=yes', 'talk_detection_events=yes']);
-    expect(text('reunion-leader')).toEqual(['type=user', 'pin=(secret)', 'admin=yes', 'marked=yes', 'announce_join_leave=yes', 'dsp_drop_silence=yes', 'talk_detection_events=yes']);
-    expect(o.lines.map((l) => l.value)).toEqual([
-      '25,1(reunion),Answer()', '25,2,ConfBridge(25,reunion-bridge,reunion-user)', '25,3,Hangup()',
-      '25*,1,Answer()', '25*,2,ConfBridge(25,reunion-bridge,reunion-leader)', '25*,3,Hangup()',
-    ]);
-  });
-
-  it('escapes config syntax in names: quotes and angle brackets dropped from callerid, commas out of the voicemail name', () => {
-    const d = state({ extensions: [ext('ext-200', '200', { callerIdName: 'Dupont, "Jean" <chef>; [salle]|1', voicemail: { enabled: true, pin: { generate: true }, attach: false } })], secrets: vmPin });
-    const o = rendered(d, 'ext', 'ext-200');
-    expect(o.sections[0]!.vars.find((v) => v.name === 'callerid')!.value).toBe('"Dupont, Jean chef; [salle]|1" <200>');
-    const box = o.lines.find((l) => l.role === 'voicemail')!;
-    expect(Array.isArray(box.value) && box.value[1]).toBe(',Dupont  Jean chef; [salle] 1,,,attach=no'.replace('  ', ' '));
-  });
 });

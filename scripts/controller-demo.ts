@@ -161,9 +161,14 @@ export async function runControllerDemo(opts: ControllerDemoOptions = {}): Promi
     banner('Controller 7. SIGTERM: the controller finishes what it was doing and exits');
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
-    say(`infrasec run exited with code ${await exited}`);
+    const code = await exited;
+    say(`infrasec run exited with code ${code}`);
     child = undefined;
     log.end();
+    if (code !== 0) {
+      const errors = readFileSync(logFile, 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l) || (l.trim() !== '' && !l.startsWith('{')));
+      throw new Error(`the controller did not stop cleanly; its errors:\n${errors.slice(-5).join('\n')}`);
+    }
   } finally {
     await ldap?.unbind().catch(() => undefined);
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

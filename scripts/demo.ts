@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSambaDc, type SambaDc } from '../test/harness/samba.ts';
+import { runControllerDemo } from './controller-demo.ts';
 import { startDemoPbx, type DemoPbx } from './demo-pbx.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -69,11 +70,15 @@ async function main(): Promise<void> {
       process.stdout.write(`${await pbx.describe()}\n`);
     }
 
-    if (keep) {
-      banner('Running until Ctrl-C (--keep-running)');
-      process.stdout.write(`Try: INFRASEC_STATE_DIR=${env['INFRASEC_STATE_DIR']} INFRASEC_AD_URL=${dc.ldapsUrl} ... npx infrasec drift\n`);
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    }
+    // The CLI part is done; the controller part gets fresh systems so its first apply is a real one.
+    await pbx.close();
+    pbx = undefined;
+    await dc.stop();
+    dc = undefined;
+
+    banner('7. The long-running controller: Git, webhook, drift correction, audit trail');
+    pbx = await startDemoPbx(join(work, 'asterisk-controller'));
+    await runControllerDemo({ keepRunning: keep, env: { ...pbx.env } });
     banner('Demo complete');
   } finally {
     await pbx?.close().catch(() => undefined);

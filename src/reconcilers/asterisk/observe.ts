@@ -214,12 +214,14 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
   );
   const endpoints = client.list('PJSIPShowEndpoints', [], signal);
   const mailboxes = client.list('VoicemailUsersList', [], signal);
-  const answers = await Promise.all(reads);
+  // One await for every pipelined read: awaiting them one by one would leave the later ones' rejections
+  // unhandled when an earlier one fails (an abort rejects them all), and that kills the process.
+  const [answers, endpointList, mailboxList] = await Promise.all([Promise.all(reads), endpoints, mailboxes]);
   const files = {} as Record<FileRole, LiveFile>;
   FILE_ROLES.forEach((role, i) => {
     files[role] = answers[i] as LiveFile;
   });
-  const running: RunningState = { endpoints: runningEndpoints(await endpoints), mailboxes: runningMailboxes(await mailboxes) };
+  const running: RunningState = { endpoints: runningEndpoints(endpointList), mailboxes: runningMailboxes(mailboxList) };
   return { files, ...groupOwned(files, layout), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
 }
 

@@ -4,9 +4,13 @@ import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
 import { runPass } from '../../../src/engine/pass.ts';
 import { DEFAULT_POLICY, type GuardedPlan, type Policy } from '../../../src/engine/types.ts';
+import { configSchema } from '../../../src/config.ts';
+import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { buildSystems } from '../../../src/engine/systems.ts';
 import { AuthenticationError, TargetUnavailableError } from '../../../src/errors.ts';
+import { silentLogger } from '../../../src/log.ts';
 import type { AsteriskPayload } from '../../../src/reconcilers/asterisk/model.ts';
-import type { AsteriskReconciler } from '../../../src/reconcilers/asterisk/reconciler.ts';
+import { AsteriskReconciler } from '../../../src/reconcilers/asterisk/reconciler.ts';
 import { conf, ext, state } from './desired-builder.ts';
 import { type Pbx, startPbx } from './pbx-fixture.ts';
 
@@ -276,5 +280,22 @@ describe('AsteriskReconciler over AMI', () => {
     expect(failed.error?.message).not.toContain('wrong');
     const closed = pbx.reconciler({ port: 1 });
     await expect(closed.observe(signal())).rejects.toBeInstanceOf(TargetUnavailableError);
+  });
+});
+
+describe('the asterisk system built from configuration', () => {
+  it('maps the asterisk config section onto the reconciler settings', () => {
+    const config = configSchema.parse({
+      systems: { asterisk: { host: '127.0.0.1', port: 5039, username: 'infrasec', secret: 'amipass', voicemailContext: 'cod', transports: { wss: '0.0.0.0-wss' }, files: { voicemail: 'voicemail_custom.conf' } } },
+    });
+    const { reconcilers } = buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['asterisk']);
+    const r = reconcilers.get('asterisk');
+    expect(r).toBeInstanceOf(AsteriskReconciler);
+    const s = (r as unknown as AsteriskReconciler).settings;
+    expect({ host: s.host, port: s.port, username: s.username, secret: String(s.secret) }).toEqual({ host: '127.0.0.1', port: 5039, username: 'infrasec', secret: '(sensitive)' });
+    expect(s.layout).toMatchObject({
+      context: 'from-internal-custom', endpointContext: 'from-internal', messageContext: 'textmessage', voicemailContext: 'cod',
+      transports: { wss: '0.0.0.0-wss' }, files: { pjsip: 'pjsip_custom.conf', voicemail: 'voicemail_custom.conf' },
+    });
   });
 });

@@ -62,14 +62,22 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   const byName = <T extends { metadata: { name: string } }>(m: ReadonlyMap<string, T>) => [...m.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   for (const e of byName(desired.resources.extensions)) wanted.push({ kind: 'Extension', name: e.metadata.name, resource: e, rendered: renderExtension(e, desired.secrets, layout) });
   for (const c of byName(desired.resources.conferences)) wanted.push({ kind: 'Conference', name: c.metadata.name, resource: c, rendered: renderConference(c, desired.secrets, layout) });
+  // Indexes of what is owned live, so planning stays linear in the number of objects.
+  const byNumber = new Map<string, AsteriskObject[]>();
+  const byLabel = new Map<string, AsteriskObject[]>();
+  for (const o of live.objects.values()) {
+    for (const n of numbersOf(o, layout)) push(byNumber, n, o);
+    if (o.label) push(byLabel, o.label, o);
+  }
   const numberOwner = new Map<string, Wanted>();
+  /** `unowned`: namesakes in the file taken over by policy.adopt; `adopt`: where they are, for the reason text. */
   const accepted: Array<Wanted & { object: AsteriskObject; unowned: SectionSpec[]; adopt: string[] }> = [];
   // A refused object keeps whatever it owns live: it is neither rewritten nor pruned.
   const claimed = new Set<string>();
   const refuse = (w: Wanted, message: string) => {
     conflict(w.kind, w.name, message);
     claimed.add(w.kind === 'Extension' ? extensionKey((w.resource as Extension).spec.number) : conferenceKey(w.name));
-    for (const o of live.objects.values()) if (o.label === w.name && o.kind === w.kind) claimed.add(o.key);
+    for (const o of byLabel.get(w.name) ?? []) if (o.kind === w.kind) claimed.add(o.key);
   };
   const running = runningNames(live);
   // Unowned categories of the files infrasec writes, by role then lower-cased name; pjsip names present in the file.
@@ -160,13 +168,6 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     if (!list) runtimeReasons.set(module, (list = []));
     list.push(reason);
   };
-  // Indexes, so planning stays linear in the number of objects.
-  const byNumber = new Map<string, AsteriskObject[]>();
-  const byLabel = new Map<string, AsteriskObject[]>();
-  for (const o of live.objects.values()) {
-    for (const n of numbersOf(o, layout)) push(byNumber, n, o);
-    if (o.label) push(byLabel, o.label, o);
-  }
   for (const w of accepted) {
     const d = w.object;
     // A renumbered object finds its old config by label; a number taken over from another object brings that one's remains.
@@ -183,21 +184,19 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     const liveLines = rebuilt.size === 0 ? allLines : allLines.filter((l) => !rebuilt.has(containerId(l.role, l.category)));
     const desiredLines = blocked.size === 0 ? d.lines : d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)));
     const adopt = w.adopt.length > 0;
-    const unowned = w.unowned;
-    const clashes = w.adopt;
-    // The common case, a pass with nothing to do, compares one string per object before any diffing.
+    // The common case, a pass with nothing to do: one cheap equality check per object before any diffing.
     if (!adopt && stale.length === 0 && own && sameObject(d.sections, desiredLines, own.sections, liveLines)) {
       for (const m of runtimeMismatches(d.sections, desiredLines, live, layout)) addReason(m.module, m.reason);
       continue;
     }
-    const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...unowned] : liveSections, liveLines, layout);
+    const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...w.unowned] : liveSections, liveLines, layout);
     if (diff.groups.length === 0) {
       // The file is as Git wants it; is it also what Asterisk runs?
       for (const m of runtimeMismatches(d.sections, desiredLines, live, layout)) addReason(m.module, m.reason);
       continue;
     }
     const exists = liveSections.length > 0 || liveLines.length > 0 || adopt;
-    const reasons = [...(adopt ? [`adopting ${clashes.join(', ')} by policy`] : []), ...diff.reasons];
+    const reasons = [...(adopt ? [`adopting ${w.adopt.join(', ')} by policy`] : []), ...diff.reasons];
     changes.push(change(w.kind, w.name, exists ? 'update' : 'create', diff.fields, exists ? reasons.join('; ') : 'in Git, not in Asterisk', {
       groups: diff.groups,
       expect: { present: { sections: d.sections, lines: desiredLines }, absent: diff.absent },

@@ -75,6 +75,8 @@ export interface AsteriskObject {
   readonly key: string;
   /** The desired object's metadata.name, recorded as the label of its first dialplan priority. */
   readonly label?: string;
+  /** Observed objects: the dialplan numbers their lines answer on (a leader entry `25*` counts as 25). */
+  readonly numbers?: readonly string[];
   readonly sections: readonly SectionSpec[];
   readonly lines: readonly LineSpec[];
 }

@@ -87,6 +87,7 @@ interface Builder {
   kind: ObjectKind;
   key: string;
   label?: string;
+  numbers: Set<string>;
   sections: SectionSpec[];
   lines: LineSpec[];
 }
@@ -94,14 +95,15 @@ interface Builder {
 /**
  * Groups owned config under the identities the desired state uses: pjsip sections by extension number, confbridge
  * profiles by conference name, dialplan lines by number (a number whose lines enter ConfBridge belongs to that
- * conference), mailbox and messaging lines by number. Anything else owned is a stray.
+ * conference), mailbox and messaging lines by number. Anything else owned is a stray. Files are added one at a time,
+ * so observe can group each file as soon as it is read.
  */
-export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: AsteriskLayout): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays'> {
+export function ownedGrouper(layout: AsteriskLayout): { add(file: LiveFile): void; result(): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays'> } {
   const objects = new Map<string, Builder>();
   const strays: { sections: SectionSpec[]; lines: LineSpec[] } = { sections: [], lines: [] };
   const get = (kind: ObjectKind, key: string) => {
     let b = objects.get(key);
-    if (!b) objects.set(key, (b = { kind, key, sections: [], lines: [] }));
+    if (!b) objects.set(key, (b = { kind, key, numbers: new Set(key.startsWith('ext:') ? [key.slice(4)] : []), sections: [], lines: [] }));
     return b;
   };
   const containers = new Map<string, ContainerState>();
@@ -111,35 +113,44 @@ export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: 
     voicemail: [layout.voicemailContext],
     extensions: [layout.context, layout.messageContext],
   };
-
-  for (const role of FILE_ROLES) {
-    const file = files[role];
-    // Variables an admin put into the ownership template are inherited by every owned section; not ours to compare.
-    const inherited = file.sections.find((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE)?.vars.length ?? 0;
-    const wanted = new Set(containerNames[role].map((n) => n.toLowerCase()));
-    for (const name of containerNames[role]) {
-      const same = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === name.toLowerCase());
-      containers.set(containerId(role, name), same.length === 0 ? 'missing' : same.some((s) => !isOwned(s)) ? 'unowned' : same.length > 1 ? 'duplicate' : 'owned');
-    }
-    for (const s of file.sections) {
-      if (!isOwned(s)) continue;
-      const vars = inherited === 0 ? s.vars : s.vars.slice(inherited);
-      if (wanted.has(s.name.toLowerCase())) {
-        if (containers.get(containerId(role, s.name)) !== 'owned') continue;
-        groupLines(role, s.name, vars, layout, get, strays);
-        continue;
+  return {
+    add(file: LiveFile): void {
+      const role = file.role;
+      // Variables an admin put into the ownership template are inherited by every owned section; not ours to compare.
+      const inherited = file.sections.find((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE)?.vars.length ?? 0;
+      const wanted = new Set(containerNames[role].map((n) => n.toLowerCase()));
+      for (const name of containerNames[role]) {
+        const same = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === name.toLowerCase());
+        containers.set(containerId(role, name), same.length === 0 ? 'missing' : same.some((s) => !isOwned(s)) ? 'unowned' : same.length > 1 ? 'duplicate' : 'owned');
       }
-      const spec: SectionSpec = { role, name: s.name, type: typeOf(vars), vars };
-      const key = sectionKey(spec);
-      if (key) get(key.kind, key.key).sections.push(spec);
-      else strays.sections.push(spec);
-    }
-  }
-  return { objects: new Map([...objects].map(([k, b]) => [k, freeze(b)])), containers, strays };
+      for (const s of file.sections) {
+        if (!isOwned(s)) continue;
+        const vars = inherited === 0 ? s.vars : s.vars.slice(inherited);
+        if (wanted.has(s.name.toLowerCase())) {
+          if (containers.get(containerId(role, s.name)) !== 'owned') continue;
+          groupLines(role, s.name, vars, layout, get, strays);
+          continue;
+        }
+        const spec: SectionSpec = { role, name: s.name, type: typeOf(vars), vars };
+        const key = sectionKey(spec);
+        if (key) get(key.kind, key.key).sections.push(spec);
+        else strays.sections.push(spec);
+      }
+    },
+    result() {
+      return { objects: new Map([...objects].map(([k, b]) => [k, freeze(b)])), containers, strays };
+    },
+  };
+}
+
+export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: AsteriskLayout): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays'> {
+  const g = ownedGrouper(layout);
+  for (const role of FILE_ROLES) g.add(files[role]);
+  return g.result();
 }
 
 function freeze(b: Builder): AsteriskObject {
-  return { kind: b.kind, key: b.key, ...(b.label ? { label: b.label } : {}), sections: b.sections, lines: b.lines };
+  return { kind: b.kind, key: b.key, ...(b.label ? { label: b.label } : {}), numbers: [...b.numbers], sections: b.sections, lines: b.lines };
 }
 
 function sectionKey(s: SectionSpec): { kind: ObjectKind; key: string } | undefined {
@@ -193,6 +204,7 @@ function groupLines(
   for (const [number, g] of byNumber) {
     const b = g.conference ? get('Conference', conferenceKey(g.conference)) : get('Extension', extensionKey(number));
     b.lines.push(...g.lines);
+    if (main) b.numbers.add(number);
     if (g.label && !b.label) b.label = g.label;
   }
 }
@@ -208,23 +220,25 @@ export interface ObserveDeps {
 export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): Promise<LiveAsterisk> {
   const { client, layout } = deps;
   await client.connect(signal);
-  // Each answer is parsed as it arrives, while Asterisk still works on the next one.
+  // The short lists go first; each answer is parsed and grouped as it arrives, while Asterisk works on the next one.
+  const endpoints = client.list('PJSIPShowEndpoints', [], signal).then(runningEndpoints);
+  const mailboxes = client.list('VoicemailUsersList', [], signal).then(runningMailboxes);
+  const grouper = ownedGrouper(layout);
   const reads = FILE_ROLES.map((role) =>
-    client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal).then((m) => toLiveFile(role, layout.files[role], m)),
+    client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal).then((m) => {
+      const file = toLiveFile(role, layout.files[role], m);
+      grouper.add(file);
+      return file;
+    }),
   );
-  const endpoints = client.list('PJSIPShowEndpoints', [], signal);
-  const mailboxes = client.list('VoicemailUsersList', [], signal);
-  // One await for every pipelined read: awaiting them one by one would leave the later ones' rejections
-  // unhandled when an earlier one fails (an abort rejects them all), and that kills the process.
-  const [answers, endpointList, mailboxList] = await Promise.all([Promise.all(reads), endpoints, mailboxes]);
+  const answers = await Promise.all(reads);
   const files = {} as Record<FileRole, LiveFile>;
   FILE_ROLES.forEach((role, i) => {
     files[role] = answers[i] as LiveFile;
   });
-  const running: RunningState = { endpoints: runningEndpoints(endpointList), mailboxes: runningMailboxes(mailboxList) };
-  return { files, ...groupOwned(files, layout), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
+  const running: RunningState = { endpoints: await endpoints, mailboxes: await mailboxes };
+  return { files, ...grouper.result(), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
 }
-
 
 function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
   if (m.isError) {

@@ -66,7 +66,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   const byNumber = new Map<string, AsteriskObject[]>();
   const byLabel = new Map<string, AsteriskObject[]>();
   for (const o of live.objects.values()) {
-    for (const n of numbersOf(o, layout)) push(byNumber, n, o);
+    for (const n of o.numbers ?? numbersOf(o, layout)) push(byNumber, n, o);
     if (o.label) push(byLabel, o.label, o);
   }
   const numberOwner = new Map<string, Wanted>();
@@ -79,7 +79,9 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     claimed.add(w.kind === 'Extension' ? extensionKey((w.resource as Extension).spec.number) : conferenceKey(w.name));
     for (const o of byLabel.get(w.name) ?? []) if (o.kind === w.kind) claimed.add(o.key);
   };
-  const running = runningNames(live);
+  // Built on first use: only objects not yet in Asterisk need it.
+  let runningCache: Map<string, string> | undefined;
+  const running = () => (runningCache ??= runningNames(live));
   // Unowned categories of the files infrasec writes, by role then lower-cased name; pjsip names present in the file.
   const unownedByName = new Map<FileRole, Map<string, ConfSection[]>>();
   const inFile = new Set<string>();
@@ -270,8 +272,9 @@ function runningNames(live: LiveAsterisk): Map<string, string> {
 }
 
 /** Running pjsip objects with this object's names that infrasec neither owns nor sees in its file. */
-function foreignEndpoints(o: AsteriskObject, live: LiveAsterisk, running: ReadonlyMap<string, string>, inFile: ReadonlySet<string>): string[] {
-  if (running.size === 0 || live.objects.has(o.key)) return [];
+function foreignEndpoints(o: AsteriskObject, live: LiveAsterisk, runningNamesOf: () => ReadonlyMap<string, string>, inFile: ReadonlySet<string>): string[] {
+  if (!live.running.endpoints?.size || live.objects.has(o.key)) return [];
+  const running = runningNamesOf();
   const out = new Set<string>();
   for (const s of o.sections) {
     const name = lower(s.name);

@@ -1,4 +1,5 @@
 // Integration: the Asterisk reconciler over TCP against the AMI emulator on a FreePBX-like config dir.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
@@ -8,7 +9,7 @@ import { configSchema } from '../../../src/config.ts';
 import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
 import { buildSystems } from '../../../src/engine/systems.ts';
 import { AuthenticationError, TargetUnavailableError } from '../../../src/errors.ts';
-import { silentLogger } from '../../../src/log.ts';
+import { createLogger, silentLogger } from '../../../src/log.ts';
 import type { AsteriskPayload } from '../../../src/reconcilers/asterisk/model.ts';
 import { AsteriskReconciler } from '../../../src/reconcilers/asterisk/reconciler.ts';
 import { conf, ext, state } from './desired-builder.ts';
@@ -269,6 +270,21 @@ describe('AsteriskReconciler over AMI', () => {
     const final = await planOnly(desired());
     expect(final.changes).toEqual([]);
     for (const n of ['200', '201', '4000']) expect(endpointLoaded(n)).toBe(true);
+  });
+
+  it('writes no secret to its logs, its plan or its errors', async () => {
+    let logged = '';
+    const logger = createLogger({ level: 'trace', destination: new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) }) });
+    const logging = new AsteriskReconciler(pbx.settings, { logger });
+    const r = await runPass(logging, desired(), policy(), { mode: 'apply', revision: 'r', logger });
+    expect(r.status).toBe('applied');
+    const admin = await pbx.admin();
+    await admin.action('UpdateConfig', [['SrcFilename', 'voicemail.conf'], ['DstFilename', 'voicemail.conf'], ['Action-000000', 'DelCat'], ['Cat-000000', 'infrasec']]);
+    const again = await runPass(logging, desired(), policy(), { mode: 'apply', revision: 'r', logger });
+    await logging.close();
+    expect(logged).toContain('apply.done');
+    const everything = logged + JSON.stringify(r) + JSON.stringify(again);
+    for (const s of ['Sip-200-Secret', 'Sip-4000-Secret', '200200', '400040', '4711', '90210', '2626', 'amipass']) expect(everything).not.toContain(s);
   });
 
   it('maps a refused login to AuthenticationError and a closed port to TargetUnavailableError', async () => {

@@ -54,8 +54,9 @@ class FingerprintCheckpoint {
   record(key: string, fingerprint: string): Promise<void> {
     return new Promise((done, fail) => {
       this.#batch.push({ entry: [key, fingerprint], done, fail });
-      if (this.#batch.length >= FINGERPRINT_BATCH.entries) this.flush();
-      else this.#timer ??= setTimeout(() => this.flush(), FINGERPRINT_BATCH.delayMs);
+      // flush() settles every waiting promise itself and never rejects, so it need not be awaited here.
+      if (this.#batch.length >= FINGERPRINT_BATCH.entries) void this.flush();
+      else this.#timer ??= setTimeout(() => void this.flush(), FINGERPRINT_BATCH.delayMs);
     });
   }
 

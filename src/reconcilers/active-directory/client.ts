@@ -130,7 +130,8 @@ export class AdClient {
         if (++pages > maxPages) throw new InfrasecError('ad-search-runaway', `search under ${req.base} returned more than ${maxPages} pages`);
       }
     } catch (err) {
-      if (isConnectionFailure(err)) throw this.#mapSessionError(err);
+      // ldapts reconnects and re-binds on its own; a failure there is a session failure, not a search failure.
+      if (isConnectionFailure(err) || err instanceof InvalidCredentialsError) throw this.#mapSessionError(err);
       throw err;
     }
     return entries;

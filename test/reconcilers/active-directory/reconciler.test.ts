@@ -368,6 +368,41 @@ describe('ActiveDirectoryReconciler against Samba', () => {
     await rec.close();
   });
 
+  it('verify reports what no longer matches after apply, pointing at the YAML that declared it', async () => {
+    const rec = reconciler();
+    const desired = state({ users: [user('ver1', { title: 'Veilleur' })], groups: [group('vg', { members: ['ver1'] })] });
+    const plan = rec.plan(desired, await rec.observe(signal), policy());
+    const g = guard(plan, policy());
+    if (!g.ok) throw new Error(g.reasons.join('; '));
+    const applied = await rec.apply(g.plan, signal);
+    // Someone edits the account and the group between apply and verify.
+    await admin.modify(`CN=ver1,${usersOU}`, [new LdapChange({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Autre'] }) })]);
+    await admin.modify(`CN=vg,OU=Groups,OU=infrasec,${dc.baseDN}`, [new LdapChange({ operation: 'delete', modification: new Attribute({ type: 'member', values: [`CN=ver1,${usersOU}`] }) })]);
+    const diagnostics = await rec.verify(applied, signal);
+    expect(diagnostics.map((d) => [d.file, d.path, d.code])).toEqual([
+      ['users/ver1.yaml', 'spec.title', 'ad-verify-mismatch'],
+      ['groups/vg.yaml', 'spec.members', 'ad-verify-mismatch'],
+    ]);
+    expect(diagnostics[0]?.message).toContain('"Autre"');
+    await rec.close();
+  });
+
+  it('does not report a change as done when its password fingerprint cannot be stored', async () => {
+    const broken = new MemoryFingerprintStore();
+    broken.setMany = async () => {
+      throw new Error('disk full');
+    };
+    const rec = reconciler({}, broken);
+    const out = await pass(rec, state({ users: [user('fpfail')], passwords: { fpfail: secret(STRONG) } }));
+    const a = out.applied.find((x) => x.change.name === 'fpfail');
+    expect(a).toMatchObject({ ok: false, writes: 1 });
+    expect(a?.error).toMatch(/fingerprint could not be stored.*disk full/);
+    // The account exists (the write happened); the next pass will set the password again, which is idempotent.
+    expect(await read('fpfail', [])).toBeDefined();
+    expect(rec.plan(state({ users: [user('fpfail')], passwords: { fpfail: secret(STRONG) } }), await rec.observe(signal), policy()).changes.map((c) => c.fields.map((f) => f.path))).toEqual([['spec.password']]);
+    await rec.close();
+  });
+
   it('writes account expiry and reads it back as the same date', async () => {
     const rec = reconciler();
     const desired = state({ users: [user('exp1', { accountExpires: '2026-12-31' })] });

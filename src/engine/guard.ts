@@ -37,7 +37,9 @@ export function guard(plan: Plan, policy: Policy): GuardResult {
     kept.push(c);
   }
 
-  const removals = kept.filter(isRemoval).length;
+  // The threshold guards against losing objects by accident (a deleted file, a bad merge): it counts deletions and
+  // objects disabled because they left Git, not an explicit `enabled: false`, which names each object on purpose.
+  const removals = kept.filter((c) => c.action === 'delete' || isPrune(c)).length;
   const { count, percent } = policy.deletionThreshold;
   if (removals > count) {
     reasons.push(`plan would delete or disable ${removals} objects in ${plan.system}, above the threshold of ${count}`);

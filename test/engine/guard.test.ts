@@ -31,16 +31,22 @@ describe('guard', () => {
   });
 
   it('refuses a plan above the deletion percentage threshold', () => {
-    const removals = Array.from({ length: 3 }, (_, i) => change(`u${i}`, 'disable', 1));
-    const r = guard(plan(removals, 10), policy({ deletionThreshold: { count: 100, percent: 20 } }));
+    const removals = Array.from({ length: 3 }, (_, i) => change(`u${i}`, 'disable', 1, true));
+    const r = guard(plan(removals, 10), policy({ prune: true, deletionThreshold: { count: 100, percent: 20 } }));
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.reasons.join()).toMatch(/30\.0% of the 10 objects/);
   });
 
   it('accepts removals exactly at the thresholds', () => {
-    const removals = Array.from({ length: 2 }, (_, i) => change(`u${i}`, 'disable', 1));
+    const removals = Array.from({ length: 2 }, (_, i) => change(`u${i}`, 'delete', 1));
     expect(guard(plan(removals, 10), policy({ deletionThreshold: { count: 2, percent: 20 } })).ok).toBe(true);
+  });
+
+  it('does not count explicit `enabled: false` disables toward the threshold: each names its object on purpose', () => {
+    const leavers = Array.from({ length: 3 }, (_, i) => change(`u${i}`, 'disable', 1));
+    const r = guard(plan(leavers, 10), policy({ deletionThreshold: { count: 1, percent: 10 } }));
+    expect(r.ok && r.plan.changes).toHaveLength(3);
   });
 
   it('refuses to remove a protected object', () => {

@@ -33,7 +33,9 @@ const ISSABEL_FILES: Record<string, string> = {
     '[from-internal]', 'include => from-internal-custom', 'exten => 100,1,Dial(PJSIP/100)', '',
     '#include extensions_custom.conf', '',
   ].join('\n'),
-  'extensions_custom.conf': '[from-internal-custom]\n',
+  // FreePBX's from-internal includes from-internal-custom; infrasec owns that context here. On a PBX where it already
+  // holds hand-written lines, list Context/from-internal-custom in policy.adopt or set another `context`.
+  'extensions_custom.conf': '; Custom dialplan: from-internal-custom is managed by infrasec\n',
   'voicemail.conf': '[general]\nformat=wav49|gsm|wav\nattach=yes\n\n[default]\n',
   'confbridge.conf': '[general]\n\n#include confbridge_custom.conf\n',
   'confbridge_custom.conf': '',

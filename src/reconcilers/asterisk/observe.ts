@@ -231,12 +231,14 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
       return file;
     }),
   );
-  const answers = await Promise.all(reads);
+  // ONE await for every pipelined read. Awaiting them one after another leaves the later ones' rejections unhandled
+  // when an earlier one fails (an abort rejects them all at once), and an unhandled rejection kills the controller.
+  const [answers, runningEndpointList, runningMailboxList] = await Promise.all([Promise.all(reads), endpoints, mailboxes]);
   const files = {} as Record<FileRole, LiveFile>;
   FILE_ROLES.forEach((role, i) => {
     files[role] = answers[i] as LiveFile;
   });
-  const running: RunningState = { endpoints: await endpoints, mailboxes: await mailboxes };
+  const running: RunningState = { endpoints: runningEndpointList, mailboxes: runningMailboxList };
   return { files, ...grouper.result(), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
 }
 

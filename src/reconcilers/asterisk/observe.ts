@@ -214,15 +214,20 @@ export interface ObserveDeps {
   readonly layout: AsteriskLayout;
   readonly pendingReloads: () => ReadonlySet<string>;
   readonly now: () => Date;
+  /**
+   * Also list the mailboxes app_voicemail runs. Verify does; a plain pass does not: the list is as long as the
+   * voicemail file itself and a reload owed by infrasec is already known from its reload-pending mark.
+   */
+  readonly mailboxes?: boolean;
 }
 
-/** One GetConfig per file, PJSIPShowEndpoints and VoicemailUsersList, pipelined on one session. */
+/** One GetConfig per file and PJSIPShowEndpoints (plus VoicemailUsersList when asked), pipelined on one session. */
 export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): Promise<LiveAsterisk> {
   const { client, layout } = deps;
   await client.connect(signal);
   // The short lists go first; each answer is parsed and grouped as it arrives, while Asterisk works on the next one.
   const endpoints = client.list('PJSIPShowEndpoints', [], signal).then(runningEndpoints);
-  const mailboxes = client.list('VoicemailUsersList', [], signal).then(runningMailboxes);
+  const mailboxes = deps.mailboxes ? client.list('VoicemailUsersList', [], signal).then(runningMailboxes) : Promise.resolve(undefined);
   const grouper = ownedGrouper(layout);
   const reads = FILE_ROLES.map((role) =>
     client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal).then((m) => {

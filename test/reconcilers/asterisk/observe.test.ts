@@ -95,7 +95,7 @@ describe('groupOwned', () => {
 });
 
 describe('observeAsterisk over AMI', () => {
-  it('reads each file once, reports a missing file as absent, and what res_pjsip and app_voicemail run', async () => {
+  it('reads each file once, reports a missing file as absent, and what res_pjsip and (when asked) app_voicemail run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'infrasec-observe-'));
     writeFileSync(join(dir, 'pjsip.conf'), '#include pjsip_custom.conf\n');
     writeFileSync(join(dir, 'pjsip_custom.conf'), `[${OWNERSHIP_TEMPLATE}](!)\n[300](${OWNERSHIP_TEMPLATE})\ntype=endpoint\naors=300\nauth=300-auth\n`);
@@ -104,7 +104,7 @@ describe('observeAsterisk over AMI', () => {
     const emu = await startAmiEmulator({ configDir: dir });
     const client = new AmiClient({ host: '127.0.0.1', port: emu.port, username: 'admin', secret: new Secret('amipass', 'env', 't'), timeoutMs: 3000 });
     try {
-      const live = await observeAsterisk({ client, layout, pendingReloads: () => new Set(['pbx_config']), now: () => new Date(0) }, new AbortController().signal);
+      const live = await observeAsterisk({ client, layout, pendingReloads: () => new Set(['pbx_config']), now: () => new Date(0), mailboxes: true }, new AbortController().signal);
       expect(emu.stats.actions).toMatchObject({ GetConfig: 4, PJSIPShowEndpoints: 1, VoicemailUsersList: 1 });
       expect(live.files.confbridge.exists).toBe(false);
       expect(live.files.pjsip.hasTemplate).toBe(true);

@@ -20,11 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lock file changed since the last install.
+# Install only when the lock file changed since the last install. `npm install` (which follows the lock) rather
+# than `npm ci`: npm 11 writes this lock without other platforms' optional packages (rollup's, esbuild's) and its
+# `ci` then refuses it as out of sync.
 stamp=node_modules/.infrasec-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm dependencies" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
 fi

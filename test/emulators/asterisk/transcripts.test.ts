@@ -7,7 +7,8 @@ import { RawAmiClient } from './ami-test-client.js';
 import { makeConfigDir } from './conf-fixtures.js';
 import { startAmiEmulator, type AmiEmulator } from './index.js';
 
-const TRANSCRIPTS = '/work/shared/contracts/ami-transcripts';
+// The contracts live in shared/, beside the repository (as on every developer machine and in CI).
+const TRANSCRIPTS = path.resolve(import.meta.dirname, '../../../../shared/contracts/ami-transcripts');
 
 type Rec = { kind: 'send' | 'recv'; data: string } | { kind: 'close' };
 

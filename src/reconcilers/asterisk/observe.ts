@@ -48,7 +48,7 @@ export function parseGetConfig(m: AmiMessage, role: FileRole): ConfSection[] {
     } else if (prefix === 'istemplate') {
       current.isTemplate = value === '1';
     } else if (prefix === 'templates') {
-      current.templates = value.split(',').map((t) => t.trim()).filter(Boolean);
+      current.templates = value.includes(',') ? value.split(',').map((t) => t.trim()).filter(Boolean) : [value.trim()];
     } else if (prefix === 'line') {
       const eq = value.indexOf('=');
       const name = eq < 0 ? value : value.slice(0, eq);
@@ -65,7 +65,8 @@ function headerPrefix(key: string): string {
 }
 
 function secretAware(role: FileRole, category: string, name: string, value: string): ConfVar['value'] {
-  if (SECRET_VARS[role]?.has(name.toLowerCase())) return liveSecret(value);
+  const secretNames = SECRET_VARS[role];
+  if (secretNames && (secretNames.has(name) || secretNames.has(name.toLowerCase()))) return liveSecret(value);
   if (role === 'voicemail' && !VOICEMAIL_NON_CONTEXTS.has(category.toLowerCase())) {
     // `<mailbox> => <pin>,<name>,<email>,<pager>,<options>`: the PIN is the first field.
     const comma = value.indexOf(',');
@@ -74,7 +75,7 @@ function secretAware(role: FileRole, category: string, name: string, value: stri
   return value;
 }
 
-const isOwned = (s: ConfSection) => !s.isTemplate && s.templates.some((t) => t.toLowerCase() === OWNERSHIP_TEMPLATE);
+const isOwned = (s: ConfSection) => !s.isTemplate && s.templates.some((t) => t === OWNERSHIP_TEMPLATE || t.toLowerCase() === OWNERSHIP_TEMPLATE);
 const typeOf = (vars: readonly ConfVar[]) => {
   for (let i = vars.length - 1; i >= 0; i--) {
     const v = vars[i];

@@ -90,7 +90,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     for (const ls of live.files[role].sections) {
       if (ls.isTemplate) continue;
       if (role === 'pjsip') inFile.add(lower(ls.name));
-      if (!ls.templates.some((t) => lower(t) === OWNERSHIP_TEMPLATE)) push(byName, lower(ls.name), ls);
+      if (!ls.templates.some((t) => t === OWNERSHIP_TEMPLATE || lower(t) === OWNERSHIP_TEMPLATE)) push(byName, lower(ls.name), ls);
     }
     if (byName.size > 0) unownedByName.set(role, byName);
   }

@@ -247,7 +247,13 @@ export class AmiClient {
   #send(action: string, headers: AmiHeaders, list: boolean, signal?: AbortSignal): Promise<AmiList> {
     const socket = this.#socket;
     const id = `infrasec-${++this.#seq}`;
-    const frame = formatAction(action, id, headers);
+    let frame: string;
+    try {
+      frame = formatAction(action, id, headers);
+    } catch (err) {
+      // Always a rejected promise, never a synchronous throw: callers pipeline and await together.
+      return Promise.reject(err);
+    }
     if (!socket || socket.destroyed) return Promise.reject(this.#unavailable(`not connected to Asterisk AMI at ${this.where}`));
     if (signal?.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     return new Promise<AmiList>((resolve, reject) => {

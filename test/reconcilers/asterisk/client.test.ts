@@ -143,6 +143,9 @@ describe('AmiClient against the emulator', () => {
     await expect(c.action('UpdateConfig', [['SrcFilename', 'pjsip_custom.conf'], ['DstFilename', 'pjsip_custom.conf'], ['Action-000000', 'NewCat'], ['Cat-000000', 'x\r\nAction: Logoff']])).rejects.toBeInstanceOf(AmiHeaderError);
     expect(sent('UpdateConfig')).toBe(before);
     expect(sent('Logoff')).toBe(0);
+    // A list action with a bad header rejects too (no synchronous throw for a pipelining caller to miss).
+    const listed = c.list('PJSIPShowEndpoint', [['Endpoint', '200\n']]);
+    await expect(listed).rejects.toBeInstanceOf(AmiHeaderError);
     expect((await c.action('Ping')).get('Ping')).toBe('Pong');
   });
 

@@ -64,7 +64,11 @@ describe('loadFromFiles', () => {
 
     it('lets objects of different kinds share a name', () => {
       // The base already has FirewallRule and PortForward "wan-web".
-      expect(load({ ...baseFiles(), 'x.yaml': yamlDocs(resource('Group', 'jdupont', {})) }).diagnostics).toEqual([]);
+      expect(load({ ...baseFiles(), 'x.yaml': yamlDocs(resource('FirewallAlias', 'jdupont', { type: 'host', entries: ['10.0.0.1'] })) }).diagnostics).toEqual([]);
+    });
+
+    it('refuses a Group named like a User: both are sAMAccountName in AD', () => {
+      expect(load({ ...baseFiles(), 'x.yaml': yamlDocs(resource('Group', 'jdupont', {})) }).diagnostics.map((d) => d.code)).toEqual(['account-name-collision']);
     });
   });
 

@@ -9,7 +9,7 @@ import { Attribute, Change as LdapChange, Client } from 'ldapts';
 import type { ControllerStatus } from '../src/engine/status.ts';
 import type { DriftReport } from '../src/report/drift.ts';
 import { githubSignature } from '../src/sources/webhook.ts';
-import { startSambaDc, type SambaDc } from '../test/harness/samba.ts';
+import { adEnvironment, startSambaDc, type SambaDc } from '../test/harness/samba.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'infrasec.js');
@@ -71,12 +71,7 @@ export async function runControllerDemo(opts: ControllerDemoOptions = {}): Promi
       INFRASEC_DRIFT_INTERVAL: '2',
       INFRASEC_LISTEN: '127.0.0.1:0',
       INFRASEC_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      INFRASEC_AD_URL: dc.ldapsUrl,
-      INFRASEC_AD_BIND_DN: dc.bindDN,
-      INFRASEC_AD_BIND_PASSWORD: dc.bindPassword,
-      INFRASEC_AD_BASE_DN: dc.baseDN,
-      INFRASEC_AD_CA_FILE: dc.caFile,
-      INFRASEC_AD_TLS_SERVER_NAME: dc.tlsServerName,
+      ...adEnvironment(dc),
       INFRASEC_LOG_LEVEL: 'info',
     };
     writeFileSync(env['INFRASEC_CONFIG']!, '# settings come from INFRASEC_* variables in this demo\n{}\n');

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSambaDc, type SambaDc } from '../test/harness/samba.ts';
+import { adEnvironment, startSambaDc, type SambaDc } from '../test/harness/samba.ts';
 import { runControllerDemo } from './controller-demo.ts';
 import { startDemoPbx, type DemoPbx } from './demo-pbx.ts';
 
@@ -47,12 +47,7 @@ async function main(): Promise<void> {
       ...process.env,
       INFRASEC_CONFIG: join(work, 'infrasec.yaml'),
       INFRASEC_STATE_DIR: join(work, 'state'),
-      INFRASEC_AD_URL: dc.ldapsUrl,
-      INFRASEC_AD_BIND_DN: dc.bindDN,
-      INFRASEC_AD_BIND_PASSWORD: dc.bindPassword,
-      INFRASEC_AD_BASE_DN: dc.baseDN,
-      INFRASEC_AD_CA_FILE: dc.caFile,
-      INFRASEC_AD_TLS_SERVER_NAME: dc.tlsServerName,
+      ...adEnvironment(dc),
       ...pbx.env,
     };
 

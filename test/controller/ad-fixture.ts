@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Attribute, Change as LdapChange, Client } from 'ldapts';
 import { configSchema, type Config } from '../../src/config.ts';
-import type { SambaDc } from '../harness/samba.ts';
+import { adEnvironment, type SambaDc } from '../harness/samba.ts';
 import { createGitFixture, type GitFixture } from '../sources/git-fixture.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,8 +36,7 @@ export function controllerConfig(dc: SambaDc, fx: GitFixture, stateDir: string, 
 export function controllerEnv(dc: SambaDc, fx: GitFixture, stateDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env['PATH'], HOME: process.env['HOME'],
-    INFRASEC_AD_URL: dc.ldapsUrl, INFRASEC_AD_BIND_DN: dc.bindDN, INFRASEC_AD_BIND_PASSWORD: dc.bindPassword, INFRASEC_AD_BASE_DN: dc.baseDN,
-    INFRASEC_AD_CA_FILE: dc.caFile, INFRASEC_AD_TLS_SERVER_NAME: dc.tlsServerName,
+    ...adEnvironment(dc),
     INFRASEC_GIT_URL: fx.url, INFRASEC_GIT_REF: 'main', INFRASEC_STATE_DIR: stateDir, INFRASEC_LISTEN: '127.0.0.1:0',
     INFRASEC_POLL_INTERVAL: '1', INFRASEC_DRIFT_INTERVAL: '1', INFRASEC_LOG_LEVEL: 'info', ...extra,
   };

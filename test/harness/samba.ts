@@ -192,6 +192,18 @@ async function waitForLdaps(host: string, child: ChildProcess, logFile: string, 
   throw new Error(`samba (pid ${child.pid}) did not answer LDAPS on ${host}:636 within ${timeoutMs} ms${exited() ? ' (it exited)' : ''}:\n${tail}`);
 }
 
+/** The INFRASEC_AD_* variables that point infrasec at this DC. */
+export function adEnvironment(dc: SambaDc): Record<string, string> {
+  return {
+    INFRASEC_AD_URL: dc.ldapsUrl,
+    INFRASEC_AD_BIND_DN: dc.bindDN,
+    INFRASEC_AD_BIND_PASSWORD: dc.bindPassword,
+    INFRASEC_AD_BASE_DN: dc.baseDN,
+    INFRASEC_AD_CA_FILE: dc.caFile,
+    INFRASEC_AD_TLS_SERVER_NAME: dc.tlsServerName,
+  };
+}
+
 export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> {
   const adminPassword = opts.adminPassword ?? DEFAULT_ADMIN_PASSWORD;
   const template = await ensureTemplate(adminPassword);

@@ -1,5 +1,5 @@
 // `infrasec plan | apply | drift`: load and resolve the desired state, run one pass per configured system, print the report.
-import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -28,12 +28,11 @@ interface ReconcileOptions {
   revision?: string;
 }
 
-/** A revision for a plain directory: a digest of the paths and bytes of its YAML files. */
+/** A revision for a plain directory: the same content digest the controller's directory source uses. */
 async function directoryRevision(root: string, files: readonly string[]): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const hash = createHash('sha256');
-  for (const f of files) hash.update(f).update('\0').update(await readFile(join(root, f))).update('\0');
-  return `dir:${hash.digest('hex').slice(0, 16)}`;
+  // Loaded here: the directory source pulls in chokidar, which `validate` has no use for.
+  const { contentDigest } = await import('../sources/directory.ts');
+  return contentDigest(await Promise.all(files.map(async (file) => ({ file, bytes: await readFile(join(root, file)) }))));
 }
 
 function exitCodeFor(mode: PassMode, results: readonly PassResult[]): number {

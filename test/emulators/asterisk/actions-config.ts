@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { ActionContext, ActionDefinition } from './action-types.js';
 import { astFalse, astStrip, astTrue } from './c-strings.js';
-import { browseFiltered } from './conf-model.js';
+import { browseFiltered, type ConfTree } from './conf-model.js';
 import { loadConfig } from './conf-parser.js';
 import { UPDATE_ERROR_TEXT, applyUpdates, includeRename } from './conf-updates.js';
 import { saveConfig } from './conf-writer.js';
@@ -57,6 +57,15 @@ function configAuthority(...classes: Array<keyof typeof EVENT_FLAG>): number {
   return classes.reduce((acc, c) => acc | EVENT_FLAG[c], 0);
 }
 
+/** Loads a config file for an action, or answers the error Asterisk gives for a missing or unparsable one. */
+function loadForAction(ctx: ActionContext, m: AmiMessage, dir: string, filename: string): ConfTree | undefined {
+  const cfg = loadConfig(dir, filename, { withComments: true });
+  if (cfg === 'missing') ctx.write(Reply.error(m, 'Config file not found').toString());
+  else if (cfg === 'invalid') ctx.write(Reply.error(m, 'Config file has invalid format').toString());
+  else return cfg;
+  return undefined;
+}
+
 function getConfig(ctx: ActionContext, m: AmiMessage): void {
   const fn = getHeader(m, 'Filename');
   const category = getHeader(m, 'Category');
@@ -65,9 +74,8 @@ function getConfig(ctx: ActionContext, m: AmiMessage): void {
   const r = restrictedFile(ctx.server.configDir, fn);
   if (r === 1) return ctx.write(Reply.error(m, 'File requires escalated privileges').toString());
   if (r === -1) return ctx.write(Reply.error(m, 'Config file not found').toString());
-  const cfg = loadConfig(ctx.server.configDir, fn, { withComments: true });
-  if (cfg === 'missing') return ctx.write(Reply.error(m, 'Config file not found').toString());
-  if (cfg === 'invalid') return ctx.write(Reply.error(m, 'Config file has invalid format').toString());
+  const cfg = loadForAction(ctx, m, ctx.server.configDir, fn);
+  if (!cfg) return;
   const out = Reply.startAck(m);
   const n6 = (n: number) => String(n).padStart(6, '0');
   const cats = browseFiltered(cfg, category || null, filter || null);
@@ -89,9 +97,8 @@ function getConfigJson(ctx: ActionContext, m: AmiMessage): void {
   if (restrictedFile(ctx.server.configDir, fn) !== 0) {
     return ctx.write(Reply.error(m, 'File requires escalated privileges').toString());
   }
-  const cfg = loadConfig(ctx.server.configDir, fn, { withComments: true });
-  if (cfg === 'missing') return ctx.write(Reply.error(m, 'Config file not found').toString());
-  if (cfg === 'invalid') return ctx.write(Reply.error(m, 'Config file has invalid format').toString());
+  const cfg = loadForAction(ctx, m, ctx.server.configDir, fn);
+  if (!cfg) return;
   const objs = browseFiltered(cfg, category || null, filter || null).map((cat) => {
     const members: string[] = [];
     if (cat.ignored) members.push('"istemplate":1');
@@ -110,9 +117,8 @@ function listCategories(ctx: ActionContext, m: AmiMessage): void {
   const r = restrictedFile(ctx.server.configDir, fn);
   if (r === 1) return ctx.write(Reply.error(m, 'File requires escalated privileges').toString());
   if (r === -1) return ctx.write(Reply.error(m, 'Config file not found').toString());
-  const cfg = loadConfig(ctx.server.configDir, fn, { withComments: true });
-  if (cfg === 'missing') return ctx.write(Reply.error(m, 'Config file not found').toString());
-  if (cfg === 'invalid') return ctx.write(Reply.error(m, 'Config file has invalid format').toString());
+  const cfg = loadForAction(ctx, m, ctx.server.configDir, fn);
+  if (!cfg) return;
   const out = Reply.startAck(m);
   const cats = browseFiltered(cfg, null, match || null);
   cats.forEach((cat, i) => out.line(`Category-${String(i).padStart(6, '0')}`, cat.name));
@@ -156,9 +162,8 @@ function updateConfig(ctx: ActionContext, m: AmiMessage): void {
   if (restrictedFile(dir, sfn) !== 0 || restrictedFile(dir, dfn) !== 0) {
     return ctx.write(Reply.error(m, 'File requires escalated privileges').toString());
   }
-  const cfg = loadConfig(dir, sfn, { withComments: true });
-  if (cfg === 'missing') return ctx.write(Reply.error(m, 'Config file not found').toString());
-  if (cfg === 'invalid') return ctx.write(Reply.error(m, 'Config file has invalid format').toString());
+  const cfg = loadForAction(ctx, m, dir, sfn);
+  if (!cfg) return;
   const result = applyUpdates((h) => getHeader(m, h), cfg, dfn);
   if (result !== null) return ctx.write(Reply.error(m, UPDATE_ERROR_TEXT[result]).toString());
   includeRename(cfg, sfn, dfn);

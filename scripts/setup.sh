@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(samba ldap-utils age git gnupg openssh-client iproute2 openssl)
+# Named one by one: on Debian 12 what a domain controller needs (samba-ad-provision, samba-dsdb-modules,
+# samba-vfs-modules, winbind) are only Recommends of samba, and --no-install-recommends skips them.
+debs=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind ldap-utils age git gnupg openssh-client iproute2 openssl)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,13 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Install only when the lock file changed since the last install. `npm install` (which follows the lock) rather
-# than `npm ci`: npm 11 writes this lock without other platforms' optional packages (rollup's, esbuild's) and its
-# `ci` then refuses it as out of sync.
+# Install only when the lock file changed since the last install.
 stamp=node_modules/.infrasec-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm dependencies" >&2
-  npm install --no-audit --no-fund --loglevel=error >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
 fi

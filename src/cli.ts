@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerControllerCommands } from './commands/controller.ts';
 import { registerReconcileCommands } from './commands/reconcile.ts';
 import { countByKind, loadDesiredState } from './desired/load.ts';
+import { SYSTEM_MODULES } from './reconcilers/registry.ts';
 import { renderValidation, type ValidationFormat } from './report/validation.ts';
 
 export { EXIT } from './commands/reconcile.ts';
@@ -28,7 +29,7 @@ export async function validateCommand(path: string, format: ValidationFormat): P
 
 export function buildProgram(): Command {
   const program = new Command('infrasec')
-    .description('GitOps reconciliation for a crisis operations centre: Active Directory, Asterisk, pfSense/OpenVPN, Modoboa')
+    .description(`GitOps reconciliation for a crisis operations centre (systems: ${SYSTEM_MODULES.map((m) => m.name).join(', ')})`)
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();

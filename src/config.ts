@@ -2,8 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { SystemModule } from './engine/module.ts';
+import { DEFAULT_POLICY, type Policy, type SystemName } from './engine/types.ts';
+import { settingsFromEnv } from './environment.ts';
 import { ConfigError } from './errors.ts';
-import { DEFAULT_POLICY, SYSTEMS, type Policy, type SystemName } from './engine/types.ts';
+import { SYSTEM_MODULES } from './reconcilers/registry.ts';
 
 const driftMode = z.enum(['correct', 'report', 'ignore']);
 
@@ -20,52 +23,6 @@ const policySchema = z
     suspended: z.boolean().default(false),
     additiveOnly: z.boolean().default(false),
     drift: z.record(z.string(), driftMode).default({ '*': 'correct' }),
-  })
-  .strict();
-
-const activeDirectorySchema = z
-  .object({
-    url: z.string().regex(/^ldaps?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be ldaps://host[:port] (or ldap:// for tests)'),
-    bindDN: z.string().min(1),
-    bindPassword: z.string().min(1).optional(),
-    bindPasswordFile: z.string().optional(),
-    baseDN: z.string().min(1),
-    managedOU: z.string().default('OU=infrasec'),
-    caFile: z.string().optional(),
-    tlsServerName: z.string().optional(),
-    tlsInsecure: z.boolean().default(false),
-    upnSuffix: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
-    policy: policySchema.default(policySchema.parse({})),
-  })
-  .strict();
-
-const asteriskSchema = z
-  .object({
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(5038),
-    username: z.string().min(1),
-    secret: z.string().min(1).optional(),
-    secretFile: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
-    files: z
-      .object({
-        pjsip: z.string().default('pjsip_custom.conf'),
-        extensions: z.string().default('extensions_custom.conf'),
-        confbridge: z.string().default('confbridge_custom.conf'),
-        voicemail: z.string().default('voicemail.conf'),
-      })
-      .strict()
-      .default({ pjsip: 'pjsip_custom.conf', extensions: 'extensions_custom.conf', confbridge: 'confbridge_custom.conf', voicemail: 'voicemail.conf' }),
-    context: z.string().regex(/^[A-Za-z0-9_-]+$/).default('from-internal-custom'),
-    /** Where endpoint calls start (context=), the SIP MESSAGE context and the owned voicemail context; defaults in the reconciler's settings. */
-    endpointContext: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
-    messageContext: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
-    voicemailContext: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
-    /** Transport section per protocol (FreePBX: 0.0.0.0-udp, 0.0.0.0-wss...); no transport= line when unset. */
-    transports: z.object({ udp: z.string(), tcp: z.string(), tls: z.string(), wss: z.string() }).partial().strict().optional(),
-    authType: z.enum(['plain', 'md5']).optional(),
-    policy: policySchema.default(policySchema.parse({})),
   })
   .strict();
 
@@ -112,96 +69,88 @@ const controllerSchema = z
   })
   .strict();
 
+/** A system's section: the module's own settings plus the policy block every system shares. */
+function systemSectionSchema(module: SystemModule) {
+  return module.settings.extend({ policy: policySchema.default(policySchema.parse({})) });
+}
+
+const systemsSchema = z
+  .object(Object.fromEntries(SYSTEM_MODULES.map((m) => [m.name, systemSectionSchema(m).optional()])))
+  .strict()
+  .default({});
+
 export const configSchema = z
   .object({
     stateDir: z.string().default('.infrasec-state'),
     secrets: z.object({ ageIdentityFiles: z.array(z.string()).default([]) }).strict().default({ ageIdentityFiles: [] }),
-    systems: z
-      .object({
-        'active-directory': activeDirectorySchema.optional(),
-        asterisk: asteriskSchema.optional(),
-      })
-      .strict()
-      .default({}),
+    systems: systemsSchema,
     controller: controllerSchema.default(controllerSchema.parse({})),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
-export type ActiveDirectoryConfig = z.infer<typeof activeDirectorySchema>;
-export type AsteriskConfig = z.infer<typeof asteriskSchema>;
+/** One system's validated section; only its module knows the rest of its shape. */
+export type SystemConfig = Readonly<Record<string, unknown>> & { readonly policy: Policy };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const bool = (v: string | undefined) => (v === undefined ? undefined : /^(1|true|yes|on)$/i.test(v));
-const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+/** Controller-wide settings and their variables (setting path in infrasec.yaml → variable). */
+const CONTROLLER_ENV: Readonly<Record<string, string>> = {
+  stateDir: 'INFRASEC_STATE_DIR',
+  logLevel: 'INFRASEC_LOG_LEVEL',
+  'controller.pollIntervalSeconds': 'INFRASEC_POLL_INTERVAL',
+  'controller.driftIntervalSeconds': 'INFRASEC_DRIFT_INTERVAL',
+  'controller.passTimeoutSeconds': 'INFRASEC_PASS_TIMEOUT',
+  'controller.retry.initialSeconds': 'INFRASEC_RETRY_INITIAL_SECONDS',
+  'controller.retry.maxSeconds': 'INFRASEC_RETRY_MAX_SECONDS',
+  'controller.listen': 'INFRASEC_LISTEN',
+  'controller.webhookSecret': 'INFRASEC_WEBHOOK_SECRET',
+  'controller.webhookSecretFile': 'INFRASEC_WEBHOOK_SECRET_FILE',
+  'controller.bearerTokenFile': 'INFRASEC_BEARER_TOKEN_FILE',
+  'controller.notifyUrl': 'INFRASEC_NOTIFY_URL',
+  'controller.directory': 'INFRASEC_DIRECTORY',
+  'controller.git.url': 'INFRASEC_GIT_URL',
+  'controller.git.ref': 'INFRASEC_GIT_REF',
+  'controller.git.path': 'INFRASEC_GIT_PATH',
+  'controller.git.token': 'INFRASEC_GIT_TOKEN',
+  'controller.git.tokenFile': 'INFRASEC_GIT_TOKEN_FILE',
+  'controller.git.tokenUsername': 'INFRASEC_GIT_TOKEN_USERNAME',
+  'controller.git.sshKeyFile': 'INFRASEC_GIT_SSH_KEY_FILE',
+  'controller.git.knownHostsFile': 'INFRASEC_GIT_KNOWN_HOSTS_FILE',
+  'controller.git.verifySignatures': 'INFRASEC_GIT_VERIFY_SIGNATURES',
+  'controller.git.allowedSignersFile': 'INFRASEC_GIT_ALLOWED_SIGNERS_FILE',
+  'controller.git.trustedKeysFile': 'INFRASEC_GIT_TRUSTED_KEYS_FILE',
+  'controller.git.timeoutSeconds': 'INFRASEC_GIT_TIMEOUT',
+};
 
-function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+/** Every variable a setting can come from, controller's and systems', as `[variable, setting path]`. */
+export function environmentVariables(): Array<[string, string]> {
+  const out: Array<[string, string]> = Object.entries(CONTROLLER_ENV).map(([path, name]) => [name, path]);
+  for (const m of SYSTEM_MODULES) for (const [path, name] of Object.entries(m.env)) out.push([name, `systems.${m.name}.${path}`]);
+  return out;
 }
 
-/** Raw settings from the environment, shaped like infrasec.yaml, so both merge field by field (environment wins). */
+/**
+ * Raw settings from the environment, shaped like infrasec.yaml, so both merge field by field (environment wins).
+ * A boolean, number or enum variable that is not spelled as its setting accepts is refused, naming both.
+ */
 export function configFromEnv(env: Env): Record<string, unknown> {
-  const ad = defined({
-    url: env['INFRASEC_AD_URL'],
-    bindDN: env['INFRASEC_AD_BIND_DN'],
-    bindPassword: env['INFRASEC_AD_BIND_PASSWORD'],
-    bindPasswordFile: env['INFRASEC_AD_BIND_PASSWORD_FILE'],
-    baseDN: env['INFRASEC_AD_BASE_DN'],
-    managedOU: env['INFRASEC_AD_MANAGED_OU'],
-    caFile: env['INFRASEC_AD_CA_FILE'],
-    tlsServerName: env['INFRASEC_AD_TLS_SERVER_NAME'],
-    tlsInsecure: bool(env['INFRASEC_AD_TLS_INSECURE']),
-  });
-  const ami = defined({
-    host: env['INFRASEC_AMI_HOST'],
-    port: num(env['INFRASEC_AMI_PORT']),
-    username: env['INFRASEC_AMI_USERNAME'],
-    secret: env['INFRASEC_AMI_SECRET'],
-    secretFile: env['INFRASEC_AMI_SECRET_FILE'],
-  });
-  const files = defined({
-    pjsip: env['INFRASEC_AMI_PJSIP_FILE'],
-    extensions: env['INFRASEC_AMI_EXTENSIONS_FILE'],
-    confbridge: env['INFRASEC_AMI_CONFBRIDGE_FILE'],
-    voicemail: env['INFRASEC_AMI_VOICEMAIL_FILE'],
-  });
-  if (Object.keys(files).length > 0) (ami as Record<string, unknown>)['files'] = files;
-  const git = defined({
-    url: env['INFRASEC_GIT_URL'],
-    ref: env['INFRASEC_GIT_REF'],
-    path: env['INFRASEC_GIT_PATH'],
-    token: env['INFRASEC_GIT_TOKEN'],
-    tokenFile: env['INFRASEC_GIT_TOKEN_FILE'],
-    tokenUsername: env['INFRASEC_GIT_TOKEN_USERNAME'],
-    sshKeyFile: env['INFRASEC_GIT_SSH_KEY_FILE'],
-    knownHostsFile: env['INFRASEC_GIT_KNOWN_HOSTS_FILE'],
-    verifySignatures: bool(env['INFRASEC_GIT_VERIFY_SIGNATURES']),
-    allowedSignersFile: env['INFRASEC_GIT_ALLOWED_SIGNERS_FILE'],
-    trustedKeysFile: env['INFRASEC_GIT_TRUSTED_KEYS_FILE'],
-  });
-  const controller = defined({
-    pollIntervalSeconds: num(env['INFRASEC_POLL_INTERVAL']),
-    driftIntervalSeconds: num(env['INFRASEC_DRIFT_INTERVAL']),
-    passTimeoutSeconds: num(env['INFRASEC_PASS_TIMEOUT']),
-    listen: env['INFRASEC_LISTEN'],
-    webhookSecret: env['INFRASEC_WEBHOOK_SECRET'],
-    webhookSecretFile: env['INFRASEC_WEBHOOK_SECRET_FILE'],
-    bearerTokenFile: env['INFRASEC_BEARER_TOKEN_FILE'],
-    notifyUrl: env['INFRASEC_NOTIFY_URL'],
-    directory: env['INFRASEC_DIRECTORY'],
-  });
-  if (Object.keys(git).length > 0) (controller as Record<string, unknown>)['git'] = git;
-  const out: Record<string, unknown> = defined({ stateDir: env['INFRASEC_STATE_DIR'], logLevel: env['INFRASEC_LOG_LEVEL'] });
+  const problems: string[] = [];
+  const controller = settingsFromEnv(configSchema, CONTROLLER_ENV, env);
+  problems.push(...controller.problems);
+  const out: Record<string, unknown> = controller.value;
   if (env['INFRASEC_AGE_IDENTITY_FILE']) out['secrets'] = { ageIdentityFiles: env['INFRASEC_AGE_IDENTITY_FILE'].split(':') };
   const systems: Record<string, unknown> = {};
-  if (Object.keys(ad).length > 0) systems['active-directory'] = ad;
-  if (Object.keys(ami).length > 0) systems['asterisk'] = ami;
+  for (const m of SYSTEM_MODULES) {
+    const section = settingsFromEnv(m.settings, m.env, env, `systems.${m.name}`);
+    problems.push(...section.problems);
+    if (Object.keys(section.value).length > 0) systems[m.name] = section.value;
+  }
   if (Object.keys(systems).length > 0) out['systems'] = systems;
-  if (Object.keys(controller).length > 0) out['controller'] = controller;
   const drift = env['INFRASEC_DRIFT_POLICY'];
   if (drift) out['driftPolicy'] = drift;
+  if (problems.length > 0) throw new ConfigError(`invalid environment:\n${problems.join('\n')}`, { variables: problems.length });
   return out;
 }
 
@@ -222,7 +171,7 @@ function applyDriftPolicy(raw: Record<string, unknown>, spec: string): void {
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [lhs, rhs] = part.includes('=') ? (part.split('=') as [string, string]) : ['*', part];
     for (const [name, sys] of Object.entries(systems)) {
-      const target = (SYSTEMS as readonly string[]).includes(lhs) ? (lhs === name ? '*' : undefined) : lhs;
+      const target = SYSTEM_MODULES.some((m) => m.name === lhs) ? (lhs === name ? '*' : undefined) : lhs;
       if (!target) continue;
       const policy = (sys['policy'] ?? {}) as Record<string, unknown>;
       policy['drift'] = { ...((policy['drift'] as object) ?? {}), [target]: rhs };
@@ -232,7 +181,8 @@ function applyDriftPolicy(raw: Record<string, unknown>, spec: string): void {
 }
 
 function describeZodIssues(error: z.ZodError, source: string): string {
-  return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+  const accepted = (i: z.core.$ZodIssue) => (i.code === 'invalid_type' && i.expected === 'boolean' ? ' (accepted: true or false, unquoted)' : '');
+  return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}${accepted(i)}`).join('\n');
 }
 
 /** Loads infrasec.yaml (when present) and the environment. Secrets given as files are read here; their values never reach messages. */
@@ -253,25 +203,39 @@ export async function loadConfig(opts: { file?: string; env?: Env } = {}): Promi
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${describeZodIssues(parsed.error, file)}`, { file });
   const config = parsed.data;
-  const ad = config.systems['active-directory'];
-  if (ad && !ad.bindPassword) {
-    if (!ad.bindPasswordFile) throw new ConfigError('active-directory: set INFRASEC_AD_BIND_PASSWORD or systems.active-directory.bindPasswordFile');
-    ad.bindPassword = (await readFile(ad.bindPasswordFile, 'utf8')).trim();
-  }
-  const ami = config.systems.asterisk;
-  if (ami && !ami.secret) {
-    if (!ami.secretFile) throw new ConfigError('asterisk: set INFRASEC_AMI_SECRET or systems.asterisk.secretFile');
-    ami.secret = (await readFile(ami.secretFile, 'utf8')).trim();
+  for (const m of SYSTEM_MODULES) {
+    const section = config.systems[m.name] as Record<string, unknown> | undefined;
+    if (section) await readSecretFiles(m, section);
   }
   return config;
 }
 
-export function policyOf(config: Config, system: SystemName): Policy {
-  const sys = config.systems[system as keyof Config['systems']] as { policy?: Policy } | undefined;
-  return sys?.policy ?? DEFAULT_POLICY;
+/** Fills each unset secret of a system from its file setting; the file's content never reaches a message. */
+async function readSecretFiles(m: SystemModule, section: Record<string, unknown>): Promise<void> {
+  for (const secret of m.secrets ?? []) {
+    if (section[secret.value]) continue;
+    const file = section[secret.file];
+    if (typeof file !== 'string' || file === '') {
+      if (secret.required === false) continue;
+      const variable = m.env[secret.value];
+      throw new ConfigError(`${m.name}: set ${variable ?? `systems.${m.name}.${secret.value}`} or systems.${m.name}.${secret.file}`, { system: m.name });
+    }
+    let value: string;
+    try {
+      value = (await readFile(file, 'utf8')).trim();
+    } catch (err) {
+      throw new ConfigError(`${m.name}: cannot read ${secret.file} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { system: m.name, file }, { cause: err });
+    }
+    if (!value) throw new ConfigError(`${m.name}: ${secret.file} ${file} is empty`, { system: m.name, file });
+    section[secret.value] = value;
+  }
 }
 
-/** Systems with connection settings; the others are off and reported as skipped. */
+export function policyOf(config: Config, system: SystemName): Policy {
+  return (config.systems[system] as SystemConfig | undefined)?.policy ?? DEFAULT_POLICY;
+}
+
+/** Systems with connection settings, in registry order; the others are off and reported as skipped. */
 export function configuredSystems(config: Config): SystemName[] {
-  return SYSTEMS.filter((s) => config.systems[s as keyof Config['systems']] !== undefined);
+  return SYSTEM_MODULES.map((m) => m.name).filter((s) => config.systems[s] !== undefined);
 }

@@ -79,3 +79,61 @@ describe('loadConfig', () => {
     await expect(loadConfig({ file: noFile, env: {} })).rejects.toThrow(/cannot read .*no such file/);
   });
 });
+
+describe('settings from the environment', () => {
+  it.each(['enabled', 'y', '2', 'true ', ' true', 'TRUE!', 'oui'])('refuses INFRASEC_GIT_VERIFY_SIGNATURES=%j, naming the variable, the setting and the accepted spellings', async (value) => {
+    const err = await loadConfig({ env: { ...adEnv, INFRASEC_GIT_URL: 'https://git.example/r.git', INFRASEC_GIT_VERIFY_SIGNATURES: value } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toContain('INFRASEC_GIT_VERIFY_SIGNATURES');
+    expect(message).toContain('controller.git.verifySignatures');
+    expect(message).toContain('true, yes, on, 1, false, no, off, 0');
+    expect(message).toContain(JSON.stringify(value));
+  });
+
+  it.each([['true', true], ['yes', true], ['On', true], ['1', true], ['false', false], ['NO', false], ['off', false], ['0', false]])('reads INFRASEC_GIT_VERIFY_SIGNATURES=%s as %s', async (value, expected) => {
+    const config = await loadConfig({ env: { ...adEnv, INFRASEC_GIT_URL: 'https://git.example/r.git', INFRASEC_GIT_VERIFY_SIGNATURES: value } });
+    expect(config.controller.git?.verifySignatures).toBe(expected);
+  });
+
+  it('refuses every boolean, number and enum variable it does not understand, all at once', async () => {
+    const err = await loadConfig({
+      env: { ...adEnv, INFRASEC_AD_TLS_INSECURE: 'enabled', INFRASEC_AMI_HOST: '127.0.0.1', INFRASEC_AMI_USERNAME: 'u', INFRASEC_AMI_SECRET: 's', INFRASEC_AMI_PORT: '50x', INFRASEC_AMI_AUTH_TYPE: 'sha1', INFRASEC_LOG_LEVEL: 'verbose' },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as Error).message;
+    expect(message).toContain('INFRASEC_AD_TLS_INSECURE (systems.active-directory.tlsInsecure)');
+    expect(message).toContain('INFRASEC_AMI_PORT (systems.asterisk.port): "50x" is not understood; accepted: a number');
+    expect(message).toContain('INFRASEC_AMI_AUTH_TYPE (systems.asterisk.authType): "sha1" is not understood; accepted: one of plain, md5');
+    expect(message).toContain('INFRASEC_LOG_LEVEL (logLevel): "verbose" is not understood; accepted: one of fatal, error, warn, info, debug, trace, silent');
+    expect(message).not.toContain('Bind-Secret-42');
+  });
+
+  it('refuses a boolean written as a string in infrasec.yaml, with the accepted spellings', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infrasec-config-'));
+    const file = join(dir, 'infrasec.yaml');
+    await writeFile(file, 'controller:\n  git: { url: https://git.example/r.git, verifySignatures: "yes" }\n');
+    const err = await loadConfig({ file, env: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain('controller.git.verifySignatures');
+    expect((err as Error).message).toContain('accepted: true or false');
+  });
+
+  it('sets every reconciler setting from the environment, nested ones included', async () => {
+    const config = await loadConfig({
+      env: {
+        ...adEnv, INFRASEC_AD_TIMEOUT_MS: '20000', INFRASEC_AD_CONCURRENCY: '2', INFRASEC_AD_PAGE_SIZE: '500', INFRASEC_AD_UPN_SUFFIX: 'cod67.fr',
+        INFRASEC_AMI_HOST: '127.0.0.1', INFRASEC_AMI_USERNAME: 'u', INFRASEC_AMI_SECRET: 's', INFRASEC_AMI_AUTH_TYPE: 'md5', INFRASEC_AMI_TRANSPORT_WSS: '0.0.0.0-wss',
+        INFRASEC_AMI_WEBRTC_OPTION: 'no', INFRASEC_AMI_RING_SECONDS: '30', INFRASEC_AMI_VOICEMAIL_FILE: 'vm.conf',
+      },
+    });
+    expect(config.systems['active-directory']).toMatchObject({ timeoutMs: 20000, concurrency: 2, pageSize: 500, upnSuffix: 'cod67.fr' });
+    expect(config.systems['asterisk']).toMatchObject({ authType: 'md5', transports: { wss: '0.0.0.0-wss' }, webrtcOption: false, ringSeconds: 30, files: { voicemail: 'vm.conf', pjsip: 'pjsip_custom.conf' } });
+  });
+
+  it('gives Active Directory one timeout default, the one its settings declare', async () => {
+    const { AD_DEFAULTS } = await import('../src/reconcilers/active-directory/settings.ts');
+    const config = await loadConfig({ env: adEnv });
+    expect(config.systems['active-directory']?.['timeoutMs']).toBe(AD_DEFAULTS.timeoutMs);
+  });
+});

@@ -92,7 +92,7 @@ async function assemble(config: Config, logger: Logger) {
   const paths = controllerPaths(config.stateDir);
   const source = await buildSource(config);
   const fingerprints = await FileFingerprintStore.open(paths.fingerprints);
-  const { reconcilers, skipped } = buildSystems(config, { fingerprints, logger });
+  const { reconcilers, skipped } = await buildSystems(config, { fingerprints, logger });
   if (reconcilers.size === 0) throw new ConfigError(`no system is configured (${skipped.map((s) => `${s.system}: ${s.reason}`).join(', ')})`);
   const metrics = new ControllerMetrics();
   const audit = await AuditLog.open(config.stateDir);

@@ -10,7 +10,8 @@ import { loadResolvedState } from '../desired/resolve.ts';
 import { FileFingerprintStore } from '../engine/fingerprints.ts';
 import { completePass, preparePass, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
 import type { AnyReconciler } from '../engine/systems.ts';
-import { SYSTEMS, type SystemName } from '../engine/types.ts';
+import type { SystemName } from '../engine/types.ts';
+import { SYSTEM_MODULES } from '../reconcilers/registry.ts';
 import { InfrasecError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { Logger } from 'pino';
@@ -98,7 +99,7 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
   const fingerprints = await FileFingerprintStore.open(join(config.stateDir, 'fingerprints.json'));
   // Loaded here, not at start-up: `validate` must not pay for every system's client library.
   const { buildSystems } = await import('../engine/systems.ts');
-  const { reconcilers, skipped } = buildSystems(config, { fingerprints, logger }, only);
+  const { reconcilers, skipped } = await buildSystems(config, { fingerprints, logger }, only);
   if (reconcilers.size === 0) {
     const configured = configuredSystems(config);
     process.stderr.write(`infrasec: no system to ${mode}: ${configured.length === 0 ? 'none is configured (see infrasec.yaml or INFRASEC_* variables)' : `--system selects none of ${configured.join(', ')}`}\n`);
@@ -130,7 +131,8 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
 }
 
 function systemOption() {
-  return new Option('-s, --system <name...>', `restrict to systems: ${SYSTEMS.join(', ')}`).choices([...SYSTEMS]);
+  const names = SYSTEM_MODULES.map((m) => m.name);
+  return new Option('-s, --system <name...>', `restrict to systems: ${names.join(', ')}`).choices(names);
 }
 
 function formatOption() {

@@ -1,77 +1,35 @@
-// Builds one reconciler per configured system from the controller configuration; the only file that knows every system.
-import type { Logger } from 'pino';
+// Builds one reconciler per configured system from the registry's modules; knows no system by name.
 import type { Config } from '../config.ts';
-import type { ResolvedState } from '../desired/model.ts';
-import { Secret, sha256Hex } from '../desired/secret.ts';
-import { ActiveDirectoryReconciler } from '../reconcilers/active-directory/reconciler.ts';
-import { AsteriskReconciler } from '../reconcilers/asterisk/reconciler.ts';
-import type { FingerprintStore } from './fingerprints.ts';
-import { SYSTEMS, type Reconciler, type SystemName } from './types.ts';
+import { SYSTEM_MODULES } from '../reconcilers/registry.ts';
+import type { AnyReconciler, SystemDeps } from './module.ts';
+import type { SystemName } from './types.ts';
 
-export type AnyReconciler = Reconciler<ResolvedState, unknown>;
-
-export interface SystemDeps {
-  readonly fingerprints: FingerprintStore;
-  readonly logger: Logger;
-  readonly now?: () => Date;
-}
+export type { AnyReconciler, SystemDeps } from './module.ts';
 
 export interface SystemSet {
   readonly reconcilers: ReadonlyMap<SystemName, AnyReconciler>;
   readonly skipped: ReadonlyArray<{ system: SystemName; reason: string }>;
 }
 
-/** A connection credential from configuration, wrapped so it never prints. */
-function credential(value: string, id: string): Secret {
-  return new Secret(value, 'env', sha256Hex(`credential:${id}`));
-}
-
-const NOT_BUILT: Partial<Record<SystemName, string>> = {
-  pfsense: 'no reconciler yet',
-  modoboa: 'no reconciler yet',
-};
-
 /** Reconcilers for the configured systems (restricted to `only` when given); the others are reported as skipped. */
-export function buildSystems(config: Config, deps: SystemDeps, only?: readonly SystemName[]): SystemSet {
+export async function buildSystems(config: Config, deps: SystemDeps, only?: readonly SystemName[]): Promise<SystemSet> {
   const reconcilers = new Map<SystemName, AnyReconciler>();
   const skipped: Array<{ system: SystemName; reason: string }> = [];
-  for (const system of SYSTEMS) {
-    if (only && !only.includes(system)) continue;
-    const reconciler = build(system, config, deps);
-    if (typeof reconciler === 'string') skipped.push({ system, reason: reconciler });
-    else reconcilers.set(system, reconciler);
+  for (const module of SYSTEM_MODULES) {
+    if (only && !only.includes(module.name)) continue;
+    const section = config.systems[module.name];
+    if (section === undefined) {
+      skipped.push({ system: module.name, reason: 'not configured' });
+      continue;
+    }
+    // The section was validated when the configuration loaded; parsing again gives the module its own type back.
+    const settings = module.settings.parse(withoutPolicy(section));
+    reconcilers.set(module.name, await module.build(settings, { ...deps, logger: deps.logger.child({ system: module.name }) }));
   }
   return { reconcilers, skipped };
 }
 
-function build(system: SystemName, config: Config, deps: SystemDeps): AnyReconciler | string {
-  const log = deps.logger.child({ system });
-  switch (system) {
-    case 'active-directory': {
-      const ad = config.systems['active-directory'];
-      if (!ad) return 'not configured';
-      return new ActiveDirectoryReconciler(
-        {
-          url: ad.url, bindDN: ad.bindDN, bindPassword: credential(ad.bindPassword ?? '', 'ad-bind'), baseDN: ad.baseDN,
-          managedOU: ad.managedOU, caFile: ad.caFile, tlsServerName: ad.tlsServerName, tlsInsecure: ad.tlsInsecure,
-          upnSuffix: ad.upnSuffix, timeoutMs: ad.timeoutMs,
-        },
-        { fingerprints: deps.fingerprints, logger: log, now: deps.now },
-      ) as unknown as AnyReconciler;
-    }
-    case 'asterisk': {
-      const ami = config.systems.asterisk;
-      if (!ami) return 'not configured';
-      return new AsteriskReconciler(
-        {
-          host: ami.host, port: ami.port, username: ami.username, secret: credential(ami.secret ?? '', 'ami'), timeoutMs: ami.timeoutMs,
-          authType: ami.authType, files: ami.files, context: ami.context, endpointContext: ami.endpointContext,
-          messageContext: ami.messageContext, voicemailContext: ami.voicemailContext, transports: ami.transports,
-        },
-        { fingerprints: deps.fingerprints, logger: log, now: deps.now },
-      ) as unknown as AnyReconciler;
-    }
-    default:
-      return NOT_BUILT[system] ?? 'not configured';
-  }
+function withoutPolicy(section: object): Record<string, unknown> {
+  const { policy: _, ...settings } = section as Record<string, unknown>;
+  return settings;
 }

@@ -1,8 +1,8 @@
 // The reconciler contract every system implements, and the plain-data shapes of plans and results.
 import type { Diagnostic } from '../desired/diagnostic.ts';
 
-export const SYSTEMS = ['active-directory', 'asterisk', 'pfsense', 'modoboa'] as const;
-export type SystemName = (typeof SYSTEMS)[number];
+/** A system's name as its module declares it (src/reconcilers/registry.ts lists them); the engine never names one. */
+export type SystemName = string;
 
 export type ChangeAction = 'create' | 'update' | 'disable' | 'delete';
 

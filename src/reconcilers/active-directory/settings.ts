@@ -1,4 +1,5 @@
-// The AD reconciler's settings (plain type; config.ts maps env vars onto it) and the defaults and layout derived from them.
+// The AD reconciler's settings: the infrasec.yaml schema with its defaults (the one place they live), and the layout derived from them.
+import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import type { Secret } from '../../desired/secret.ts';
 import { escapeDnValue, isDnWithin, parseDn } from './escape.ts';
@@ -32,12 +33,6 @@ export interface AdSettings {
   readonly pageSize?: number;
 }
 
-export interface ResolvedAdSettings extends Required<Omit<AdSettings, 'caFile' | 'tlsServerName'>> {
-  readonly caFile: string | undefined;
-  readonly tlsServerName: string | undefined;
-  readonly layout: AdLayout;
-}
-
 export const AD_DEFAULTS = {
   managedOU: 'OU=infrasec',
   tlsInsecure: false,
@@ -45,6 +40,33 @@ export const AD_DEFAULTS = {
   concurrency: 4,
   pageSize: 1000,
 } as const;
+
+/** `systems.active-directory` in infrasec.yaml. The bind password is a plain string here; build() wraps it. */
+export const adSettingsSchema = z
+  .object({
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+(:\d+)?\/?$/, 'must be ldaps://host[:port] (or ldap:// for tests)'),
+    bindDN: z.string().min(1),
+    bindPassword: z.string().min(1).optional(),
+    bindPasswordFile: z.string().optional(),
+    baseDN: z.string().min(1),
+    managedOU: z.string().default(AD_DEFAULTS.managedOU),
+    caFile: z.string().optional(),
+    tlsServerName: z.string().optional(),
+    tlsInsecure: z.boolean().default(AD_DEFAULTS.tlsInsecure),
+    upnSuffix: z.string().optional(),
+    timeoutMs: z.number().int().positive().default(AD_DEFAULTS.timeoutMs),
+    concurrency: z.number().int().min(1).max(64).default(AD_DEFAULTS.concurrency),
+    pageSize: z.number().int().min(1).max(100_000).default(AD_DEFAULTS.pageSize),
+  })
+  .strict();
+
+export type AdConfigSection = z.output<typeof adSettingsSchema>;
+
+export interface ResolvedAdSettings extends Required<Omit<AdSettings, 'caFile' | 'tlsServerName'>> {
+  readonly caFile: string | undefined;
+  readonly tlsServerName: string | undefined;
+  readonly layout: AdLayout;
+}
 
 export function resolveAdSettings(s: AdSettings): ResolvedAdSettings {
   let url: URL;

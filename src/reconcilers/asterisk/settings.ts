@@ -1,4 +1,5 @@
-// The Asterisk reconciler's settings (plain type; systems.ts maps config.ts onto it) and the layout derived from them.
+// The Asterisk reconciler's settings: the infrasec.yaml schema with its defaults (the one place they live), and the layout derived from them.
+import { z } from 'zod';
 import type { Secret } from '../../desired/secret.ts';
 import { ConfigError } from '../../errors.ts';
 import { FILE_ROLES, type FileRole } from './model.ts';
@@ -67,8 +68,45 @@ export const ASTERISK_DEFAULTS = {
   messageContext: 'textmessage',
   voicemailContext: 'infrasec',
   ringSeconds: 25,
+  webrtcOption: true,
+  authType: 'plain',
   maxHeaderLines: 128,
 } as const satisfies Record<string, unknown>;
+
+const contextName = z.string().regex(/^[A-Za-z0-9_-]+$/);
+
+/** `systems.asterisk` in infrasec.yaml. The AMI secret is a plain string here; build() wraps it. */
+export const asteriskSettingsSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(ASTERISK_DEFAULTS.port),
+    username: z.string().min(1),
+    secret: z.string().min(1).optional(),
+    secretFile: z.string().optional(),
+    timeoutMs: z.number().int().positive().default(ASTERISK_DEFAULTS.timeoutMs),
+    authType: z.enum(['plain', 'md5']).default(ASTERISK_DEFAULTS.authType),
+    files: z
+      .object({
+        pjsip: z.string().default(ASTERISK_DEFAULTS.files.pjsip),
+        extensions: z.string().default(ASTERISK_DEFAULTS.files.extensions),
+        confbridge: z.string().default(ASTERISK_DEFAULTS.files.confbridge),
+        voicemail: z.string().default(ASTERISK_DEFAULTS.files.voicemail),
+      })
+      .strict()
+      .default({ ...ASTERISK_DEFAULTS.files }),
+    context: contextName.default(ASTERISK_DEFAULTS.context),
+    endpointContext: contextName.default(ASTERISK_DEFAULTS.endpointContext),
+    messageContext: contextName.default(ASTERISK_DEFAULTS.messageContext),
+    voicemailContext: contextName.default(ASTERISK_DEFAULTS.voicemailContext),
+    /** Transport section per protocol (FreePBX: 0.0.0.0-udp, 0.0.0.0-wss...); no transport= line when unset. */
+    transports: z.object({ udp: z.string(), tcp: z.string(), tls: z.string(), wss: z.string() }).partial().strict().optional(),
+    ringSeconds: z.number().int().min(1).max(600).default(ASTERISK_DEFAULTS.ringSeconds),
+    webrtcOption: z.boolean().default(ASTERISK_DEFAULTS.webrtcOption),
+    maxHeaderLines: z.number().int().min(16).max(128).default(ASTERISK_DEFAULTS.maxHeaderLines),
+  })
+  .strict();
+
+export type AsteriskConfigSection = z.output<typeof asteriskSettingsSchema>;
 
 const FILE_NAME = /^[A-Za-z0-9_.-]+\.conf$/;
 const CONTEXT_NAME = /^[A-Za-z0-9_-]+$/;
@@ -90,7 +128,7 @@ export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSe
     voicemailContext: s.voicemailContext ?? ASTERISK_DEFAULTS.voicemailContext,
     transports: { ...(s.transports ?? {}) },
     ringSeconds: s.ringSeconds ?? ASTERISK_DEFAULTS.ringSeconds,
-    webrtcOption: s.webrtcOption ?? true,
+    webrtcOption: s.webrtcOption ?? ASTERISK_DEFAULTS.webrtcOption,
   };
   for (const field of ['context', 'endpointContext', 'messageContext', 'voicemailContext'] as const) {
     if (!CONTEXT_NAME.test(layout[field]) || /^(general|globals|zonemessages)$/i.test(layout[field])) {
@@ -111,7 +149,7 @@ export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSe
     username: s.username,
     secret: s.secret,
     timeoutMs: s.timeoutMs ?? ASTERISK_DEFAULTS.timeoutMs,
-    authType: s.authType ?? 'plain',
+    authType: s.authType ?? ASTERISK_DEFAULTS.authType,
     maxHeaderLines,
     layout,
   };

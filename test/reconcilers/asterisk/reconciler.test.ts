@@ -304,11 +304,11 @@ describe('AsteriskReconciler over AMI', () => {
 });
 
 describe('the asterisk system built from configuration', () => {
-  it('maps the asterisk config section onto the reconciler settings', () => {
+  it('maps the asterisk config section onto the reconciler settings', async () => {
     const config = configSchema.parse({
       systems: { asterisk: { host: '127.0.0.1', port: 5039, username: 'infrasec', secret: 'amipass', voicemailContext: 'cod', transports: { wss: '0.0.0.0-wss' }, files: { voicemail: 'voicemail_custom.conf' } } },
     });
-    const { reconcilers } = buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['asterisk']);
+    const { reconcilers } = await buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['asterisk']);
     const r = reconcilers.get('asterisk');
     expect(r).toBeInstanceOf(AsteriskReconciler);
     const s = (r as unknown as AsteriskReconciler).settings;

@@ -1,0 +1,6 @@
+// The systems infrasec knows: one line per system module. Adding a system is its folder plus one line here.
+import type { SystemModule } from '../engine/module.ts';
+import { activeDirectory } from './active-directory/index.ts';
+import { asterisk } from './asterisk/index.ts';
+
+export const SYSTEM_MODULES: readonly SystemModule[] = [activeDirectory, asterisk];

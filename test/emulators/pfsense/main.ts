@@ -1,0 +1,57 @@
+// Standalone CLI: `npx tsx test/emulators/pfsense/main.ts --port 8443 --state-dir DIR [--seed] [--api-key KEY]`.
+import * as path from 'node:path';
+import { ADMIN_PASSWORD, startPfSenseEmulator } from './server.js';
+import { seedScenario } from './seed.js';
+
+const USAGE = `usage: main.ts --state-dir DIR [--port 8443] [--host 127.0.0.1] [--seed] [--api-key KEY] [--no-port-forward-sort]
+  --state-dir  TLS CA/certificate (tls-ca.pem: what clients trust) and state.json, reloaded at the next start
+  --seed       on a fresh state: dual WAN + WAN_FAILOVER, LAN/DMZ, the AD LDAP server, COD-CA, the rw-agents server, GUI rules
+  --api-key    enable KeyAuth and accept this key for admin (Basic admin/${ADMIN_PASSWORD} always works)`;
+
+function parseArgs(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const key = a.slice(2);
+    if (key === 'seed' || key === 'help' || key === 'no-port-forward-sort') {
+      out[key] = 'yes';
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${a} needs a value`);
+    out[key] = value;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help || !args['state-dir']) {
+    console.log(USAGE);
+    process.exit(args.help ? 0 : 2);
+  }
+  const emu = await startPfSenseEmulator({
+    stateDir: path.resolve(args['state-dir']),
+    port: args.port !== undefined ? Number(args.port) : 8443,
+    host: args.host,
+    seed: args.seed ? seedScenario : undefined,
+    quirks: { portForwardSort: !args['no-port-forward-sort'] },
+    applyDelayMs: 200,
+  });
+  if (args['api-key']) {
+    if (!emu.state.settings.auth_methods.includes('KeyAuth')) emu.state.settings.auth_methods.push('KeyAuth');
+    if (!emu.state.apiKeys.some((k) => k.descr === 'main.ts --api-key')) emu.addApiKey('admin', 'main.ts --api-key', 24, 'sha256', args['api-key']);
+  }
+  console.log(`pfSense REST API v2 emulator on ${emu.url} (trust ${emu.caFile}); ${emu.state.config.rules.length} rules, ${emu.state.openvpnServers.length} OpenVPN server(s)`);
+  const stop = () => {
+    void emu.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

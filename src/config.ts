@@ -48,6 +48,10 @@ const controllerSchema = z
         /** OpenPGP signatures: armored public keys of the allowed signers. */
         trustedKeysFile: z.string().optional(),
         timeoutSeconds: z.number().positive().default(120),
+        /** Accept heads that do not descend from the applied commit (rewinds, other branches); each one is still audited. */
+        allowNonFastForward: z.boolean().default(false),
+        /** Accept one exact non-fast-forward move, `<applied commit>..<new head>` (full hashes, as the refusal prints it). */
+        acceptNonFastForward: z.string().regex(/^[0-9a-f]{40}\.\.[0-9a-f]{40}$/, 'must be <applied commit>..<new head>, two full 40-hex commit hashes').optional(),
       })
       .strict()
       .optional(),
@@ -122,6 +126,8 @@ const CONTROLLER_ENV: Readonly<Record<string, string>> = {
   'controller.git.allowedSignersFile': 'INFRASEC_GIT_ALLOWED_SIGNERS_FILE',
   'controller.git.trustedKeysFile': 'INFRASEC_GIT_TRUSTED_KEYS_FILE',
   'controller.git.timeoutSeconds': 'INFRASEC_GIT_TIMEOUT',
+  'controller.git.allowNonFastForward': 'INFRASEC_GIT_ALLOW_NON_FAST_FORWARD',
+  'controller.git.acceptNonFastForward': 'INFRASEC_GIT_ACCEPT_NON_FAST_FORWARD',
 };
 
 /** Every variable a setting can come from, controller's and systems', as `[variable, setting path]`. */

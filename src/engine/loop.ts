@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { policyOf, type Config } from '../config.ts';
-import type { Diagnostic } from '../desired/diagnostic.ts';
+import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import type { ResolvedState } from '../desired/model.ts';
 import { loadResolvedState, type Resolved } from '../desired/resolve.ts';
 import { InfrasecError } from '../errors.ts';
@@ -11,6 +11,7 @@ import { changeRecord, type AuditLog, type AuditRecord } from '../report/audit.t
 import { clearOpenDrift, EMPTY_DRIFT_REPORT, openDrift, renderDriftHtml, renderDriftJson, renderDriftMarkdown, updateDriftReport, type DriftReport } from '../report/drift.ts';
 import { changeToJson } from '../report/plan.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';
+import { fastForwardVerdict, type FastForwardVerdict } from '../sources/fast-forward.ts';
 import type { Source, SourceSnapshot } from '../sources/source.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { completePass, preparePass, type PassOptions, type PassResult } from './pass.ts';
@@ -110,6 +111,7 @@ export class Controller {
   private readonly lastFailure = new Map<SystemName, string>();
   private readonly notifiedRefusal = new Set<string>();
   private readonly auditedRejections = new Set<string>();
+  private readonly notifiedRejections = new Set<string>();
   private readonly notifications = new Set<Promise<unknown>>();
   private desired: Desired | undefined;
   private desiredRevision: string | null = null;
@@ -266,6 +268,14 @@ export class Controller {
   private async consider(snapshot: SourceSnapshot): Promise<void> {
     const refusal = this.deps.source.refusal(snapshot);
     if (refusal) return this.reject(snapshot, refusal, [], 'signature-refused');
+    let ff: FastForwardVerdict;
+    try {
+      ff = await this.fastForward(snapshot);
+    } catch (err) {
+      this.lastHandledHead = undefined; // a git failure, not the commit's fault: try again at the next poll
+      return this.reject(snapshot, `cannot check that the head descends from the applied commit: ${(err as Error).message}`, [], 'lineage-failed');
+    }
+    if (ff.verdict === 'refuse') return this.reject(snapshot, ff.reason, [], 'non-fast-forward');
     let loaded: Resolved;
     try {
       loaded = await this.load(snapshot);
@@ -278,8 +288,37 @@ export class Controller {
       const errors = loaded.diagnostics.filter((d) => d.severity === 'error').length;
       return this.reject(snapshot, `${errors} problem(s) in the desired state`, loaded.diagnostics, 'validation-failed');
     }
+    if (ff.verdict === 'override') {
+      // The admin's override is on the record before the head it lets through is applied.
+      try {
+        await this.appendAudit([{
+          time: this.now().toISOString(), commit: snapshot.revision, author: snapshot.author ?? null, signature: snapshot.signature.state,
+          system: 'source', object: null, action: 'accept-non-fast-forward', fields: [], result: 'ok', drift: false, reason: ff.reason,
+        }]);
+      } catch (err) {
+        this.lastHandledHead = undefined;
+        return this.reject(snapshot, `not applied: the audit trail refused the write (${(err as Error).message})`, [], 'audit-write-failed');
+      }
+      this.log.warn({ event: 'source.revision.non-fast-forward', revision: snapshot.revision, from: this.desiredRevision, reason: ff.reason }, 'accepting a head that is not a fast-forward, as configured');
+    }
     this.adopt({ snapshot, state: loaded.state });
     this.log.info({ event: 'source.revision.accepted', revision: snapshot.revision, author: snapshot.author, signature: snapshot.signature.state }, 'new desired revision');
+  }
+
+  /** Fast-forward only: a history source's head must descend from the adopted commit unless the admin named the move. */
+  private async fastForward(snapshot: SourceSnapshot): Promise<FastForwardVerdict> {
+    const adopted = this.desiredRevision;
+    const source = this.deps.source;
+    // Nothing adopted yet, a directory source, or a revision from a directory source (content digest): nothing to descend from.
+    if (!adopted || !source.lineage || !/^[0-9a-f]{40}$/.test(adopted)) return { verdict: 'accept' };
+    const git = this.deps.config.controller.git;
+    const ref = git?.ref.trim() ?? '';
+    const lineage = await source.lineage(adopted, snapshot.revision, this.stopper.signal);
+    return fastForwardVerdict(lineage, adopted, snapshot.revision, {
+      allowNonFastForward: git?.allowNonFastForward ?? false,
+      acceptNonFastForward: git?.acceptNonFastForward,
+      pinnedCommit: /^[0-9a-f]{40}$/i.test(ref) ? ref.toLowerCase() : undefined,
+    });
   }
 
   private adopt(desired: Desired): void {
@@ -294,6 +333,14 @@ export class Controller {
     this.status.sourceRejected(snapshot.revision, reason, diagnostics, code);
     this.log.warn({ event: 'source.revision.rejected', revision: snapshot.revision, code, reason, diagnostics: diagnostics.length }, 'head revision not applied; the previous one stays enforced');
     const key = `${snapshot.revision}\u0000${code}\u0000${reason}`;
+    if (!this.notifiedRejections.has(key) && !this.stopper.signal.aborted) {
+      this.notifiedRejections.add(key);
+      this.notify({
+        event: 'source.rejected', time: this.now().toISOString(), system: 'source', revision: snapshot.revision,
+        summary: `head ${snapshot.revision.slice(0, 12)} not applied: ${reason}`, error: { code, message: reason },
+        reasons: diagnostics.slice(0, 20).map(formatDiagnostic),
+      });
+    }
     if (!this.auditedRejections.has(key)) {
       try {
         await this.appendAudit([{

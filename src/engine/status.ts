@@ -41,7 +41,7 @@ export interface SourceStatus {
   /** The revision the systems converge to: the last head that loaded, validated and passed signature checks. */
   desiredRevision: string | null;
   /** Why the head is not the desired revision. */
-  notApplied: { revision: string; reason: string; diagnostics: string[] } | null;
+  notApplied: { revision: string; code: string; reason: string; diagnostics: string[] } | null;
   lastFetchAt: string | null;
   lastFetchError: { message: string; at: string } | null;
   consecutiveFailures: number;
@@ -121,7 +121,7 @@ export class StatusBoard {
   sourceRejected(revision: string, reason: string, diagnostics: readonly Diagnostic[], code: string): void {
     const shown = diagnostics.slice(0, DIAGNOSTICS_SHOWN).map(formatDiagnostic);
     if (diagnostics.length > DIAGNOSTICS_SHOWN) shown.push(`… and ${diagnostics.length - DIAGNOSTICS_SHOWN} more`);
-    this.source.notApplied = { revision, reason, diagnostics: shown };
+    this.source.notApplied = { revision, code, reason, diagnostics: shown };
     this.metrics.sourceHead.reset();
     this.metrics.sourceHead.set({ commit: revision, applicable: 'false' }, 1);
     this.metrics.sourceFailures.inc({ code });

@@ -1,9 +1,9 @@
-// Generic JSON webhook notifications (drift found, apply failed, guard refused), posted with undici and a capped, jittered retry.
+// Generic JSON webhook notifications (drift found, apply failed, guard refused, head not applied), posted with undici and a capped, jittered retry.
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import { backoffDelay, sleep, type BackoffPolicy } from '../engine/backoff.ts';
 
-export type NotifyEvent = 'drift.found' | 'apply.failed' | 'guard.refused';
+export type NotifyEvent = 'drift.found' | 'apply.failed' | 'guard.refused' | 'source.rejected';
 
 /** What is posted. Object fields are already redacted (sensitive values never leave the controller). */
 export interface Notification {

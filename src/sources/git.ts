@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import type { Lineage } from './fast-forward.ts';
 import { SourceError, type SignatureCheck, type SignatureState, type Source, type SourceDescription, type SourceSnapshot } from './source.ts';
 
 export interface GitSourceSettings {
@@ -28,6 +29,8 @@ export interface GitSourceSettings {
   /** Ceiling of one git command. */
   readonly timeoutMs?: number;
 }
+
+const COMMIT = /^[0-9a-f]{40}$/;
 
 type PinnedRef =
   | { readonly type: 'branch'; readonly name: string; readonly refspec: string; readonly local: string }
@@ -119,14 +122,39 @@ export class GitSource implements Source {
     return this.checkoutCommit(meta, signal);
   }
 
+  async lineage(adopted: string, head: string, signal: AbortSignal): Promise<Lineage> {
+    if (adopted === head) return 'same';
+    if (!COMMIT.test(adopted) || !(await this.hasCommit(adopted, signal))) return 'unknown';
+    if (await this.isAncestor(adopted, head, signal)) return 'descends';
+    return (await this.isAncestor(head, adopted, signal)) ? 'rewind' : 'sideways';
+  }
+
   async checkout(revision: string, signal: AbortSignal): Promise<SourceSnapshot | undefined> {
-    if (!/^[0-9a-f]{40}$/.test(revision) || !(await exists(join(this.repoDir, '.git')))) return undefined;
+    if (!COMMIT.test(revision) || !(await this.hasCommit(revision, signal))) return undefined; // nothing to fall back to
+    return this.checkoutCommit(await this.describeCommit(revision, signal), signal);
+  }
+
+  private async hasCommit(revision: string, signal: AbortSignal): Promise<boolean> {
+    if (!(await exists(join(this.repoDir, '.git')))) return false;
     try {
       await this.git(signal, false).raw(['cat-file', '-e', `${revision}^{commit}`]);
+      return true;
     } catch {
-      return undefined; // not in the local clone: nothing to fall back to
+      return false;
     }
-    return this.checkoutCommit(await this.describeCommit(revision, signal), signal);
+  }
+
+  /** `git merge-base --is-ancestor`: exit 0 yes, 1 no, anything else is an error (simple-git would read a silent 1 as success). */
+  private isAncestor(ancestor: string, descendant: string, signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolvePromise, reject) => {
+      execFile('git', ['merge-base', '--is-ancestor', ancestor, descendant], {
+        cwd: this.repoDir, signal, timeout: this.timeoutMs, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', LANG: 'C', GIT_TERMINAL_PROMPT: '0' },
+      }, (err, _stdout, stderr) => {
+        if (!err) return resolvePromise(true);
+        if ((err as { code?: unknown }).code === 1) return resolvePromise(false);
+        reject(this.failure(`cannot compare ${ancestor.slice(0, 12)} with ${descendant.slice(0, 12)}`, new Error(String(stderr) || err.message)));
+      });
+    });
   }
 
   /** Resolves a ref to its commit and reads author, subject and (when verifying) the signature, in one git call. */

@@ -1,5 +1,6 @@
 // The contract between a source of desired state (Git, local directory) and the controller loop, as plain data.
 import { InfrasecError } from '../errors.ts';
+import type { Lineage } from './fast-forward.ts';
 
 export type SignatureState = 'good' | 'unsigned' | 'bad' | 'untrusted' | 'expired' | 'revoked' | 'unknown-key' | 'not-checked';
 
@@ -40,6 +41,8 @@ export interface Source {
   checkout(revision: string, signal: AbortSignal): Promise<SourceSnapshot | undefined>;
   /** Signature verification refuses this snapshot: the reason, or undefined when it may be applied. */
   refusal(snapshot: SourceSnapshot): string | undefined;
+  /** How `head` relates to the adopted revision (history sources only; a directory has no history). */
+  lineage?(adopted: string, head: string, signal: AbortSignal): Promise<Lineage>;
   /** Starts watching for changes the source notices itself (directory mode); returns a stopper. */
   watch?(onChange: () => void): () => Promise<void>;
 }

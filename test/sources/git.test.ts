@@ -77,6 +77,23 @@ describe('GitSource over file://', () => {
     expect((await source({ ref: c1, workDir: join(fx.dir, 'state2') }).sync(signal)).revision).toBe(c1);
   });
 
+  it('tells a fast-forward from a rewind, a jump sideways and an unknown applied commit', async () => {
+    fx = createGitFixture();
+    const c1 = fx.commit({ 'a.yaml': '1' }, 'one');
+    const c2 = fx.commit({ 'a.yaml': '2' }, 'two');
+    const src = source();
+    await src.sync(signal);
+    fx.git('checkout', '-q', '-b', 'side', c1);
+    fx.git('commit', '-q', '--allow-empty', '-m', 'side');
+    fx.git('push', '-q', '-f', 'origin', 'HEAD:main');
+    const side = (await src.sync(signal)).revision;
+    expect(await src.lineage(c2, c2, signal)).toBe('same');
+    expect(await src.lineage(c1, c2, signal)).toBe('descends');
+    expect(await src.lineage(c2, c1, signal)).toBe('rewind');
+    expect(await src.lineage(c2, side, signal)).toBe('sideways');
+    expect(await src.lineage('f'.repeat(40), c2, signal)).toBe('unknown');
+  });
+
   it('names a missing branch in its error', async () => {
     fx = createGitFixture();
     fx.commit({ 'a.yaml': '1' }, 'one');

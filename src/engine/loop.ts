@@ -36,6 +36,8 @@ export interface ControllerDeps {
   readonly load?: (root: string, revision: string) => Promise<Resolved>;
   /** How long stop() waits for in-flight passes before giving up on them. */
   readonly shutdownGraceMs?: number;
+  /** How long past passTimeoutSeconds a pass may take to settle before its worker shows as stuck. Default 10 s. */
+  readonly stuckGraceMs?: number;
 }
 
 /** What the controller persists between runs (atomically): which revision each system converged to. */
@@ -400,8 +402,30 @@ export class Controller {
     this.status.stopped(system);
   }
 
-  /** One pass for one system; the worker guarantees there is never more than one per system at a time. */
+  /**
+   * One pass for one system; the worker guarantees there is never more than one per system at a time. Past
+   * passTimeoutSeconds the pass's signal aborts (every client call follows it); a pass that has still not settled
+   * stuckGraceMs later marks its worker stuck (/status, /readyz, infrasec_worker_stuck) rather than look healthy.
+   */
   private async runSystemPass(system: SystemName, desired: Desired): Promise<{ result: PassResult; nextDelayMs: number }> {
+    const timeoutSeconds = this.deps.config.controller.passTimeoutSeconds;
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(() => deadline.abort(new InfrasecError('pass-timeout', `pass timed out after ${timeoutSeconds} s (passTimeoutSeconds)`)), timeoutSeconds * 1000);
+    const stuckAfterMs = timeoutSeconds * 1000 + (this.deps.stuckGraceMs ?? 10_000);
+    const stuckTimer = setTimeout(() => {
+      const message = `the pass has not settled ${Math.round(stuckAfterMs / 1000)} s after it started, past its ${timeoutSeconds} s timeout`;
+      this.status.passStuck(system, message);
+      this.log.error({ event: 'pass.stuck', system, passTimeoutSeconds: timeoutSeconds }, message);
+    }, stuckAfterMs);
+    try {
+      return await this.passWithin(system, desired, AbortSignal.any([this.stopper.signal, deadline.signal]));
+    } finally {
+      clearTimeout(deadlineTimer);
+      clearTimeout(stuckTimer);
+    }
+  }
+
+  private async passWithin(system: SystemName, desired: Desired, signal: AbortSignal): Promise<{ result: PassResult; nextDelayMs: number }> {
     const reconciler = this.deps.reconcilers.get(system)!;
     const cfg = this.deps.config.controller;
     const revision = desired.state.revision;
@@ -413,7 +437,6 @@ export class Controller {
 
     this.status.passStarted(system);
     const auditWrites: Array<Promise<unknown>> = [];
-    const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(cfg.passTimeoutSeconds * 1000)]);
     const passOpts: PassOptions = {
       mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.now,
       hooks: {

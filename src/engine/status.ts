@@ -6,7 +6,8 @@ import type { SignatureCheck, SourceDescription, SourceSnapshot } from '../sourc
 import type { PassResult, PassStatus } from './pass.ts';
 import type { SystemName } from './types.ts';
 
-export type SystemState = 'starting' | 'running' | 'idle' | 'backoff' | 'refused' | 'stopped';
+/** stuck: a pass ran past its timeout and has not settled; the worker waits for it rather than start a second one. */
+export type SystemState = 'starting' | 'running' | 'stuck' | 'idle' | 'backoff' | 'refused' | 'stopped';
 
 export interface LastPass {
   readonly revision: string;
@@ -30,6 +31,8 @@ export interface SystemStatus {
   consecutiveFailures: number;
   nextAttemptAt: string | null;
   driftOpen: number;
+  /** Since when the running pass is past its timeout without settling; null when not stuck. */
+  stuckSince: string | null;
 }
 
 export interface SourceStatus {
@@ -78,9 +81,10 @@ export class StatusBoard {
     for (const system of systems) {
       this.systems.set(system, {
         system, state: 'starting', appliedRevision: null, appliedAt: null, lastPass: null, lastSuccessAt: null,
-        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0,
+        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0, stuckSince: null,
       });
       metrics.driftedObjects.set({ system }, 0);
+      metrics.stuckWorkers.set({ system }, 0);
     }
   }
 
@@ -138,9 +142,20 @@ export class StatusBoard {
     s.nextAttemptAt = null;
   }
 
+  /** The running pass is past its timeout and has not settled: shown in /status, /readyz and infrasec_worker_stuck. */
+  passStuck(system: SystemName, message: string): void {
+    const s = this.get(system);
+    s.state = 'stuck';
+    s.stuckSince = this.now().toISOString();
+    s.lastError = { code: 'pass-stuck', message, at: s.stuckSince };
+    this.metrics.stuckWorkers.set({ system }, 1);
+  }
+
   /** Records one finished pass: status, applied commit, errors and every pass metric. */
   passFinished(system: SystemName, result: PassResult, opts: { drift: boolean; driftOpen: number; converged: boolean }): void {
     const s = this.get(system);
+    s.stuckSince = null;
+    this.metrics.stuckWorkers.set({ system }, 0);
     const at = this.now().toISOString();
     const failedChanges = result.applied.filter((a) => !a.ok).length;
     s.lastPass = {
@@ -203,10 +218,11 @@ export class StatusBoard {
     this.audit = { ...head };
   }
 
-  /** Ready once every enabled system has finished a pass that reached it (not failed). */
-  ready(): { ready: boolean; waiting: SystemName[] } {
+  /** Ready once every enabled system has finished a pass that reached it (not failed), and no worker is stuck. */
+  ready(): { ready: boolean; waiting: SystemName[]; stuck: SystemName[] } {
     const waiting = [...this.systems.values()].filter((s) => s.lastSuccessAt === null && !(s.lastPass && s.lastPass.status === 'refused')).map((s) => s.system);
-    return { ready: waiting.length === 0, waiting };
+    const stuck = [...this.systems.values()].filter((s) => s.stuckSince !== null).map((s) => s.system);
+    return { ready: waiting.length === 0 && stuck.length === 0, waiting, stuck };
   }
 
   snapshot(): ControllerStatus {

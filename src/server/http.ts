@@ -81,7 +81,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const r = opts.target.status.ready();
-      return send(res, r.ready ? 200 : 503, r.ready ? { status: 'ready' } : { status: 'not ready', waitingFor: r.waiting });
+      return send(res, r.ready ? 200 : 503, r.ready ? { status: 'ready' } : { status: 'not ready', waitingFor: r.waiting, stuck: r.stuck });
     }
     if (opts.bearerToken && !authorized(req.headers['authorization'], opts.bearerToken)) {
       return send(res, 401, { error: 'bearer token required' }, { 'www-authenticate': 'Bearer realm="infrasec"' });

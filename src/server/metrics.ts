@@ -13,6 +13,7 @@ export class ControllerMetrics {
   readonly sourceFailures: Counter<'code'>;
   readonly webhookRequests: Counter<'result'>;
   readonly notificationFailures: Counter<'event'>;
+  readonly stuckWorkers: Gauge<'system'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -29,6 +30,7 @@ export class ControllerMetrics {
     this.sourceFailures = new Counter({ name: 'infrasec_source_failures_total', help: 'Source syncs that failed (unreachable, missing ref, invalid or untrusted commit)', labelNames: ['code'], registers });
     this.webhookRequests = new Counter({ name: 'infrasec_webhook_requests_total', help: 'Webhook requests by result (accepted, unauthorized, …)', labelNames: ['result'], registers });
     this.notificationFailures = new Counter({ name: 'infrasec_notification_failures_total', help: 'Notifications that could not be delivered after retries', labelNames: ['event'], registers });
+    this.stuckWorkers = new Gauge({ name: 'infrasec_worker_stuck', help: 'Value 1 while a system\'s pass runs past its timeout without settling (its worker is stuck)', labelNames: ['system'], registers });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'infrasec_' });
   }
 }

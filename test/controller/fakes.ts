@@ -74,6 +74,8 @@ export class FakeSystem implements Reconciler<ResolvedState, Map<string, string>
   observeFailures = 0;
   /** observe blocks until its signal aborts. */
   hang = false;
+  /** observe blocks, deaf to its signal, until this promise resolves (a client call with no deadline). */
+  deafUntil: Promise<void> | undefined;
   applyDelayMs = 0;
   readonly applying: string[] = [];
 
@@ -84,6 +86,7 @@ export class FakeSystem implements Reconciler<ResolvedState, Map<string, string>
     if (this.hang) {
       await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
     }
+    if (this.deafUntil) await this.deafUntil;
     if (this.observeFailures > 0) {
       this.observeFailures--;
       throw new Error('connect ECONNREFUSED');

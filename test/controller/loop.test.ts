@@ -26,19 +26,23 @@ afterEach(async () => {
 
 const fakeSystem = { url: 'ldaps://127.0.0.1', bindDN: 'CN=x', bindPassword: 'x', baseDN: 'DC=x' };
 
-function config(policy: Record<string, unknown> = {}): Config {
+function config(policy: Record<string, unknown> = {}, controller: Record<string, unknown> = {}): Config {
   return configSchema.parse({
     stateDir,
     systems: { 'active-directory': { ...fakeSystem, policy }, asterisk: { host: '127.0.0.1', username: 'x', secret: 'x', policy } },
-    controller: { pollIntervalSeconds: 0.05, driftIntervalSeconds: 0.05, retry: { initialSeconds: 0.02, maxSeconds: 0.1 } },
+    controller: { pollIntervalSeconds: 0.05, driftIntervalSeconds: 0.05, retry: { initialSeconds: 0.02, maxSeconds: 0.1 }, ...controller },
   });
 }
 
-async function controller(source: FakeSource, systems: FakeSystem[], opts: { policy?: Record<string, unknown>; notifier?: RecordingNotifier; start?: boolean } = {}) {
+async function controller(
+  source: FakeSource,
+  systems: FakeSystem[],
+  opts: { policy?: Record<string, unknown>; notifier?: RecordingNotifier; start?: boolean; controller?: Record<string, unknown>; stuckGraceMs?: number; metrics?: ControllerMetrics } = {},
+) {
   const c = new Controller({
-    config: config(opts.policy), source, load: source.load,
+    config: config(opts.policy, opts.controller), source, load: source.load, stuckGraceMs: opts.stuckGraceMs,
     reconcilers: new Map<SystemName, AnyReconciler>(systems.map((s) => [s.system, s as unknown as AnyReconciler])),
-    skipped: [], audit: await AuditLog.open(stateDir), metrics: new ControllerMetrics({ processMetrics: false }), logger: silentLogger,
+    skipped: [], audit: await AuditLog.open(stateDir), metrics: opts.metrics ?? new ControllerMetrics({ processMetrics: false }), logger: silentLogger,
     notifier: opts.notifier, shutdownGraceMs: 5_000,
   });
   running.push(c);
@@ -171,7 +175,42 @@ describe('Controller', () => {
     await eventually(() => sys(c, 'asterisk').appliedRevision === 'r2', 10_000, 'asterisk follows r2');
     expect(sys(c).state).toBe('running');
     expect(sys(c).appliedRevision).toBeNull();
-    expect(c.status.ready()).toEqual({ ready: false, waiting: ['active-directory'] });
+    expect(c.status.ready()).toEqual({ ready: false, waiting: ['active-directory'], stuck: [] });
+  });
+
+  it('a pass past passTimeoutSeconds is aborted, fails and is retried like any transient failure', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    ad.hang = true;
+    const c = await controller(src, [ad], { controller: { passTimeoutSeconds: 0.2 } });
+    await eventually(() => sys(c).consecutiveFailures >= 2, 10_000, 'two timed-out passes');
+    expect(sys(c).stuckSince).toBeNull();
+    ad.hang = false;
+    await eventually(() => sys(c).appliedRevision === 'r1', 10_000, 'applied once the system answers');
+    expect(sys(c).consecutiveFailures).toBe(0);
+  });
+
+  it('a pass that ignores its timeout shows the worker stuck in status, readiness and a metric, until it settles', async () => {
+    const src = new FakeSource();
+    src.push('r1', { a: '1' });
+    const ad = new FakeSystem('active-directory');
+    let release!: () => void;
+    ad.deafUntil = new Promise<void>((r) => (release = r));
+    const metrics = new ControllerMetrics({ processMetrics: false });
+    const c = await controller(src, [ad], { controller: { passTimeoutSeconds: 0.2 }, stuckGraceMs: 100, metrics });
+    await eventually(() => sys(c).state === 'stuck', 10_000, 'the worker shown stuck');
+    expect(sys(c).stuckSince).not.toBeNull();
+    expect(sys(c).lastError?.code).toBe('pass-stuck');
+    expect(c.status.ready()).toMatchObject({ ready: false, stuck: ['active-directory'] });
+    expect(await metrics.registry.metrics()).toMatch(/infrasec_worker_stuck\{system="active-directory"\} 1/);
+    // One pass at a time: the stuck one is waited for, never doubled.
+    expect(ad.passes).toBe(1);
+    ad.deafUntil = undefined;
+    release();
+    await eventually(() => sys(c).appliedRevision === 'r1', 10_000, 'applied after the stuck pass settled');
+    expect(sys(c).stuckSince).toBeNull();
+    expect(await metrics.registry.metrics()).toMatch(/infrasec_worker_stuck\{system="active-directory"\} 0/);
   });
 
   it('backs off after failures, notifies the failure once, and recovers', async () => {

@@ -44,7 +44,17 @@ export interface SambaDc {
   readonly realm: string;
   readonly domain: string;
   readonly dir: string;
+  /** The PID of the samba process serving now (changes after restart()). */
   readonly pid: number;
+  /** Freezes the DC (SIGSTOP to its own PID): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaws a paused DC (SIGCONT). */
+  resume(): void;
+  /**
+   * Kills the DC (SIGKILL to its own PID, no clean shutdown) and, after `downMs`, starts samba again on the same
+   * instance directory and address; resolves once LDAPS answers again.
+   */
+  restart(downMs?: number): Promise<void>;
   /** Stops this DC (its own PID only), removes its address (if the harness added it) and its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -219,6 +229,8 @@ export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> 
       const c = child;
       const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
       c.kill('SIGTERM');
+      // A paused DC (pause()) only sees the SIGTERM once it runs again.
+      c.kill('SIGCONT');
       const timedOut = await Promise.race([gone.then(() => false), sleep(10_000).then(() => true)]);
       if (timedOut) {
         c.kill('SIGKILL');
@@ -253,27 +265,32 @@ export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> 
       }
     }
 
-    const logFile = join(dir, 'log', 'stdout.log');
-    const out = openSync(logFile, 'a');
-    let exited = false;
-    try {
-      child = spawn('samba', ['-s', conf, '--foreground', '--no-process-group', '-M', 'single'], { stdio: ['ignore', out, out] });
-    } finally {
-      closeSync(out);
-    }
-    child.once('exit', () => {
-      exited = true;
-    });
-    const pid = child.pid;
-    if (pid === undefined) throw new Error('samba did not start');
-    // If the test process dies without calling stop(), don't leave an orphaned DC holding the address.
-    exitHook = () => {
-      if (!exited) process.kill(pid, 'SIGKILL');
-      if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+    const spawnSamba = async (): Promise<void> => {
+      const logFile = join(dir, 'log', 'stdout.log');
+      const out = openSync(logFile, 'a');
+      let exited = false;
+      let c: ChildProcess;
+      try {
+        c = spawn('samba', ['-s', conf, '--foreground', '--no-process-group', '-M', 'single'], { stdio: ['ignore', out, out] });
+      } finally {
+        closeSync(out);
+      }
+      child = c;
+      c.once('exit', () => {
+        exited = true;
+      });
+      const pid = c.pid;
+      if (pid === undefined) throw new Error('samba did not start');
+      // If the test process dies without calling stop(), don't leave an orphaned DC holding the address.
+      if (exitHook) process.off('exit', exitHook);
+      exitHook = () => {
+        if (!exited) process.kill(pid, 'SIGKILL');
+        if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+      };
+      process.once('exit', exitHook);
+      await waitForLdaps(host, c, join(dir, 'log', 'samba.log'), opts.startTimeoutMs ?? 60_000, () => exited);
     };
-    process.once('exit', exitHook);
-
-    await waitForLdaps(host, child, join(dir, 'log', 'samba.log'), opts.startTimeoutMs ?? 60_000, () => exited);
+    await spawnSamba();
     const caFile = join(dir, 'private', 'tls', 'ca.pem');
     const cert = new X509Certificate(await readFile(join(dir, 'private', 'tls', 'cert.pem')));
     const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
@@ -301,7 +318,25 @@ export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> 
       realm: REALM,
       domain: DOMAIN,
       dir,
-      pid,
+      get pid() {
+        return child!.pid!;
+      },
+      pause: () => {
+        child!.kill('SIGSTOP');
+      },
+      resume: () => {
+        child!.kill('SIGCONT');
+      },
+      restart: async (downMs = 0) => {
+        const c = child!;
+        if (c.exitCode === null && c.signalCode === null) {
+          const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+          c.kill('SIGKILL');
+          await gone;
+        }
+        await sleep(downMs);
+        await spawnSamba();
+      },
       stop: () => (stopped ??= cleanup()),
     };
   } catch (err) {

@@ -4,7 +4,8 @@ import type { FingerprintStore } from '../../engine/fingerprints.ts';
 import { isPrune } from '../../engine/guard.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
 import { REDACTED } from '../../desired/secret.ts';
-import { type AdClient, describeLdapError } from './client.ts';
+import { TargetUnavailableError } from '../../errors.ts';
+import { type AdClient, AdOperationAbortedError, describeLdapError } from './client.ts';
 import { encodeUnicodePwd } from './encoding.ts';
 import type { AdPayload, LdapModification, LdapWrite } from './model.ts';
 
@@ -97,6 +98,9 @@ export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: Abor
   const results: Applied[] = [];
   const total = plan.changes.length;
   const checkpoint = new FingerprintCheckpoint(deps.fingerprints);
+  // Once AD is unreachable (or the pass gave up), the rest of the pass is not sent: each change would only wait out
+  // its own timeout. They are reported failed, and the next pass (retried with backoff) sends them.
+  const halt: Halt = {};
   const finish = (a: Applied) => {
     results.push(a);
     hooks?.onApplied?.(a, results.length, total);
@@ -108,7 +112,7 @@ export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: Abor
     // Workers are paced by the LDAP writes only; a change is reported once its fingerprint is stored as well.
     const worker = async () => {
       for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
-        const sent = await sendChange(c, deps, signal);
+        const sent = await sendChange(c, deps, signal, halt);
         finishing.push(settle(c, sent, checkpoint, deps.logger).then(finish));
       }
     };
@@ -128,19 +132,25 @@ interface Sent {
   readonly payload?: AdPayload;
 }
 
-async function sendChange(change: Change, deps: ApplyDeps, signal: AbortSignal): Promise<Sent> {
+interface Halt {
+  reason?: string;
+}
+
+async function sendChange(change: Change, deps: ApplyDeps, signal: AbortSignal, halt: Halt): Promise<Sent> {
   const payload = change.payload as unknown as AdPayload | undefined;
   if (!payload || !Array.isArray(payload.writes)) {
     return { ok: false, writes: 0, error: 'change has no active-directory payload (was it planned by this reconciler?)' };
   }
   if (signal.aborted) return { ok: false, writes: 0, error: 'aborted before this change was sent' };
+  if (halt.reason) return { ok: false, writes: 0, error: `not sent: ${halt.reason}` };
   let writes = 0;
   for (const [i, write] of payload.writes.entries()) {
     const withPassword = i === 0 ? payload.password : undefined;
     try {
-      await send(deps.client, write, withPassword?.secret.reveal());
+      await send(deps.client, write, withPassword?.secret.reveal(), signal);
       writes++;
     } catch (err) {
+      if (err instanceof TargetUnavailableError || err instanceof AdOperationAbortedError) halt.reason ??= redact(`Active Directory became unavailable during the pass (${describeLdapError(err)})`, payload);
       return { ok: false, writes, error: redact(`${write.op} ${write.dn} failed: ${describeLdapError(err)}`, payload), payload };
     }
   }
@@ -166,7 +176,7 @@ async function settle(change: Change, sent: Sent, checkpoint: FingerprintCheckpo
   return { change, ok: true, writes: sent.writes };
 }
 
-async function send(client: AdClient, write: LdapWrite, password: string | undefined): Promise<void> {
+async function send(client: AdClient, write: LdapWrite, password: string | undefined, signal: AbortSignal): Promise<void> {
   switch (write.op) {
     case 'add': {
       const attrs: Array<[string, readonly (string | Buffer)[]]> = Object.entries(write.attributes).filter(([k]) => k !== 'pwdLastSet');
@@ -174,18 +184,18 @@ async function send(client: AdClient, write: LdapWrite, password: string | undef
       // pwdLastSet=0 after the password: setting a password stamps pwdLastSet with the current time.
       const pwdLastSet = write.attributes['pwdLastSet'];
       if (pwdLastSet) attrs.push(['pwdLastSet', pwdLastSet]);
-      await client.add(write.dn, attrs);
+      await client.add(write.dn, attrs, signal);
       return;
     }
     case 'modify': {
       const rest: LdapModification[] = write.changes.filter((c) => c.attribute !== 'pwdLastSet');
       const last = write.changes.filter((c) => c.attribute === 'pwdLastSet');
       const pwd = password !== undefined ? [{ operation: 'replace' as const, attribute: 'unicodePwd', values: [encodeUnicodePwd(password)] }] : [];
-      await client.modify(write.dn, [...rest, ...pwd, ...last]);
+      await client.modify(write.dn, [...rest, ...pwd, ...last], signal);
       return;
     }
     case 'delete':
-      await client.delete(write.dn);
+      await client.delete(write.dn, signal);
       return;
   }
 }

@@ -1,6 +1,6 @@
-// Speaks LDAP to the domain controller (ldapts over TLS): connect, bind, paged search, add/modify/delete; maps failures to infrasec errors.
+// Speaks LDAP to the domain controller (ldapts over TLS): one bound session at a time, every operation under a deadline and the caller's signal; maps failures to infrasec errors.
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Attribute, Change, Client, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
 import type { Logger } from 'pino';
 import { AuthenticationError, ConfigError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
@@ -41,30 +41,113 @@ export function isConnectionFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
   if (code && (UNAVAILABLE_CODES.has(code) || TLS_CODES.test(code))) return true;
-  return /Connection timeout|Operation timed out|Connection closed|Socket error|Socket connection not established/.test(err.message);
+  return /Connection timeout|Operation timed out|Connection closed|Socket error|Socket connection not established|session was closed/.test(err.message);
 }
 
+/** One connection and its bind. A session whose socket died is thrown away whole; ldapts never reconnects it on its own. */
+interface Session {
+  readonly client: Client;
+  readonly sockets: Set<TLSSocket>;
+  dead: boolean;
+  /** Forgets this session in its AdClient, so the next call opens a new one. */
+  release?: () => void;
+}
+
+/** Ends a wait on the first of: the promise settling, the timer, the signal. The loser's later rejection is swallowed. */
+function withDeadline<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined, onTimeout: () => Error, onAbort: (reason: unknown) => Error): Promise<T> {
+  promise.catch(() => undefined);
+  if (signal?.aborted) return Promise.reject(onAbort(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+    };
+    const aborted = () => {
+      done();
+      reject(onAbort(signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(onTimeout());
+    }, ms);
+    signal?.addEventListener('abort', aborted, { once: true });
+    promise.then(
+      (v) => {
+        done();
+        resolve(v);
+      },
+      (err: unknown) => {
+        done();
+        reject(err);
+      },
+    );
+  });
+}
+
+/** The caller's signal fired (pass timeout, shutdown): the operation was given up, not refused by AD. */
+export class AdOperationAbortedError extends InfrasecError {
+  constructor(what: string, reason: unknown) {
+    super('aborted', `${what} aborted: ${reason instanceof Error ? reason.message : String(reason ?? 'signal aborted')}`);
+  }
+}
+
+/**
+ * The session: connects and binds once, shares it between concurrent operations, and opens a new one (one attempt in
+ * flight, every caller awaiting the same one) when the socket dies. Every operation has a deadline (timeoutMs) and
+ * follows the caller's signal; when either fires the session's socket is destroyed, so ldapts settles every other
+ * operation on it too, and the next call reconnects.
+ */
 export class AdClient {
   readonly #settings: ResolvedAdSettings;
   readonly #log: Logger | undefined;
-  #client: Client | undefined;
-  #ready: Promise<Client> | undefined;
+  #session: Promise<Session> | undefined;
+  #connectAttempts = 0;
 
   constructor(settings: ResolvedAdSettings, logger?: Logger) {
     this.#settings = settings;
     this.#log = logger;
   }
 
-  /** Connects and binds once; later calls reuse the session (ldapts re-binds on reconnect). */
-  connect(): Promise<Client> {
-    this.#ready ??= this.#open().catch((err: unknown) => {
-      this.#ready = undefined;
-      throw err;
-    });
-    return this.#ready;
+  /** How many sessions were opened (or tried): what shows that concurrent callers share one reconnect. */
+  get connectAttempts(): number {
+    return this.#connectAttempts;
   }
 
-  async #open(): Promise<Client> {
+  /** A live, bound session: the current one, the one being opened, or a new one (serialized). */
+  async #acquire(what: string, signal: AbortSignal | undefined): Promise<Session> {
+    // Two rounds at most: the current session may turn out dead once awaited, then one fresh attempt.
+    for (let round = 0; round < 2; round++) {
+      const pending = (this.#session ??= this.#open());
+      const session = await withDeadline(
+        pending,
+        // #open has its own deadline; this one only protects the caller from a bug there.
+        2 * this.#settings.timeoutMs + 1_000,
+        signal,
+        () => this.#timeoutError('connect and bind', 2 * this.#settings.timeoutMs + 1_000),
+        (reason) => new AdOperationAbortedError(what, reason),
+      );
+      if (!session.dead && session.client.isConnected) return session;
+      this.#discard(session);
+    }
+    throw new TargetUnavailableError(`Active Directory at ${this.#settings.url} closed every new session at once`, { url: this.#settings.url });
+  }
+
+  #open(): Promise<Session> {
+    this.#connectAttempts++;
+    const opened: Promise<Session> = this.#connectAndBind().then((session) => {
+      session.release = () => {
+        if (this.#session === opened) this.#session = undefined;
+      };
+      return session;
+    });
+    // A failed attempt is forgotten, so the next caller tries again; callers already waiting see the failure.
+    opened.catch(() => {
+      if (this.#session === opened) this.#session = undefined;
+    });
+    return opened;
+  }
+
+  async #connectAndBind(): Promise<Session> {
     const s = this.#settings;
     const tlsOptions: ConnectionOptions = { rejectUnauthorized: !s.tlsInsecure, minVersion: 'TLSv1.2' };
     if (s.caFile) {
@@ -76,16 +159,82 @@ export class AdClient {
     }
     if (s.tlsServerName) tlsOptions.servername = s.tlsServerName;
     if (s.tlsInsecure) this.#log?.warn({ event: 'ad.tls.insecure', url: s.url }, 'TLS certificate verification is OFF for Active Directory (tlsInsecure)');
-    const client = new Client({ url: s.url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs, tlsOptions, autoRebind: true });
+    const sockets = new Set<TLSSocket>();
+    let first = true;
+    const client = new Client({
+      url: s.url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs, tlsOptions, autoRebind: false,
+      // One socket per session: a second one would be ldapts reconnecting without a bind behind our back.
+      createSecureConnection: ((port: number, host: string, options: ConnectionOptions) => {
+        const socket = tlsConnect(port, host, options);
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        if (!first) setImmediate(() => socket.destroy(new Error('the AD session was closed; a new one binds again')));
+        first = false;
+        return socket;
+      }) as typeof tlsConnect,
+    });
+    const session: Session = { client, sockets, dead: false };
     try {
-      await client.bind(s.bindDN, s.bindPassword.reveal());
+      await withDeadline(
+        client.bind(s.bindDN, s.bindPassword.reveal()),
+        s.timeoutMs,
+        undefined,
+        () => this.#timeoutError('connect and bind', s.timeoutMs),
+        (reason) => new AdOperationAbortedError('bind', reason),
+      );
     } catch (err) {
-      await client.unbind().catch((closeErr: unknown) => this.#log?.debug({ event: 'ad.close.failed', err: describeLdapError(closeErr) }, 'closing a failed session'));
+      this.#kill(session);
       throw this.#mapSessionError(err);
     }
-    this.#client = client;
     this.#log?.debug({ event: 'ad.bind.done', url: s.url }, 'bound to Active Directory');
-    return client;
+    return session;
+  }
+
+  /** Destroys the session's sockets: ldapts rejects whatever was pending on them. */
+  #kill(session: Session): void {
+    session.dead = true;
+    for (const socket of session.sockets) socket.destroy();
+  }
+
+  #discard(session: Session): void {
+    this.#kill(session);
+    session.release?.();
+  }
+
+  #timeoutError(what: string, ms: number): TargetUnavailableError {
+    const s = this.#settings;
+    return new TargetUnavailableError(`Active Directory at ${s.url} did not answer (${what}) within ${ms} ms: Operation timed out`, { url: s.url, timeoutMs: ms });
+  }
+
+  /**
+   * Runs one LDAP operation on a live session, under timeoutMs and the caller's signal. On either, the whole session is
+   * dropped (its socket destroyed): a DC that stopped answering one operation answers none on that socket.
+   */
+  async #run<T>(what: string, signal: AbortSignal | undefined, op: (client: Client) => Promise<T>, on?: Session): Promise<T> {
+    const session = on ?? (await this.#acquire(what, signal));
+    const ms = this.#settings.timeoutMs;
+    try {
+      return await withDeadline(
+        op(session.client),
+        ms,
+        signal,
+        () => {
+          this.#discard(session);
+          return this.#timeoutError(what, ms);
+        },
+        (reason) => {
+          this.#discard(session);
+          return new AdOperationAbortedError(what, reason);
+        },
+      );
+    } catch (err) {
+      if (err instanceof InfrasecError) throw err;
+      if (isConnectionFailure(err) || err instanceof InvalidCredentialsError) {
+        this.#discard(session);
+        throw this.#mapSessionError(err);
+      }
+      throw err;
+    }
   }
 
   #mapSessionError(err: unknown): InfrasecError {
@@ -110,29 +259,25 @@ export class AdClient {
   }
 
   /**
-   * One paged search, pages fetched in sequence until the server has no more. Bounded by the page count a
-   * directory of 10M objects would need; the signal is checked between pages.
+   * One paged search, pages fetched in sequence until the server has no more. Each page has its own deadline and
+   * follows the signal; bounded by the page count a directory of 10M objects would need.
    */
   async search(req: SearchRequest, signal?: AbortSignal): Promise<Entry[]> {
-    const client = await this.connect();
     const entries: Entry[] = [];
     const maxPages = Math.ceil(10_000_000 / this.#settings.pageSize);
-    let pages = 0;
-    try {
-      for await (const page of client.searchPaginated(req.base, {
-        scope: req.scope,
-        filter: req.filter,
-        attributes: [...req.attributes],
-        paged: { pageSize: this.#settings.pageSize },
-      })) {
-        signal?.throwIfAborted();
-        for (const e of page.searchEntries) entries.push(e);
-        if (++pages > maxPages) throw new InfrasecError('ad-search-runaway', `search under ${req.base} returned more than ${maxPages} pages`);
-      }
-    } catch (err) {
-      // ldapts reconnects and re-binds on its own; a failure there is a session failure, not a search failure.
-      if (isConnectionFailure(err) || err instanceof InvalidCredentialsError) throw this.#mapSessionError(err);
-      throw err;
+    const what = `search under ${req.base}`;
+    const session = await this.#acquire(what, signal);
+    const pages = session.client.searchPaginated(req.base, {
+      scope: req.scope,
+      filter: req.filter,
+      attributes: [...req.attributes],
+      paged: { pageSize: this.#settings.pageSize },
+    });
+    for (let n = 1; ; n++) {
+      const page = await this.#run(what, signal, () => pages.next(), session);
+      if (page.done) break;
+      for (const e of page.value.searchEntries) entries.push(e);
+      if (n > maxPages) throw new InfrasecError('ad-search-runaway', `search under ${req.base} returned more than ${maxPages} pages`);
     }
     return entries;
   }
@@ -147,31 +292,40 @@ export class AdClient {
     }
   }
 
-  async add(dn: string, attributes: ReadonlyArray<readonly [string, readonly (string | Buffer)[]]>): Promise<void> {
-    const client = await this.connect();
-    await client.add(
-      dn,
-      attributes.map(([type, values]) => new Attribute({ type, values: values as string[] | Buffer[] })),
+  async add(dn: string, attributes: ReadonlyArray<readonly [string, readonly (string | Buffer)[]]>, signal?: AbortSignal): Promise<void> {
+    await this.#run(`add ${dn}`, signal, (client) =>
+      client.add(
+        dn,
+        attributes.map(([type, values]) => new Attribute({ type, values: values as string[] | Buffer[] })),
+      ),
     );
   }
 
-  async modify(dn: string, changes: ReadonlyArray<LdapModification | { operation: 'replace'; attribute: string; values: readonly Buffer[] }>): Promise<void> {
-    const client = await this.connect();
-    await client.modify(
-      dn,
-      changes.map((c) => new Change({ operation: c.operation, modification: new Attribute({ type: c.attribute, values: [...c.values] as string[] | Buffer[] }) })),
+  async modify(dn: string, changes: ReadonlyArray<LdapModification | { operation: 'replace'; attribute: string; values: readonly Buffer[] }>, signal?: AbortSignal): Promise<void> {
+    await this.#run(`modify ${dn}`, signal, (client) =>
+      client.modify(
+        dn,
+        changes.map((c) => new Change({ operation: c.operation, modification: new Attribute({ type: c.attribute, values: [...c.values] as string[] | Buffer[] }) })),
+      ),
     );
   }
 
-  async delete(dn: string): Promise<void> {
-    const client = await this.connect();
-    await client.del(dn);
+  async delete(dn: string, signal?: AbortSignal): Promise<void> {
+    await this.#run(`delete ${dn}`, signal, (client) => client.del(dn));
   }
 
+  /** Unbinds (under the deadline) and destroys the socket whatever the DC does; idempotent. */
   async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    this.#ready = undefined;
-    if (client) await client.unbind();
+    const pending = this.#session;
+    this.#session = undefined;
+    if (!pending) return;
+    const session = await pending.catch(() => undefined);
+    if (!session) return;
+    if (!session.dead && session.client.isConnected) {
+      await withDeadline(session.client.unbind(), this.#settings.timeoutMs, undefined, () => this.#timeoutError('unbind', this.#settings.timeoutMs), (r) => new AdOperationAbortedError('unbind', r)).catch(
+        (err: unknown) => this.#log?.debug({ event: 'ad.close.failed', err: describeLdapError(err) }, 'closing the session'),
+      );
+    }
+    this.#kill(session);
   }
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { SystemModule } from './engine/module.ts';
 import { DEFAULT_POLICY, type Policy, type SystemName } from './engine/types.ts';
 import { settingsFromEnv } from './environment.ts';
+import { DEFAULT_TOTAL_LIMITS } from './desired/limits.ts';
 import { ConfigError } from './errors.ts';
 import { SYSTEM_MODULES } from './reconcilers/registry.ts';
 
@@ -83,9 +84,20 @@ const systemsSchema = z
   .strict()
   .default({});
 
+const desiredStateSchema = z
+  .object({
+    maxTotalBytes: z.number().int().positive().default(DEFAULT_TOTAL_LIMITS.maxTotalBytes),
+    maxDocuments: z.number().int().positive().default(DEFAULT_TOTAL_LIMITS.maxDocuments),
+    maxObjects: z.number().int().positive().default(DEFAULT_TOTAL_LIMITS.maxObjects),
+    loadTimeoutSeconds: z.number().positive().default(DEFAULT_TOTAL_LIMITS.loadTimeoutSeconds),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     stateDir: z.string().default('.infrasec-state'),
+    /** Ceilings on the whole desired state; a commit over one is refused and the last good one stays enforced. */
+    desiredState: desiredStateSchema.default({ ...DEFAULT_TOTAL_LIMITS }),
     secrets: z.object({ ageIdentityFiles: z.array(z.string()).default([]) }).strict().default({ ageIdentityFiles: [] }),
     systems: systemsSchema,
     controller: controllerSchema.default(controllerSchema.parse({})),
@@ -103,6 +115,10 @@ type Env = Readonly<Record<string, string | undefined>>;
 const CONTROLLER_ENV: Readonly<Record<string, string>> = {
   stateDir: 'INFRASEC_STATE_DIR',
   logLevel: 'INFRASEC_LOG_LEVEL',
+  'desiredState.maxTotalBytes': 'INFRASEC_DESIRED_MAX_BYTES',
+  'desiredState.maxDocuments': 'INFRASEC_DESIRED_MAX_DOCUMENTS',
+  'desiredState.maxObjects': 'INFRASEC_DESIRED_MAX_OBJECTS',
+  'desiredState.loadTimeoutSeconds': 'INFRASEC_DESIRED_LOAD_TIMEOUT',
   'controller.pollIntervalSeconds': 'INFRASEC_POLL_INTERVAL',
   'controller.driftIntervalSeconds': 'INFRASEC_DRIFT_INTERVAL',
   'controller.passTimeoutSeconds': 'INFRASEC_PASS_TIMEOUT',

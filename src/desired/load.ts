@@ -4,6 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { compareDiagnostics, formatPath, type Diagnostic } from './diagnostic.ts';
 import { checkReferences } from './references.ts';
 import { API_VERSION, KINDS, type AnyResource, type DesiredState, type Kind, type SourceRef } from './model.ts';
+import { LIMIT_SETTINGS, totalLimits, type TotalLimits } from './limits.ts';
 import { LIMITS, parseFile, positionInDocument, type ParsedDocument } from './parse.ts';
 import { validateAgainstSchema } from './schema.ts';
 import { normalizeSpec } from './defaults.ts';
@@ -47,8 +48,26 @@ export async function findYamlFiles(root: string): Promise<{ files: string[]; di
   return { files, diagnostics };
 }
 
+export interface LoadOptions {
+  /** Ceilings on the whole state; defaults from DEFAULT_TOTAL_LIMITS. */
+  readonly limits?: Partial<TotalLimits>;
+}
+
+/** A whole-state limit crossed at `file`: the file where it happened, the limit, and the setting that raises it. */
+function limitDiagnostic(file: string, code: string, what: string, limit: keyof TotalLimits): Diagnostic {
+  return { file, line: 1, col: 1, path: '', code, message: `${what}; nothing after this file was loaded. Raise ${LIMIT_SETTINGS[limit]} if this is intended`, severity: 'error' };
+}
+
+/** Wall-clock deadline of one load, checked between files (each file is bounded by the per-file limits). */
+function deadline(limits: TotalLimits): (file: string) => Diagnostic | undefined {
+  const end = performance.now() + limits.loadTimeoutSeconds * 1000;
+  return (file) => (performance.now() >= end ? limitDiagnostic(file, 'load-timeout', `loading took longer than ${limits.loadTimeoutSeconds} s`, 'loadTimeoutSeconds') : undefined);
+}
+
 /** Loads and validates every document under `root`. Never throws for bad input; `state` is set only when there is no error. */
-export async function loadDesiredState(root: string): Promise<LoadResult> {
+export async function loadDesiredState(root: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const limits = totalLimits(opts.limits);
+  const late = deadline(limits);
   const rootStat = await lstat(root).catch(() => undefined);
   if (!rootStat?.isDirectory()) {
     const d: Diagnostic = { file: '', line: 0, col: 0, path: '', code: 'path-invalid', message: `${root} is not a directory`, severity: 'error' };
@@ -56,35 +75,75 @@ export async function loadDesiredState(root: string): Promise<LoadResult> {
   }
   const { files, diagnostics } = await findYamlFiles(root);
   const inputs: Array<{ file: string; bytes: Uint8Array }> = [];
+  let totalBytes = 0;
   for (const full of files) {
     const file = relative(root, full).split(sep).join('/');
+    const timedOut = late(file);
+    if (timedOut) {
+      diagnostics.push(timedOut);
+      break;
+    }
     const st = await lstat(full);
     if (st.size > LIMITS.maxFileBytes) {
       diagnostics.push({ file, line: 1, col: 1, path: '', code: 'file-too-large', message: `file is ${st.size} bytes, above the limit of ${LIMITS.maxFileBytes}`, severity: 'error' });
       continue;
     }
+    // Sized before it is read: a state over the limit is refused without ever being held in memory.
+    totalBytes += st.size;
+    if (totalBytes > limits.maxTotalBytes) {
+      diagnostics.push(limitDiagnostic(file, 'state-too-large', `the desired state is larger than ${limits.maxTotalBytes} bytes in total`, 'maxTotalBytes'));
+      break;
+    }
     inputs.push({ file, bytes: await readFile(full) });
   }
-  const result = loadFromFiles(inputs);
+  const invalidSoFar = diagnostics.some((d) => d.severity === 'error' && (d.code === 'state-too-large' || d.code === 'load-timeout'));
+  const result = invalidSoFar ? { diagnostics: [], resources: [] } : loadFromFiles(inputs, { limits, late });
   // Errors found while listing and sizing files (symlinks, too large, too many) invalidate the state as much as parse errors.
   const invalid = diagnostics.some((d) => d.severity === 'error');
   return { ...result, state: invalid ? undefined : result.state, diagnostics: [...diagnostics, ...result.diagnostics].sort(compareDiagnostics), files: files.map((f) => relative(root, f).split(sep).join('/')) };
 }
 
 /** Pure core of loading: files' bytes in, resources and diagnostics out. */
-export function loadFromFiles(inputs: ReadonlyArray<{ file: string; bytes: Uint8Array }>): Omit<LoadResult, 'files'> {
+export function loadFromFiles(
+  inputs: ReadonlyArray<{ file: string; bytes: Uint8Array }>,
+  opts: { limits?: Partial<TotalLimits>; late?: (file: string) => Diagnostic | undefined } = {},
+): Omit<LoadResult, 'files'> {
+  const limits = totalLimits(opts.limits);
+  const late = opts.late ?? deadline(limits);
   const diagnostics: Diagnostic[] = [];
   const resources: AnyResource[] = [];
+  let documents = 0;
+  let stopped = false;
   for (const { file, bytes } of inputs) {
+    const timedOut = late(file);
+    if (timedOut) {
+      diagnostics.push(timedOut);
+      stopped = true;
+      break;
+    }
     const parsed = parseFile(file, bytes);
-    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
+    documents += parsed.documents.length;
+    if (documents > limits.maxDocuments) {
+      diagnostics.push(limitDiagnostic(file, 'too-many-documents', `the desired state holds more than ${limits.maxDocuments} YAML documents`, 'maxDocuments'));
+      stopped = true;
+      break;
+    }
     for (const doc of parsed.documents) {
       const r = toResource(doc, diagnostics);
       if (r) resources.push(r);
     }
+    if (resources.length > limits.maxObjects) {
+      diagnostics.push(limitDiagnostic(file, 'too-many-objects', `the desired state holds more than ${limits.maxObjects} objects`, 'maxObjects'));
+      stopped = true;
+      break;
+    }
   }
+  // Past a limit the state is refused: cross-references of a partial state would only add noise.
+  if (stopped) return { diagnostics: diagnostics.sort(compareDiagnostics), resources };
   const state = indexResources(resources, diagnostics);
-  diagnostics.push(...checkReferences(state));
+  // One by one: spreading millions of findings into push() overflows the call stack.
+  for (const d of checkReferences(state)) diagnostics.push(d);
   diagnostics.sort(compareDiagnostics);
   const hasError = diagnostics.some((d) => d.severity === 'error');
   return { state: hasError ? undefined : state, diagnostics, resources };

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { compareDiagnostics, type Diagnostic } from './diagnostic.ts';
+import type { TotalLimits } from './limits.ts';
 import { loadDesiredState } from './load.ts';
 import type { ResolvedState } from './model.ts';
 import { loadGeneratorKey, resolveSecrets } from './secrets.ts';
@@ -16,8 +17,8 @@ export function generatorKeyPath(config: Pick<Config, 'stateDir'>): string {
   return join(config.stateDir, 'generator.key');
 }
 
-export async function loadResolvedState(path: string, config: Pick<Config, 'stateDir' | 'secrets'>, revision: string): Promise<Resolved> {
-  const loaded = await loadDesiredState(path);
+export async function loadResolvedState(path: string, config: Pick<Config, 'stateDir' | 'secrets'> & { desiredState?: Partial<TotalLimits> }, revision: string): Promise<Resolved> {
+  const loaded = await loadDesiredState(path, { limits: config.desiredState });
   if (!loaded.state) return { diagnostics: loaded.diagnostics, files: loaded.files };
   const generatorKey = await loadGeneratorKey(generatorKeyPath(config));
   const { store, diagnostics } = await resolveSecrets(loaded.state, { ageIdentityFiles: config.secrets.ageIdentityFiles, generatorKey });

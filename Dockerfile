@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The infrasec controller image: `infrasec run` (TypeScript through tsx, no build output) as a non-root user, /healthz as HEALTHCHECK.
+# The infrasec controller image: `infrasec run` (the compiled dist/, production dependencies only) as a non-root user, /healthz as HEALTHCHECK.
 
 # 1. Production dependencies only.
 FROM node:20-bookworm-slim AS deps
@@ -7,16 +7,14 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# 2. Type-check the sources with the dev dependencies; nothing from this stage is shipped.
-FROM node:20-bookworm-slim AS check
+# 2. Build dist/ with the dev dependencies (TypeScript); only dist/ leaves this stage.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-COPY schemas schemas
-COPY bin bin
-RUN npx tsc -p tsconfig.json --noEmit && touch /app/.checked
+RUN npm run build
 
 # 3. Runtime: git (+ ssh, gpg for signed commits), age for encrypted secrets, tini to forward signals and reap git's children.
 FROM node:20-bookworm-slim
@@ -26,11 +24,9 @@ RUN apt-get update \
  && groupadd --system --gid 10001 infrasec \
  && useradd --system --uid 10001 --gid infrasec --home-dir /var/lib/infrasec --create-home --shell /usr/sbin/nologin infrasec
 WORKDIR /app
-COPY --from=check /app/.checked /app/.checked
 COPY --from=deps /app/node_modules node_modules
+COPY --from=build /app/dist dist
 COPY package.json ./
-COPY bin bin
-COPY src src
 COPY schemas schemas
 ENV NODE_ENV=production \
     HOME=/var/lib/infrasec \
@@ -43,5 +39,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "const p=(process.env.INFRASEC_LISTEN||':9400').split(':').pop();fetch('http://127.0.0.1:'+p+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM (docker stop) lets the change in flight finish; give it time with `docker stop -t 60`.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/infrasec.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]
 CMD ["run"]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what infrasec's demo, tests and benchmarks need on Debian 12 (as root): the Debian packages listed in
-# scripts/debian-packages.txt (then checks each one works), the npm dependencies (npm ci) and the build (dist/).
+# scripts/debian-packages.txt (then checks each one works), the npm dependencies (npm ci), then builds dist/.
 # Idempotent and quick when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,4 +60,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm dependencies (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$want" > "$stamp"
+fi
+
+# 4. The compiled CLI (dist/, what bin/infrasec.js and the image run): rebuilt from scratch when it is missing or
+#    older than a source file or the build settings, so the demo and the CLI tests run what users run.
+if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/cli.js -print -quit)" ]; then
+  echo "setup: building dist/ (npm run build)" >&2
+  rm -rf dist
+  npm run --silent build >&2
 fi

@@ -2,14 +2,16 @@
 // The `infrasec` command: parses arguments, runs one command, maps outcomes to exit codes. Never prints a stack trace for bad input.
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { registerControllerCommands } from './commands/controller.ts';
-import { registerReconcileCommands } from './commands/reconcile.ts';
-import { countByKind, loadDesiredState } from './desired/load.ts';
-import { SYSTEM_MODULES } from './reconcilers/registry.ts';
-import { renderValidation, type ValidationFormat } from './report/validation.ts';
+import type { ValidationFormat } from './report/validation.ts';
 
-export { EXIT } from './commands/reconcile.ts';
 const EXIT = { ok: 0, error: 1 } as const;
+
+// Each command's modules are imported only when that command runs (or for help), so `--version` and `validate`
+// do not load the AD, Asterisk, git, HTTP and metrics stacks.
+const COMMAND_MODULES = {
+  reconcile: { names: ['plan', 'apply', 'drift'], load: async () => (await import('./commands/reconcile.ts')).registerReconcileCommands },
+  controller: { names: ['run', 'audit'], load: async () => (await import('./commands/controller.ts')).registerControllerCommands },
+} as const;
 
 function formatOption(allowed: readonly string[], fallback: string) {
   return new Option('-f, --format <format>', `output format: ${allowed.join('|')}`)
@@ -21,15 +23,20 @@ function formatOption(allowed: readonly string[], fallback: string) {
 }
 
 export async function validateCommand(path: string, format: ValidationFormat): Promise<number> {
+  const [{ countByKind, loadDesiredState }, { renderValidation }] = await Promise.all([import('./desired/load.ts'), import('./report/validation.ts')]);
   const result = await loadDesiredState(path);
   const counts = result.state ? countByKind(result.state) : undefined;
   process.stdout.write(`${renderValidation({ root: path, files: result.files, diagnostics: result.diagnostics, counts }, format)}\n`);
   return result.state ? EXIT.ok : EXIT.error;
 }
 
-export function buildProgram(): Command {
+/** The program with the commands `argv` needs: the one it names, or all of them when it names none (help, errors). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+  const modules = commandModulesFor(argv);
+  // The system list is for help; `--version` and `validate` do not load the registry.
+  const systems = modules.length > 0 ? (await import('./reconcilers/registry.ts')).SYSTEM_MODULES.map((m) => m.name) : undefined;
   const program = new Command('infrasec')
-    .description(`GitOps reconciliation for a crisis operations centre (systems: ${SYSTEM_MODULES.map((m) => m.name).join(', ')})`)
+    .description(`GitOps reconciliation for a crisis operations centre${systems ? ` (systems: ${systems.join(', ')})` : ''}`)
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
@@ -43,13 +50,22 @@ export function buildProgram(): Command {
       process.exitCode = await validateCommand(path, opts.format);
     });
 
-  registerReconcileCommands(program);
-  registerControllerCommands(program);
+  for (const m of modules) (await m.load())(program);
   return program;
 }
 
+/** `--version` and `validate` need no command module, `plan` only its own; help and unknown commands need them all. */
+function commandModulesFor(argv: readonly string[]) {
+  const modules = Object.values(COMMAND_MODULES);
+  const named = argv.find((arg) => !arg.startsWith('-'));
+  if (named === undefined) return argv.some((arg) => arg === '-V' || arg === '--version') ? [] : modules;
+  if (named === 'validate') return [];
+  const owner = modules.filter((m) => (m.names as readonly string[]).includes(named));
+  return owner.length > 0 ? owner : modules;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

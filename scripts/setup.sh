@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what infrasec's demo, tests and benchmarks need on Debian 12 (as root): the Debian packages listed in
-# scripts/debian-packages.txt (then checks each one works), the npm dependencies (npm ci), then builds dist/.
+# scripts/debian-packages.txt (then checks each one works), the npm dependencies (npm ci), builds dist/, and installs
+# Modoboa into its cached venv (scripts/setup-modoboa.sh).
 # Idempotent and quick when nothing is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,3 +70,7 @@ if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json tsconfig.build.json pa
   rm -rf dist
   npm run --silent build >&2
 fi
+
+# 5. Modoboa (the real one, from PyPI) in a cached virtualenv: scripts/setup-modoboa.sh installs it once per machine
+#    and is quick afterwards; the Modoboa harness calls it too, so a test run never depends on this step having run.
+bash scripts/setup-modoboa.sh >/dev/null

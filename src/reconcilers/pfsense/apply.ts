@@ -85,24 +85,36 @@ export function placementAfter(from: number, prev: number): number {
   return from < prev ? prev : prev + 1;
 }
 
+/** Every rule carrying one of this instance's markers, in one read: ids from one snapshot only. */
+async function ownedRules(w: Writer, instance: string): Promise<Map<string, Wire[]>> {
+  const rows = await w.get<Wire[]>('firewall/rules', { descr__contains: `[infrasec:${instance}:` });
+  const out = new Map<string, Wire[]>();
+  for (const r of rows) {
+    const m = parseMarker(String(r.descr ?? ''));
+    if (m?.instance === instance) out.set(m.name, [...(out.get(m.name) ?? []), r]);
+  }
+  return out;
+}
+
 async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>, w: Writer, ctx: ApplyContext): Promise<void> {
-  const found = await findByMarker(w, 'firewall/rules', 'descr', c.name.split('#')[0]!, ctx.instance);
+  const name = c.name.split('#')[0]!;
+  // ids are list positions: every id a write uses comes from the read made just before it.
+  const owned = await ownedRules(w, ctx.instance);
+  const found = owned.get(name) ?? [];
   if (c.action === 'delete') {
     // A second copy is named `<name>#<tracker>`: delete the last copy; otherwise the rule itself.
     const extra = c.name.includes('#');
     const target = extra ? found[found.length - 1] : found[0];
     if (!target || (extra && found.length < 2)) return;
     const gone = await w.write<Wire>('DELETE', 'firewall/rule', { id: target.id as number });
-    if (parseMarker(String(gone.descr))?.name !== c.name.split('#')[0]) fail(`pfSense deleted rule "${String(gone.descr)}" instead`, c);
-    const left = await findByMarker(w, 'firewall/rules', 'descr', c.name.split('#')[0]!, ctx.instance);
+    if (parseMarker(String(gone.descr))?.name !== name) fail(`pfSense deleted rule "${String(gone.descr)}" instead`, c);
+    const left = (await ownedRules(w, ctx.instance)).get(name) ?? [];
     if (left.length !== found.length - 1) fail('still present after delete', c);
     return;
   }
-  const prevRows = p.after ? await findByMarker(w, 'firewall/rules', 'descr', p.after, ctx.instance) : [];
-  const prevId = prevRows[0]?.id as number | undefined;
+  const prevId = p.after ? (owned.get(p.after)?.[0]?.id as number | undefined) : undefined;
   if (p.after && prevId === undefined) fail(`the rule it follows (${p.after}) is missing`, c);
   const body = { ...p.body } as Record<string, unknown>;
-  let id: number;
   if (found.length === 0) {
     let placement: number;
     if (prevId !== undefined) placement = prevId + 1;
@@ -113,7 +125,7 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
       const first = ownedFirst ?? onIface[0];
       placement = first ? (first.id as number) : -1;
     }
-    id = (await w.write<Wire>('POST', 'firewall/rule', placement >= 0 ? { ...body, placement } : body)).id as number;
+    await w.write<Wire>('POST', 'firewall/rule', placement >= 0 ? { ...body, placement } : body);
   } else {
     const live = found[0]!;
     const from = live.id as number;
@@ -122,17 +134,19 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
       const lr = toLiveRule(live);
       for (const k of RULE_FIELDS) if (!same(lr[k], (p.body as RuleFields)[k])) patch[k] = (p.body as RuleFields)[k];
     }
-    const needMove = prevId !== undefined && from < prevId;
-    if (needMove) patch.placement = placementAfter(from, prevId!);
+    if (prevId !== undefined && from < prevId) patch.placement = placementAfter(from, prevId);
     if (Object.keys(patch).length === 1) return;
-    id = (await w.write<Wire>('PATCH', 'firewall/rule', patch)).id as number;
+    await w.write<Wire>('PATCH', 'firewall/rule', patch);
   }
-  const back = toLiveRule(await w.get<Wire>('firewall/rule', { id }));
-  const bad = mismatch(RULE_FIELDS, back, p.body);
+  // Read back by marker (not by the echoed id, which another writer may already have shifted).
+  const after = await ownedRules(w, ctx.instance);
+  const mine = after.get(name) ?? [];
+  if (mine.length !== 1) fail(`read back found ${mine.length} rules`, c);
+  const bad = mismatch(RULE_FIELDS, toLiveRule(mine[0]!), p.body);
   if (bad.length > 0) fail(`read back differs in ${bad.join(', ')}`, c);
   if (p.after) {
-    const prevNow = (await findByMarker(w, 'firewall/rules', 'descr', p.after, ctx.instance))[0];
-    if (!prevNow || (prevNow.id as number) >= id) fail(`not after ${p.after} once written`, c);
+    const prevNow = after.get(p.after)?.[0];
+    if (!prevNow || (prevNow.id as number) >= (mine[0]!.id as number)) fail(`not after ${p.after} once written`, c);
   }
 }
 

@@ -37,6 +37,7 @@ export function diffFields<T extends object>(keys: readonly (keyof T & string)[]
   for (const k of keys) {
     const b = before?.[k];
     const a = after[k];
+    if (before === undefined && a === null) continue;
     const equal = setKeys.includes(k) && Array.isArray(a) && Array.isArray(b) ? sameSet(a as string[], b as string[]) : same(a, b);
     if (!equal) out.push({ path: k, before: b, after: a });
   }

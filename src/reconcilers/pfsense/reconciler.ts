@@ -5,6 +5,8 @@ import type { ResolvedState } from '../../desired/model.ts';
 import { type FingerprintStore, MemoryFingerprintStore } from '../../engine/fingerprints.ts';
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyPfSensePlan } from './apply.ts';
+import { exportProfile } from './export.ts';
+import type { Secret } from '../../desired/secret.ts';
 import { PfSenseClient } from './client.ts';
 import type { LivePfSense } from './model.ts';
 import { observePfSense } from './observe.ts';
@@ -90,6 +92,11 @@ export class PfSenseReconciler implements Reconciler<ResolvedState, LivePfSense>
     const diagnostics = verifyPfSense(applied, live, this.#settings.instance);
     this.#log?.info({ event: 'verify.done', checked: applied.length, problems: diagnostics.length }, 'verified pfSense');
     return diagnostics;
+  }
+
+  /** The inline .ovpn of a profile's valid certificate, for the encrypted hand-over; a Secret, never printed. */
+  exportProfile(profile: string, server: string, signal: AbortSignal): Promise<Secret> {
+    return exportProfile(this.client, this.#settings.instance, profile, server, signal);
   }
 
   async close(): Promise<void> {

@@ -176,6 +176,7 @@ export class PfSenseEmulator {
     const route = this.routes.get(`/api/v2/${endpoint}`);
     if (!route) throw new Error(`no endpoint ${endpoint}`);
     const ctx = this.context('admin', '127.0.0.1');
+    this.attachParent(route, params, ctx);
     const run = method === 'POST' ? createOne : method === 'PATCH' ? updateOne : deleteOne;
     const out = await run(route.model, params, ctx);
     if (route.model.name === 'FirewallRule') this.state.pending.add('filter');
@@ -462,13 +463,7 @@ export class PfSenseEmulator {
     const { model, plural } = route;
     const allowed: readonly Method[] = plural ? model.plural : model.singular;
     if (!allowed.includes(method as Method)) throw methodNotAllowed();
-    if (model.parentModel) {
-      const parentId = params.parent_id;
-      if (parentId === undefined || parentId === null) throw new ApiError(400, 'MODEL_REQUIRES_PARENT_ID', 'Field `parent_id` is required.');
-      const parent = Number.isInteger(parentId) ? model.parentModel.list(this.state)[parentId as number] : undefined;
-      if (!parent) throw new ApiError(404, 'MODEL_PARENT_OBJECT_NOT_FOUND', `Parent object with ID \`${String(parentId)}\` does not exist.`);
-      ctx.parent = parent;
-    }
+    this.attachParent(route, params, ctx);
     if (model.createHandler) return (await model.createHandler(params, ctx, accept)).data;
     if (plural) {
       if (method === 'GET') return readMany(model, params, ctx);
@@ -479,6 +474,17 @@ export class PfSenseEmulator {
     if (method === 'POST') return createOne(model, params, ctx);
     if (method === 'PATCH') return updateOne(model, params, ctx);
     return deleteOne(model, params, ctx);
+  }
+
+  /** Child models (CRL revoked certificates) work inside the parent named by `parent_id`. */
+  private attachParent(route: Route, params: Obj, ctx: CrudContext): void {
+    const model = route.model;
+    if (!model.parentModel) return;
+    const parentId = params.parent_id;
+    if (parentId === undefined || parentId === null) throw new ApiError(400, 'MODEL_REQUIRES_PARENT_ID', 'Field `parent_id` is required.');
+    const parent = Number.isInteger(parentId) ? model.parentModel.list(this.state)[parentId as number] : undefined;
+    if (!parent) throw new ApiError(404, 'MODEL_PARENT_OBJECT_NOT_FOUND', `Parent object with ID \`${String(parentId)}\` does not exist.`);
+    ctx.parent = parent;
   }
 
   private applyStatus(): Obj {

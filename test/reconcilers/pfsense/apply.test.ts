@@ -87,14 +87,17 @@ describe('pfSense apply', () => {
 
   it('waits out the 503 config lock with capped retries', async () => {
     const release = await fx.emu.holdLock();
-    const timer = setTimeout(release, 400);
+    // Another writer holds the config until two of our writes have been refused.
+    fx.emu.beforeRequest = () => {
+      if (fx.emu.stats.lockRejections >= 2) release();
+    };
     try {
       const out = await pass(fx.reconciler, V1);
       expect(out.applied.every((a) => a.ok)).toBe(true);
       expect(fx.emu.stats.lockRejections).toBeGreaterThan(0);
       expect(rulesOn('lan')).toEqual(['r1', 'r2', 'r3', 'gui:Default allow LAN to any rule']);
     } finally {
-      clearTimeout(timer);
+      fx.emu.beforeRequest = undefined;
       release();
     }
   });

@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import { ADMIN_PASSWORD, startPfSenseEmulator } from './server.js';
 import { seedScenario } from './seed.js';
 
-const USAGE = `usage: main.ts --state-dir DIR [--port 8443] [--host 127.0.0.1] [--seed] [--api-key KEY] [--no-port-forward-sort]
+const USAGE = `usage: main.ts --state-dir DIR [--port 8443] [--host 127.0.0.1] [--seed] [--api-key KEY] [--no-port-forward-sort] [--no-persist]
   --state-dir  TLS CA/certificate (tls-ca.pem: what clients trust) and state.json, reloaded at the next start
   --seed       on a fresh state: dual WAN + WAN_FAILOVER, LAN/DMZ, the AD LDAP server, COD-CA, the rw-agents server, GUI rules
+  --no-persist keep the state in memory only (state.json is not rewritten on each write)
   --api-key    enable KeyAuth and accept this key for admin (Basic admin/${ADMIN_PASSWORD} always works)`;
 
 function parseArgs(argv: string[]): Record<string, string> {
@@ -14,7 +15,7 @@ function parseArgs(argv: string[]): Record<string, string> {
     const a = argv[i]!;
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const key = a.slice(2);
-    if (key === 'seed' || key === 'help' || key === 'no-port-forward-sort') {
+    if (key === 'seed' || key === 'help' || key === 'no-port-forward-sort' || key === 'no-persist') {
       out[key] = 'yes';
       continue;
     }
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     seed: args.seed ? seedScenario : undefined,
     quirks: { portForwardSort: !args['no-port-forward-sort'] },
     applyDelayMs: 200,
+    persist: !args['no-persist'],
   });
   if (args['api-key']) {
     if (!emu.state.settings.auth_methods.includes('KeyAuth')) emu.state.settings.auth_methods.push('KeyAuth');

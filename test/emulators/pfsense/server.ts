@@ -29,6 +29,8 @@ export interface PfSenseEmulatorOptions {
   applyDelayMs?: number;
   /** Unix seconds; defaults to the wall clock. */
   now?: () => number;
+  /** Write state.json after each write (default true when stateDir is set). */
+  persist?: boolean;
 }
 
 export interface EmulatorStats {
@@ -231,7 +233,7 @@ export class PfSenseEmulator {
 
   private persist(): void {
     const dir = this.options.stateDir;
-    if (!dir) return;
+    if (!dir || this.options.persist === false) return;
     const plain = { ...this.state, pending: [...this.state.pending], packages: [...this.state.packages] };
     writeFileSync(path.join(dir, 'state.json'), JSON.stringify(plain, null, 1), { mode: 0o600 });
   }

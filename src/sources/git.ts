@@ -32,6 +32,14 @@ export interface GitSourceSettings {
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
+/**
+ * What is applied is the reviewed blob: no `ident` expansion, no clean/smudge filter (git-lfs included), no
+ * working-tree re-encoding, no end-of-line conversion, whatever the repository's .gitattributes ask for.
+ */
+const RAW_ATTRIBUTES = '* -text -eol -ident -filter -working-tree-encoding\n';
+/** Attribute sources outside the clone (the user's or the system's) are ignored, and so are line-ending settings. */
+const RAW_CHECKOUT = ['-c', 'core.attributesFile=/dev/null', '-c', 'core.autocrlf=false', '-c', 'core.eol=lf'];
+
 type PinnedRef =
   | { readonly type: 'branch'; readonly name: string; readonly refspec: string; readonly local: string }
   | { readonly type: 'tag'; readonly name: string; readonly refspec: string; readonly local: string }
@@ -181,7 +189,10 @@ export class GitSource implements Source {
     if (this.checkedOut !== meta.revision) {
       const git = this.git(signal, false);
       try {
-        await git.raw(['checkout', '--quiet', '--force', '--detach', meta.revision]);
+        // The first checkout of a process rewrites every file: a tree written before (by an older version, with
+        // attributes applied) must not survive because its index entry looks current.
+        if (this.checkedOut === undefined) await git.raw(['read-tree', '--empty']);
+        await git.raw([...RAW_CHECKOUT, 'checkout', '--quiet', '--force', '--detach', meta.revision]);
         // Only the controller writes in this tree; stray files can only predate this process.
         if (this.checkedOut === undefined) await git.raw(['clean', '-ffdxq']);
       } catch (err) {
@@ -204,6 +215,9 @@ export class GitSource implements Source {
       // The configured URL may have changed between runs; the remote follows it.
       await git.raw(['remote', 'set-url', 'origin', this.settings.url]);
     }
+    // info/attributes outranks every .gitattributes of the repository: what is checked out is the committed blob.
+    await mkdir(join(this.repoDir, '.git', 'info'), { recursive: true });
+    await writeFile(join(this.repoDir, '.git', 'info', 'attributes'), RAW_ATTRIBUTES);
     this.remoteReady = true;
   }
 

@@ -94,6 +94,25 @@ describe('GitSource over file://', () => {
     expect(await src.lineage('f'.repeat(40), c2, signal)).toBe('unknown');
   });
 
+  it('checks out the committed blobs byte for byte, whatever .gitattributes asks (ident, eol, working-tree-encoding)', async () => {
+    fx = createGitFixture();
+    const files = {
+      '.gitattributes': '*.yaml ident eol=crlf\nenc/*.yaml working-tree-encoding=UTF-16LE\n',
+      'users/a.yaml': 'title: "$Id$"\nline: two\n',
+      'enc/b.yaml': 'name: b\n',
+    };
+    // Committed with the attributes off, so the blobs are exactly these bytes.
+    const c = fx.commit(files, 'attributes', []);
+    const src = source();
+    const snap = await src.sync(signal);
+    expect(snap.revision).toBe(c);
+    for (const path of ['users/a.yaml', 'enc/b.yaml']) {
+      const blob = execFileSync('git', ['-C', fx.bare, 'cat-file', 'blob', `${c}:${path}`]);
+      expect(readFileSync(join(snap.root, path)), path).toEqual(blob);
+    }
+    expect(readFileSync(join(snap.root, 'users/a.yaml'), 'utf8')).toBe('title: "$Id$"\nline: two\n');
+  });
+
   it('names a missing branch in its error', async () => {
     fx = createGitFixture();
     fx.commit({ 'a.yaml': '1' }, 'one');

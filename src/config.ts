@@ -60,6 +60,8 @@ const controllerSchema = z
     pollIntervalSeconds: z.number().positive().default(60),
     listen: z.string().default('127.0.0.1:9400'),
     bearerTokenFile: z.string().optional(),
+    /** A listener off loopback without a bearer token, or a Git token over http://: logged as a warning, or refused at start. */
+    insecure: z.enum(['warn', 'refuse']).default('warn'),
     webhookSecret: z.string().optional(),
     webhookSecretFile: z.string().optional(),
     notifyUrl: z.string().url().optional(),
@@ -128,6 +130,7 @@ const CONTROLLER_ENV: Readonly<Record<string, string>> = {
   'controller.webhookSecret': 'INFRASEC_WEBHOOK_SECRET',
   'controller.webhookSecretFile': 'INFRASEC_WEBHOOK_SECRET_FILE',
   'controller.bearerTokenFile': 'INFRASEC_BEARER_TOKEN_FILE',
+  'controller.insecure': 'INFRASEC_INSECURE',
   'controller.notifyUrl': 'INFRASEC_NOTIFY_URL',
   'controller.directory': 'INFRASEC_DIRECTORY',
   'controller.git.url': 'INFRASEC_GIT_URL',

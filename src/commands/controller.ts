@@ -13,7 +13,8 @@ import { WebhookNotifier } from '../notify/webhook.ts';
 import { AuditLog, readAuditEntries, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
 import { formatValue } from '../report/plan.ts';
 import { ControllerMetrics } from '../server/metrics.ts';
-import { startOpsServer, type OpsServer } from '../server/http.ts';
+import { gitTokenExposure, listenerExposure } from '../server/exposure.ts';
+import { parseListen, startOpsServer, type OpsServer } from '../server/http.ts';
 import { DirectorySource } from '../sources/directory.ts';
 import { GitSource, readCredentialFile } from '../sources/git.ts';
 import { commitsTouchingObject, type ObjectCommit } from '../sources/history.ts';
@@ -32,7 +33,14 @@ export interface RunningController {
 }
 
 /** The source the configuration names: a local directory (dev mode) or a Git repository. */
-export async function buildSource(config: Config): Promise<Source> {
+/** An exposing setting (exposure.ts) is a logged warning, or a refusal to start when `controller.insecure` is `refuse`. */
+export function checkExposure(finding: string | undefined, config: Config, logger: Logger | undefined, event: string): void {
+  if (!finding) return;
+  if (config.controller.insecure === 'refuse') throw new ConfigError(`${finding} (refused: controller.insecure is refuse)`);
+  logger?.warn({ event, reason: finding }, finding);
+}
+
+export async function buildSource(config: Config, logger?: Logger): Promise<Source> {
   const c = config.controller;
   const workDir = controllerPaths(config.stateDir).source;
   if (c.directory && c.git) throw new ConfigError('set either controller.directory or controller.git, not both');
@@ -43,6 +51,7 @@ export async function buildSource(config: Config): Promise<Source> {
     throw new ConfigError('controller.git.verifySignatures needs allowedSignersFile (SSH) or trustedKeysFile (OpenPGP)');
   }
   const token = g.token ?? (g.tokenFile ? await readCredentialFile(g.tokenFile) : undefined);
+  checkExposure(gitTokenExposure(g.url, token !== undefined), config, logger, 'config.insecure.git-token');
   return new GitSource({
     url: g.url, ref: g.ref, path: g.path, workDir, token, tokenUsername: g.tokenUsername, sshKeyFile: g.sshKeyFile,
     knownHostsFile: g.knownHostsFile, verifySignatures: g.verifySignatures, allowedSignersFile: g.allowedSignersFile,
@@ -63,15 +72,18 @@ async function secretFrom(value: string | undefined, file: string | undefined): 
  * `serve` is false) the operations server. Used by `infrasec run`, the demo and the end-to-end tests.
  */
 export async function startController(config: Config, opts: { logger: Logger; serve?: boolean }): Promise<RunningController> {
-  const { controller, source, metrics } = await assemble(config, opts.logger);
   const c = config.controller;
+  const serve = opts.serve !== false;
+  const bearerToken = serve ? await secretFrom(undefined, c.bearerTokenFile) : undefined;
+  if (serve) checkExposure(listenerExposure(parseListen(c.listen).host, bearerToken !== undefined), config, opts.logger, 'config.insecure.listen');
+  const { controller, source, metrics } = await assemble(config, opts.logger);
   await controller.start();
   let server: OpsServer | undefined;
   try {
-    if (opts.serve !== false) {
+    if (serve) {
       server = await startOpsServer({
         listen: c.listen, target: controller, metrics, logger: opts.logger,
-        bearerToken: await secretFrom(undefined, c.bearerTokenFile),
+        bearerToken,
         webhookSecret: await secretFrom(c.webhookSecret, c.webhookSecretFile),
       });
     }
@@ -90,7 +102,7 @@ export async function startController(config: Config, opts: { logger: Logger; se
 
 async function assemble(config: Config, logger: Logger) {
   const paths = controllerPaths(config.stateDir);
-  const source = await buildSource(config);
+  const source = await buildSource(config, logger);
   const fingerprints = await FileFingerprintStore.open(paths.fingerprints);
   const { reconcilers, skipped } = await buildSystems(config, { fingerprints, logger });
   if (reconcilers.size === 0) throw new ConfigError(`no system is configured (${skipped.map((s) => `${s.system}: ${s.reason}`).join(', ')})`);

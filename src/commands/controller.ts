@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config.ts';
 import { FileFingerprintStore } from '../engine/fingerprints.ts';
 import { Controller, controllerPaths } from '../engine/loop.ts';
+import type { PassResult } from '../engine/pass.ts';
+import type { ControllerStatus } from '../engine/status.ts';
 import { buildSystems } from '../engine/systems.ts';
 import { ConfigError, InfrasecError } from '../errors.ts';
 import { createLogger } from '../log.ts';
@@ -124,6 +126,19 @@ interface RunOptions {
   stateDir?: string;
 }
 
+/**
+ * Pure: the exit code of `run --once`. The previous revision may have been enforced, but a head that was not applied
+ * (invalid, refused, or not fetched) is never success: 1, or 3 when a signature or fast-forward check refused it.
+ */
+export function onceExitCode(results: ReadonlyArray<Pick<PassResult, 'status'>>, status: ControllerStatus): number {
+  if (results.length === 0 || results.some((r) => r.status === 'failed')) return EXIT_ERROR;
+  const head = status.source.notApplied;
+  if (head) return head.code === 'signature-refused' || head.code === 'non-fast-forward' ? EXIT_REFUSED : EXIT_ERROR;
+  if (status.source.lastFetchError) return EXIT_ERROR;
+  if (results.some((r) => r.status === 'refused')) return EXIT_REFUSED;
+  return EXIT_OK;
+}
+
 async function runCommand(opts: RunOptions): Promise<number> {
   const config = await loadConfig({ file: opts.config });
   if (opts.stateDir) config.stateDir = opts.stateDir;
@@ -144,9 +159,9 @@ async function runCommand(opts: RunOptions): Promise<number> {
       return EXIT_ERROR;
     }
     process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-    if (results.some((r) => r.status === 'failed')) return EXIT_ERROR;
-    if (results.some((r) => r.status === 'refused')) return EXIT_REFUSED;
-    return EXIT_OK;
+    const notApplied = status.source.notApplied ?? (status.source.lastFetchError ? { code: 'source-unavailable', reason: status.source.lastFetchError.message } : null);
+    if (notApplied) logger.error({ event: 'run.once.head-not-applied', code: notApplied.code, reason: notApplied.reason }, 'the head was not applied; the previous revision was enforced');
+    return onceExitCode(results, status);
   }
 
   const running = await startController(config, { logger });
@@ -261,7 +276,7 @@ export function registerControllerCommands(program: Command): void {
     .command('run')
     .description('run the controller: follow the Git source (or a local directory), apply new commits, correct or report drift, serve /healthz /readyz /metrics /status /drift /webhook')
     .option('-c, --config <file>', 'controller configuration (default: infrasec.yaml, INFRASEC_CONFIG)')
-    .option('--once', 'fetch once, run one pass per system, print the status and exit (0 ok, 1 failed, 3 refused)')
+    .option('--once', 'fetch once, run one pass per system, print the status and exit (0 ok, 1 failed or head not applied, 3 refused by a guard or by a signature or fast-forward check)')
     .option('-d, --directory <dir>', 'watch a local desired-state directory instead of Git (to try changes before pushing)')
     .option('--listen <addr>', 'address of the operations endpoints, host:port')
     .option('--state-dir <dir>', 'state directory (audit log, drift report, clone, fingerprints)')

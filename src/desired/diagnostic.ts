@@ -24,9 +24,22 @@ export function formatPath(segments: ReadonlyArray<string | number>): string {
   return out;
 }
 
+// C0, DEL, C1 (U+009B is a terminal's CSI), the Unicode line and paragraph separators.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * A file name as text output prints it: bare when it is plainly printable, else double-quoted with `"`, `\` and every
+ * control character escaped, so a name cannot forge an output line or send escape sequences to the terminal.
+ */
+export function quoteFileName(name: string): string {
+  if (!/[\s"\\:]/u.test(name) && !new RegExp(UNPRINTABLE.source).test(name)) return name;
+  const escaped = name.replace(/["\\]/g, '\\$&').replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `"${escaped}"`;
+}
+
 /** `users/jdupont.yaml:12:5 spec.groups[1]: group "rh" is not defined [ref-missing]` */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.file ? `${d.file}:${d.line}:${d.col}` : '(desired state)';
+  const where = d.file ? `${quoteFileName(d.file)}:${d.line}:${d.col}` : '(desired state)';
   const path = d.path ? ` ${d.path}` : '';
   const sev = d.severity === 'warning' ? 'warning: ' : '';
   return `${where}${path}: ${sev}${d.message} [${d.code}]`;

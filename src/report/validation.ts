@@ -1,5 +1,5 @@
 // Renders the result of `infrasec validate` as text, JSON or GitHub workflow annotations.
-import { formatDiagnostic, formatGithubAnnotation, type Diagnostic } from '../desired/diagnostic.ts';
+import { formatDiagnostic, formatGithubAnnotation, quoteFileName, type Diagnostic } from '../desired/diagnostic.ts';
 import type { Kind } from '../desired/model.ts';
 
 export type ValidationFormat = 'text' | 'json' | 'github';
@@ -34,9 +34,9 @@ export function renderValidation(report: ValidationReport, format: ValidationFor
     case 'text': {
       const lines = report.diagnostics.map(formatDiagnostic);
       if (errors === 0 && report.counts) {
-        lines.push(`${report.root}: valid — ${report.files.length} files: ${summarizeCounts(report.counts)}${warnings ? `; ${warnings} warning(s)` : ''}`);
+        lines.push(`${quoteFileName(report.root)}: valid — ${report.files.length} files: ${summarizeCounts(report.counts)}${warnings ? `; ${warnings} warning(s)` : ''}`);
       } else {
-        lines.push(`${report.root}: invalid — ${errors} error(s)${warnings ? `, ${warnings} warning(s)` : ''} in ${report.files.length} files`);
+        lines.push(`${quoteFileName(report.root)}: invalid — ${errors} error(s)${warnings ? `, ${warnings} warning(s)` : ''} in ${report.files.length} files`);
       }
       return lines.join('\n');
     }

@@ -168,6 +168,19 @@ describe.concurrent('infrasec validate', () => {
     });
   });
 
+  describe('with hostile file names', () => {
+    it('quotes a file name holding a newline or an escape sequence, so it cannot forge a line or reach the terminal', async () => {
+      const bad = 'apiVersion: infrasec/v1\nkind: Group\nmetadata: {name: g}\nspec: {shoeSize: 1}\n';
+      const root = await writeTree({ ...baseFiles(), 'x\nforged.yaml:1:1: all good [ok]\n.yaml': bad, '\u001b[2J\u001b[31mred.yaml': bad.replace('name: g', 'name: h') });
+      const run = await runInfrasec(['validate', root]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).not.toContain('\u001b');
+      expect(run.stdout.split('\n').filter((l) => l.startsWith('forged.yaml'))).toEqual([]);
+      expect(run.stdout).toMatch(/^"x\\u000aforged\.yaml:1:1: all good \[ok\]\\u000a\.yaml":4:\d+ spec\.shoeSize: unknown field "shoeSize" \[field-unknown\]$/m);
+      expect(run.stdout).toMatch(/^"\\u001b\[2J\\u001b\[31mred\.yaml":4:\d+ spec\.shoeSize: /m);
+    });
+  });
+
   describe('with files it must not read', () => {
     it('exits 1 for a symlinked YAML file, naming it', async () => {
       const root = await writeTree(baseFiles());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDiagnostics, formatDiagnostic, formatGithubAnnotation, formatPath, type Diagnostic } from '../../src/desired/diagnostic.ts';
+import { compareDiagnostics, formatDiagnostic, formatGithubAnnotation, formatPath, quoteFileName, type Diagnostic } from '../../src/desired/diagnostic.ts';
 
 const diag = (over: Partial<Diagnostic> = {}): Diagnostic => ({
   file: 'users/jdupont.yaml', line: 12, col: 5, path: 'spec.groups[1]', code: 'ref-missing', message: 'group "rh" is not defined', severity: 'error', ...over,
@@ -96,5 +96,25 @@ describe('compareDiagnostics', () => {
     expect([...list].sort(compareDiagnostics).map((d) => `${d.file}:${d.line}:${d.col}:${d.code}`)).toEqual([
       'a.yaml:2:3:ref-missing', 'a.yaml:2:7:a', 'a.yaml:2:7:z', 'a.yaml:9:1:ref-missing', 'b.yaml:1:5:ref-missing',
     ]);
+  });
+});
+
+describe('quoteFileName', () => {
+  it.each([
+    ['users/jdupont.yaml', 'users/jdupont.yaml'],
+    ['équipes/opérateurs.yaml', 'équipes/opérateurs.yaml'],
+    ['a\nb.yaml', '"a\\u000ab.yaml"'],
+    ['\u001b[31mred.yaml', '"\\u001b[31mred.yaml"'],
+    ['csi\u009b2J.yaml', '"csi\\u009b2J.yaml"'],
+    ['line\u2028sep.yaml', '"line\\u2028sep.yaml"'],
+    ['two words.yaml', '"two words.yaml"'],
+    ['fake.yaml:1:1', '"fake.yaml:1:1"'],
+    ['q"b\\.yaml', '"q\\"b\\\\.yaml"'],
+  ])('%j prints as %s', (name, shown) => {
+    expect(quoteFileName(name)).toBe(shown);
+  });
+
+  it('is used for the file of every formatted diagnostic', () => {
+    expect(formatDiagnostic({ file: 'x\n.yaml', line: 1, col: 2, path: '', code: 'c', message: 'm', severity: 'error' })).toBe('"x\\u000a.yaml":1:2: m [c]');
   });
 });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireStateLock, stateLockPath } from '../../src/engine/state-lock.ts';
+import { acquireStateLock, bootId, formatLockOwner, parseLockOwner, processStartTime, stateLockPath } from '../../src/engine/state-lock.ts';
 import { silentLogger } from '../../src/log.ts';
 
 describe('acquireStateLock', () => {
@@ -13,7 +13,7 @@ describe('acquireStateLock', () => {
     await expect(acquireStateLock(stateLockPath(dir), silentLogger, 'a running controller')).rejects.toThrow(`a running controller (pid ${process.pid}) is using ${dir}`);
     await first.release();
     const again = await acquireStateLock(stateLockPath(dir), silentLogger);
-    expect((await readFile(stateLockPath(dir), 'utf8')).trim()).toBe(String(process.pid));
+    expect((await readFile(stateLockPath(dir), 'utf8')).split('\n')[0]).toBe(String(process.pid));
     await again.release();
   });
 
@@ -24,7 +24,7 @@ describe('acquireStateLock', () => {
     await new Promise((r) => dead.on('exit', r));
     await writeFile(stateLockPath(dir), `${pid}\n`);
     const lock = await acquireStateLock(stateLockPath(dir), silentLogger);
-    expect((await readFile(stateLockPath(dir), 'utf8')).trim()).toBe(String(process.pid));
+    expect((await readFile(stateLockPath(dir), 'utf8')).split('\n')[0]).toBe(String(process.pid));
     await lock.release();
   });
 
@@ -37,5 +37,61 @@ describe('acquireStateLock', () => {
     } finally {
       alive.kill();
     }
+  });
+
+  it('records its PID, the boot id and its start time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infrasec-lock-'));
+    const lock = await acquireStateLock(stateLockPath(dir), silentLogger);
+    const owner = parseLockOwner(await readFile(stateLockPath(dir), 'utf8'));
+    expect(owner).toEqual({ pid: process.pid, bootId: await bootId(), startTime: await processStartTime(process.pid) });
+    expect(owner.bootId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(owner.startTime).toMatch(/^\d+$/);
+    await lock.release();
+  });
+
+  describe('with a live process behind the recorded PID', () => {
+    async function withLiveProcess(run: (pid: number, startTime: string) => Promise<void>): Promise<void> {
+      const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+      try {
+        const pid = alive.pid!;
+        const start = await processStartTime(pid);
+        expect(start).toMatch(/^\d+$/);
+        await run(pid, start!);
+      } finally {
+        alive.kill();
+      }
+    }
+
+    it('refuses the lock when that process is the one that wrote it', async () => {
+      await withLiveProcess(async (pid, startTime) => {
+        const dir = await mkdtemp(join(tmpdir(), 'infrasec-lock-'));
+        await writeFile(stateLockPath(dir), formatLockOwner({ pid, bootId: await bootId(), startTime }));
+        await expect(acquireStateLock(stateLockPath(dir), silentLogger)).rejects.toMatchObject({ code: 'state-locked' });
+      });
+    });
+
+    it('takes the lock over when the PID was reused by a process started later', async () => {
+      await withLiveProcess(async (pid, startTime) => {
+        const dir = await mkdtemp(join(tmpdir(), 'infrasec-lock-'));
+        await writeFile(stateLockPath(dir), formatLockOwner({ pid, bootId: await bootId(), startTime: String(Number(startTime) - 1) }));
+        const lock = await acquireStateLock(stateLockPath(dir), silentLogger);
+        expect(parseLockOwner(await readFile(stateLockPath(dir), 'utf8')).pid).toBe(process.pid);
+        await lock.release();
+      });
+    });
+
+    it('takes the lock over when it was written before a reboot', async () => {
+      await withLiveProcess(async (pid, startTime) => {
+        const dir = await mkdtemp(join(tmpdir(), 'infrasec-lock-'));
+        await writeFile(stateLockPath(dir), formatLockOwner({ pid, bootId: '00000000-0000-4000-8000-000000000000', startTime }));
+        const lock = await acquireStateLock(stateLockPath(dir), silentLogger);
+        await lock.release();
+      });
+    });
+  });
+
+  it('parses a lock written by an older version (PID only)', () => {
+    expect(parseLockOwner('4242\n')).toEqual({ pid: 4242, bootId: undefined, startTime: undefined });
+    expect(parseLockOwner('')).toMatchObject({ pid: 0 });
   });
 });

@@ -21,6 +21,7 @@ const policySchema = z
       .default({ ...DEFAULT_POLICY.deletionThreshold }),
     protected: z.array(z.string()).default([]),
     adopt: z.array(z.string()).default([]),
+    resetPasswords: z.array(z.string().regex(/^(\*|User\/.+)$/, 'User/NAME or *')).default([]),
     suspended: z.boolean().default(false),
     additiveOnly: z.boolean().default(false),
     drift: z.record(z.string(), driftMode).default({ '*': 'correct' }),

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { configuredSystems, loadConfig, policyOf, type Config } from '../config.ts';
 import { formatDiagnostic } from '../desired/diagnostic.ts';
 import { loadResolvedState } from '../desired/resolve.ts';
@@ -27,6 +27,8 @@ interface ReconcileOptions {
   config?: string;
   yes?: boolean;
   revision?: string;
+  /** `User/name` accounts whose password is set from Git although infrasec has no record of setting the current one. */
+  resetPassword?: string[];
 }
 
 /** A revision for a plain directory: the same content digest the controller's directory source uses. */
@@ -110,7 +112,11 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
   // Systems are independent: plan them concurrently; one failing does not stop the others.
   const entries = [...reconcilers] as Array<[SystemName, AnyReconciler]>;
   try {
-    const prepared = await Promise.all(entries.map(([system, r]) => preparePass(r, desired, policyOf(config, system), passOpts(system))));
+    const policy = (system: SystemName) => {
+      const p = policyOf(config, system);
+      return opts.resetPassword?.length ? { ...p, resetPasswords: [...(p.resetPasswords ?? []), ...opts.resetPassword] } : p;
+    };
+    const prepared = await Promise.all(entries.map(([system, r]) => preparePass(r, desired, policy(system), passOpts(system))));
     let results: PassResult[] = prepared.map((p) => p.result);
 
     if (mode === 'apply' && prepared.some((p) => p.plan)) {
@@ -155,6 +161,12 @@ export function registerReconcileCommands(program: Command): void {
       .option('-c, --config <file>', 'controller configuration (default: infrasec.yaml or $INFRASEC_CONFIG)')
       .option('--revision <id>', 'label for the desired state (e.g. a commit id); default: a digest of the files');
     if (mode === 'apply') cmd.option('-y, --yes', 'do not ask for confirmation on a terminal');
+    if (mode !== 'drift') {
+      cmd.option('--reset-password <User/name...>', 'set the password from Git on these accounts even though infrasec has no record of setting their current one (it may be the user\'s own)', (v: string, prev: string[] = []) => {
+        if (!/^User\/.+$/.test(v)) throw new InvalidArgumentError(`expected User/NAME, got ${JSON.stringify(v)}`);
+        return [...prev, v];
+      });
+    }
     cmd.action(async (path: string, opts: ReconcileOptions) => {
       try {
         process.exitCode = await reconcileCommand(mode, path, opts);

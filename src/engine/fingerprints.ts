@@ -1,6 +1,7 @@
-// Controller-side memory of write-only secrets: a fingerprint per object, in a JSON file written atomically.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// Controller-side memory of write-only secrets: a fingerprint per object, in a JSON file written atomically with its own digest.
+import { createHash } from 'node:crypto';
+import { FINGERPRINTS_RECOVERY } from './state-catalog.ts';
+import { readStateFile, writeFileAtomic } from './state-file.ts';
 
 export interface FingerprintStore {
   get(key: string): string | undefined;
@@ -27,22 +28,49 @@ export class MemoryFingerprintStore implements FingerprintStore {
   }
 }
 
+/** On disk: the fingerprints and a digest over them, so a torn, truncated or edited file is detected rather than read as "unknown". */
+interface FingerprintFile {
+  readonly version: 2;
+  readonly fingerprints: Record<string, string>;
+  /** sha256 of the canonical JSON of `fingerprints` (keys sorted). */
+  readonly digest: string;
+}
+
+/** Pure: the digest a fingerprint file must carry for these entries. */
+export function fingerprintDigest(entries: Readonly<Record<string, string>>): string {
+  const sorted = Object.fromEntries(Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return `sha256:${createHash('sha256').update(JSON.stringify(sorted)).digest('hex')}`;
+}
+
+/** Pure: the problem with a parsed fingerprint file, or undefined. Version 1 (a flat map, no digest) is still read. */
+export function checkFingerprintFile(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (!('version' in v)) {
+    return Object.values(v).every((x) => typeof x === 'string') ? undefined : 'a version 1 file with a non-string fingerprint';
+  }
+  if (v['version'] !== 2) return `unknown version ${JSON.stringify(v['version'])}`;
+  const fps = v['fingerprints'];
+  if (typeof fps !== 'object' || fps === null || Array.isArray(fps) || !Object.values(fps).every((x) => typeof x === 'string')) return 'fingerprints is not a map of strings';
+  if (v['digest'] !== fingerprintDigest(fps as Record<string, string>)) return 'its digest does not match its content (edited, or a torn write)';
+  return undefined;
+}
+
+/** Durable fingerprints: written atomically (temp, fsync, rename, fsync dir), checked against their digest when opened. */
 export class FileFingerprintStore extends MemoryFingerprintStore {
-  /** Flushes run one at a time: two at once would race on the same temporary file. */
+  /** Flushes run one at a time, each writing the whole map. */
   private flushing: Promise<void> = Promise.resolve();
 
   private constructor(private readonly path: string) {
     super();
   }
 
+  /** Opens the store; a missing file is an empty store, a corrupt one a StateFileError naming it with the recovery steps. */
   static async open(path: string): Promise<FileFingerprintStore> {
     const store = new FileFingerprintStore(path);
-    try {
-      const data = JSON.parse(await readFile(path, 'utf8')) as Record<string, string>;
-      for (const [k, v] of Object.entries(data)) if (typeof v === 'string') store.map.set(k, v);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const data = await readStateFile<FingerprintFile | Record<string, string>>(path, { check: checkFingerprintFile, recovery: FINGERPRINTS_RECOVERY });
+    const entries = data === undefined ? {} : 'version' in data && data.version === 2 ? (data as FingerprintFile).fingerprints : (data as Record<string, string>);
+    for (const [k, v] of Object.entries(entries)) store.map.set(k, v);
     return store;
   }
 
@@ -72,9 +100,8 @@ export class FileFingerprintStore extends MemoryFingerprintStore {
   }
 
   private async writeFile() {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(Object.fromEntries([...this.map].sort()), null, 2), { mode: 0o600 });
-    await rename(tmp, this.path);
+    const fingerprints = Object.fromEntries([...this.map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const file: FingerprintFile = { version: 2, fingerprints, digest: fingerprintDigest(fingerprints) };
+    await writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`);
   }
 }

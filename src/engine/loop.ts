@@ -15,7 +15,8 @@ import { fastForwardVerdict, type FastForwardVerdict } from '../sources/fast-for
 import type { Source, SourceSnapshot } from '../sources/source.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { completePass, preparePass, type PassOptions, type PassResult } from './pass.ts';
-import { readJsonFile, writeFileAtomic } from './state-file.ts';
+import { CONTROLLER_STATE_FILE, DRIFT_REPORT_CHECK } from './state-catalog.ts';
+import { readDerivedFile, readStateFile, writeFileAtomic } from './state-file.ts';
 import { acquireStateLock, stateLockPath, type StateLock } from './state-lock.ts';
 import { StatusBoard } from './status.ts';
 import type { AnyReconciler } from './systems.ts';
@@ -209,14 +210,16 @@ export class Controller {
   }
 
   private async readPersisted(): Promise<void> {
-    const persisted = await readJsonFile<PersistedState>(this.paths.state);
+    const persisted = await readStateFile<PersistedState>(this.paths.state, CONTROLLER_STATE_FILE);
     this.desiredRevision = persisted?.desiredRevision ?? null;
     for (const [system, s] of Object.entries(persisted?.systems ?? {}) as Array<[SystemName, { appliedRevision: string; appliedAt: string }]>) {
       if (!this.deps.reconcilers.has(system)) continue;
       this.applied.set(system, { revision: s.appliedRevision, at: s.appliedAt });
       this.status.restoreApplied(system, s.appliedRevision, s.appliedAt);
     }
-    this.drift = (await readJsonFile<DriftReport>(this.paths.driftJson)) ?? EMPTY_DRIFT_REPORT;
+    const rebuilt = (problem: string, movedTo: string) =>
+      this.log.warn({ event: 'state.file.rebuilt', file: this.paths.driftJson, problem, movedTo }, 'the drift report was unusable; set aside and rebuilt from the next passes');
+    this.drift = (await readDerivedFile<DriftReport>(this.paths.driftJson, DRIFT_REPORT_CHECK, rebuilt)) ?? EMPTY_DRIFT_REPORT;
     this.status.auditHead(this.deps.audit.current);
     if (this.deps.audit.recovered > 0) {
       this.log.warn({ event: 'audit.recovered', bytes: this.deps.audit.recovered }, 'cut a torn final line from the audit log (crash during an append)');

@@ -60,6 +60,11 @@ export interface Policy {
   readonly protected: readonly string[];
   /** `Kind/name` entries (or `*`) whose unowned live twin may be adopted. */
   readonly adopt: readonly string[];
+  /**
+   * `User/name` entries (or `*`) whose password is set from Git even though infrasec has no fingerprint of setting the
+   * current one (which may be the user's own). Optional: absent means none.
+   */
+  readonly resetPasswords?: readonly string[];
   readonly suspended: boolean;
   /** Crisis mode: only creates and updates, nothing disabled or deleted. */
   readonly additiveOnly: boolean;

@@ -42,8 +42,9 @@ export const FINGERPRINT_BATCH = { entries: 100, delayMs: 500 } as const;
 
 /**
  * Batches fingerprint writes. One file rewrite per password would make a 2,000-user apply spend seconds of CPU
- * rewriting the state file; a crash loses at most one batch, and the next pass then sets those passwords again
- * (same values, idempotent). Each caller's promise resolves only once its fingerprint is durable.
+ * rewriting the state file; a crash loses at most one batch, and the next pass then holds those passwords as unknown
+ * (AD already has the Git value; plan says so and names --reset-password). Each caller's promise resolves only once
+ * its fingerprint is durable.
  */
 class FingerprintCheckpoint {
   #batch: Array<{ entry: readonly [string, string]; done: () => void; fail: (err: unknown) => void }> = [];
@@ -168,7 +169,7 @@ async function settle(change: Change, sent: Sent, checkpoint: FingerprintCheckpo
     if (sent.payload?.password) await checkpoint.record(sent.payload.password.fingerprintKey, sent.payload.password.fingerprint);
     if (sent.payload?.forgetFingerprintKey) await checkpoint.forget(sent.payload.forgetFingerprintKey);
   } catch (err) {
-    const error = `written to AD, but the password fingerprint could not be stored (the next pass will set the password again): ${(err as Error).message}`;
+    const error = `written to AD, but the password fingerprint could not be stored (the next plan holds this password as unknown until --reset-password): ${(err as Error).message}`;
     log?.warn({ event: 'apply.change.failed', writes: sent.writes, error }, 'fingerprint store failed');
     return { change, ok: false, writes: sent.writes, error };
   }

@@ -75,6 +75,21 @@ function adoptable(policy: Policy, kind: AdChangeKind, name: string): boolean {
   return policy.adopt.includes('*') || policy.adopt.includes(`${kind}/${name}`);
 }
 
+/** An explicit go-ahead to give an account whose password infrasec never set (or forgot) the password from Git. */
+function passwordResetAllowed(policy: Policy, name: string): boolean {
+  const allowed = policy.resetPasswords ?? [];
+  return allowed.includes('*') || allowed.some((e) => e.toLowerCase() === `user/${name.toLowerCase()}`);
+}
+
+/** Why an existing account keeps its own password, and how to set the one from Git anyway. */
+export function unknownPasswordMessage(name: string): string {
+  return (
+    `spec.password: infrasec has no record of setting this account's password (fingerprints.json lost, new state directory, or an adopted account), ` +
+    `so the password in AD may be the user's own and is left as it is; to set the one from Git: infrasec apply --reset-password User/${name}, ` +
+    `or policy.resetPasswords: [User/${name}] for the controller`
+  );
+}
+
 function sourceOf(r: User | Group): AdPayload['source'] {
   return { file: r.source.file, line: r.source.line, col: r.source.col };
 }
@@ -173,7 +188,11 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
       continue;
     }
     resolvedUsers.set(key(name), { kind: 'User', name, dn: lu.dn, blocked: false });
-    const c = planUserUpdate(u, lu, layout, secret);
+    // A password is written to an existing account only when infrasec knows it set the previous one (its fingerprint),
+    // or when told to: without the fingerprint the password in AD may be the user's own.
+    const knownPassword = lu.passwordFingerprint !== undefined || passwordResetAllowed(policy, name);
+    if (secret && secret.origin !== 'generated' && !knownPassword) conflict('User', name, unknownPasswordMessage(name));
+    const c = planUserUpdate(u, lu, layout, knownPassword ? secret : undefined);
     if (c) changes.push(c);
   }
 

@@ -123,9 +123,38 @@ const cases: Case[] = [
     changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['spec.password: "(sensitive)" -> "(sensitive)"'] }],
   },
   {
+    name: 'an owned account whose password fingerprint is unknown keeps its own password: held, with the way to force it, other fields still corrected',
+    desired: state({ users: [user('jdupont', { title: 'Chef' })], passwords: { jdupont: pw } }),
+    live: live({ users: [liveUser('jdupont')], ous: ALL_OUS }),
+    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['spec.title: null -> "Chef"'] }],
+    conflicts: ['User/jdupont'],
+  },
+  {
+    name: 'an unknown password fingerprint and nothing else to do: no change at all',
+    desired: state({ users: [user('jdupont')], passwords: { jdupont: pw } }),
+    live: live({ users: [liveUser('jdupont')], ous: ALL_OUS }),
+    changes: [],
+    conflicts: ['User/jdupont'],
+  },
+  {
+    name: 'policy.resetPasswords names the account: the password from Git is set although its fingerprint is unknown',
+    desired: state({ users: [user('jdupont')], passwords: { jdupont: pw } }),
+    live: live({ users: [liveUser('jdupont')], ous: ALL_OUS }),
+    policy: { resetPasswords: ['User/jdupont'] },
+    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['spec.password: "(sensitive)" -> "(sensitive)"'] }],
+  },
+  {
+    name: 'an adopted account keeps its own password too unless named in resetPasswords',
+    desired: state({ users: [user('jdupont')], passwords: { jdupont: pw } }),
+    live: live({ users: [liveUser('jdupont', { owned: false, adminDescription: 'legacy' })], ous: ALL_OUS }),
+    policy: { adopt: ['User/jdupont'] },
+    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['ownership: "legacy" -> "managed-by=infrasec"'] }],
+    conflicts: ['User/jdupont'],
+  },
+  {
     name: 'a reset password with mustChangePassword sets pwdLastSet=0 too',
     desired: state({ users: [user('jdupont', { mustChangePassword: true })], passwords: { jdupont: pw } }),
-    live: live({ users: [liveUser('jdupont')], ous: ALL_OUS }),
+    live: live({ users: [liveUser('jdupont', { passwordFingerprint: 'old' })], ous: ALL_OUS }),
     changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['spec.password: "(sensitive)" -> "(sensitive)"', 'spec.mustChangePassword: null -> true'] }],
   },
   {
@@ -222,6 +251,7 @@ describe('planDirectory', () => {
     const p = plan(c.desired, c.live, policy(c.policy));
     expect(p.changes.map(summary)).toEqual(c.changes);
     expect(p.conflicts.map((x) => `${x.kind}/${x.name}`)).toEqual(c.conflicts ?? []);
+    for (const x of p.conflicts.filter((k) => k.message.startsWith('spec.password:'))) expect(x.message).toContain(`--reset-password User/${x.name}`);
     expect(p.system).toBe('active-directory');
   });
 

@@ -199,6 +199,33 @@ describe('ActiveDirectoryReconciler against Samba', () => {
     await rec.close();
   });
 
+  it('a lost fingerprint store does not reset a password the user changed; --reset-password (policy.resetPasswords) does', async () => {
+    const rec = reconciler({}, new MemoryFingerprintStore());
+    const desired = state({ users: [user('own1')], passwords: { own1: secret(STRONG) } });
+    okAll(await pass(rec, desired));
+    // The user changes her own password (as an admin reset would: a replace of unicodePwd).
+    const own = 'Her-0wn-Passw0rd!';
+    const dn = String((await read('own1', []))?.['dn']);
+    await admin.modify(dn, [new LdapChange({ operation: 'replace', modification: new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${own}"`, 'utf16le')] }) })]);
+    // The fingerprint store is lost: a new state directory.
+    await rec.close();
+    const fresh = reconciler({}, new MemoryFingerprintStore());
+    const before = await highestUsn();
+    const out = await pass(fresh, desired);
+    okAll(out);
+    expect(out.plan.changes).toEqual([]);
+    expect(out.plan.conflicts).toEqual([expect.objectContaining({ kind: 'User', name: 'own1', message: expect.stringContaining('--reset-password User/own1') })]);
+    expect(await highestUsn()).toBe(before);
+    expect(await canBind('own1@cod67.infrasec.test', own)).toBe(true);
+    // Asked explicitly: the password from Git is set, and recorded.
+    const forced = await pass(fresh, desired, policy({ resetPasswords: ['User/own1'] }));
+    okAll(forced);
+    expect(forced.plan.changes.map((c) => c.fields.map((f) => f.path))).toEqual([['spec.password']]);
+    expect(await canBind('own1@cod67.infrasec.test', STRONG)).toBe(true);
+    expect((await pass(fresh, desired)).plan.changes).toEqual([]);
+    await fresh.close();
+  });
+
   it('updates attributes changed in Git, removing the ones Git no longer sets', async () => {
     const rec = reconciler();
     okAll(await pass(rec, state({ users: [user('up1', { title: 'Opérateur', department: 'Salle' })] })));
@@ -397,9 +424,11 @@ describe('ActiveDirectoryReconciler against Samba', () => {
     const a = out.applied.find((x) => x.change.name === 'fpfail');
     expect(a).toMatchObject({ ok: false, writes: 1 });
     expect(a?.error).toMatch(/fingerprint could not be stored.*disk full/);
-    // The account exists (the write happened); the next pass will set the password again, which is idempotent.
+    // The account exists (the write happened); with no fingerprint the next plan holds the password and says how to force it.
     expect(await read('fpfail', [])).toBeDefined();
-    expect(rec.plan(state({ users: [user('fpfail')], passwords: { fpfail: secret(STRONG) } }), await rec.observe(signal), policy()).changes.map((c) => c.fields.map((f) => f.path))).toEqual([['spec.password']]);
+    const next = rec.plan(state({ users: [user('fpfail')], passwords: { fpfail: secret(STRONG) } }), await rec.observe(signal), policy());
+    expect(next.changes).toEqual([]);
+    expect(next.conflicts.map((c) => c.message)).toEqual([expect.stringContaining('--reset-password User/fpfail')]);
     await rec.close();
   });
 

@@ -10,6 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { Secret } from '../src/desired/secret.ts';
+import { MemoryFingerprintStore } from '../src/engine/fingerprints.ts';
 import { guard } from '../src/engine/guard.ts';
 import { DEFAULT_POLICY, type Change } from '../src/engine/types.ts';
 import type { PfSensePayload } from '../src/reconcilers/pfsense/model.ts';
@@ -50,11 +51,13 @@ interface Firewall {
   readonly child: ChildProcess;
 }
 
+const started = new Set<Firewall>();
+
 /** A seeded emulator in its own process: its CPU is not the controller's, as with a real firewall. */
 function startFirewall(): Promise<Firewall> {
   const dir = mkdtempSync(join(tmpdir(), 'infrasec-bench-pf-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../test/emulators/pfsense/main.ts'), '--port', '0', '--state-dir', dir, '--seed', '--api-key', KEY, '--no-persist'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
+  return new Promise<Firewall>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`emulator did not start: ${out}`)), 60_000);
     child.stdout!.on('data', (b: Buffer) => {
@@ -62,14 +65,21 @@ function startFirewall(): Promise<Firewall> {
       const m = /on (https:\/\/127\.0\.0\.1:\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1]!, ca: readFileSync(join(dir, 'tls-ca.pem'), 'utf8'), dir, child });
+        const f = { url: m[1]!, ca: readFileSync(join(dir, 'tls-ca.pem'), 'utf8'), dir, child };
+        started.add(f);
+        resolve(f);
       }
     });
     child.once('exit', (code) => reject(new Error(`emulator exited ${code}: ${out}`)));
+  }).catch((e: unknown) => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   });
 }
 
 async function stopFirewall(f: Firewall): Promise<void> {
+  started.delete(f);
   if (f.child.exitCode === null) {
     f.child.kill('SIGTERM');
     await new Promise((r) => f.child.once('exit', r));
@@ -77,11 +87,15 @@ async function stopFirewall(f: Firewall): Promise<void> {
   rmSync(f.dir, { recursive: true, force: true });
 }
 
+/** The controller's durable state is per firewall: it remembers the pending flags left by its last apply. */
+const stores = new Map<Firewall, MemoryFingerprintStore>();
+
 function reconcilerFor(f: Firewall): PfSenseReconciler {
+  if (!stores.has(f)) stores.set(f, new MemoryFingerprintStore());
   return new PfSenseReconciler({
     url: f.url, auth: { kind: 'key', key: new Secret(KEY, 'env', 'bench') }, ca: f.ca, timeoutMs: 60_000, instance: 'bench',
     lockRetries: 6, lockMaxDelayMs: 2000, interfaces: { ...PFSENSE_DEFAULTS.interfaces }, certificateKey: 'ECDSA',
-  });
+  }, { fingerprints: stores.get(f) });
 }
 
 /** The raw client: the same undici agent shape as the reconciler's, no lookups, no read-back. */
@@ -102,13 +116,16 @@ function rawClient(f: Firewall) {
 /** The bodies infrasec would write, taken from its own plan, sent as plain POSTs one after the other. */
 async function rawWrites(f: Firewall, changes: readonly Change[]): Promise<number> {
   const raw = rawClient(f);
+  // Each firewall made its own CA at seed: the plan's CA refid belongs to the probe.
+  const servers = (await raw.call('GET', 'vpn/openvpn/servers')) as { description: string; caref: string }[];
+  const caref = servers.find((x) => x.description === 'rw-agents')!.caref;
   const t0 = performance.now();
   for (const c of changes) {
     const p = c.payload as unknown as PfSensePayload;
     if (p.type === 'alias') await raw.call('POST', 'firewall/alias', p.body);
     else if (p.type === 'rule') await raw.call('POST', 'firewall/rule', p.body);
     else if (p.type === 'portForward') await raw.call('POST', 'firewall/nat/port_forward', { ...p.body, associated_rule_id: 'new' });
-    else if (p.type === 'certificate') await raw.call('POST', 'system/certificate/generate', { descr: p.descr, caref: p.caref, keytype: 'ECDSA', ecname: 'prime256v1', digest_alg: 'sha256', lifetime: p.lifetimeDays, dn_commonname: p.commonName, type: 'user' });
+    else if (p.type === 'certificate') await raw.call('POST', 'system/certificate/generate', { descr: p.descr, caref, keytype: 'ECDSA', ecname: 'prime256v1', digest_alg: 'sha256', lifetime: p.lifetimeDays, dn_commonname: p.commonName, type: 'user' });
     else if (p.type === 'override' && p.body) await raw.call('POST', 'vpn/openvpn/cso', p.body);
   }
   await raw.call('POST', 'firewall/apply', { async: false });
@@ -197,7 +214,11 @@ async function main(): Promise<void> {
   console.log(`no-op plan:    infrasec ${fmt(median(noopTimes))} vs raw GETs ${fmt(median(readTimes))} (median of ${ROUNDS}): ratio ${noopRatio.toFixed(2)} (target ≤ 1.5)`);
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+main()
+  .catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const f of [...started]) await stopFirewall(f);
+  });

@@ -1,24 +1,24 @@
 // Pure: the safety rules a plan must pass before anything writes. Returns a GuardedPlan or the reasons it was refused.
 import type { Change, GuardedPlan, Plan, Policy } from './types.ts';
 
-export type GuardResult =
-  | { readonly ok: true; readonly plan: GuardedPlan; readonly dropped: readonly Change[] }
+export type GuardResult<Payload = unknown> =
+  | { readonly ok: true; readonly plan: GuardedPlan<Payload>; readonly dropped: readonly Change<Payload>[] }
   | { readonly ok: false; readonly reasons: readonly string[] };
 
 const isRemoval = (c: Change) => c.action === 'delete' || c.action === 'disable';
 
 /** A change removes or disables something that exists only because it left Git (as opposed to `enabled: false`). */
 export function isPrune(c: Change): boolean {
-  return isRemoval(c) && c.payload?.['pruned'] === true;
+  return isRemoval(c) && c.prune;
 }
 
-export function guard(plan: Plan, policy: Policy): GuardResult {
+export function guard<Payload>(plan: Plan<Payload>, policy: Policy): GuardResult<Payload> {
   if (policy.suspended) return { ok: false, reasons: [`system ${plan.system} is suspended by policy`] };
 
   const reasons: string[] = [];
   const protectedSet = new Set(policy.protected);
-  const dropped: Change[] = [];
-  const kept: Change[] = [];
+  const dropped: Change<Payload>[] = [];
+  const kept: Change<Payload>[] = [];
 
   for (const c of plan.changes) {
     const id = `${c.kind}/${c.name}`;
@@ -51,14 +51,14 @@ export function guard(plan: Plan, policy: Policy): GuardResult {
   }
 
   if (reasons.length > 0) return { ok: false, reasons };
-  return { ok: true, plan: { ...plan, changes: orderChanges(kept) } as unknown as GuardedPlan, dropped };
+  return { ok: true, plan: { ...plan, changes: orderChanges(kept) } as unknown as GuardedPlan<Payload>, dropped };
 }
 
 /** Creates and updates by ascending rank, then removals by descending rank (dependents go first). Stable. */
-export function orderChanges(changes: readonly Change[]): Change[] {
+export function orderChanges<Payload>(changes: readonly Change<Payload>[]): Change<Payload>[] {
   const runsBackward = (c: Change) => c.action === 'delete' || isPrune(c);
   const forward = changes.filter((c) => !runsBackward(c));
   const backward = changes.filter(runsBackward);
-  const byRank = (dir: 1 | -1) => (a: Change, b: Change) => dir * (a.rank - b.rank);
+  const byRank = (dir: 1 | -1) => (a: Change<Payload>, b: Change<Payload>) => dir * (a.rank - b.rank);
   return [...forward.sort(byRank(1)), ...backward.sort(byRank(-1))];
 }

@@ -14,18 +14,30 @@ export interface FieldChange {
   readonly sensitive?: boolean;
 }
 
-/** One object-level change. Plain data: printable, serializable, comparable in tests. */
-export interface Change {
+/**
+ * One object-level change. Plain data: printable, serializable, comparable in tests. `Payload` is the system's own
+ * typed data for apply; the engine never reads it: every rule it applies reads the first-class fields.
+ */
+export interface Change<Payload = unknown> {
   readonly system: SystemName;
   readonly kind: string;
   readonly name: string;
+  /**
+   * The identity the system matches live objects on (e.g. `User/jdupont` for an sAMAccountName), stable across
+   * passes: never a position such as a rule index, which shifts when another object is deleted.
+   */
+  readonly key: string;
   readonly action: ChangeAction;
+  /** Removes or disables an object because it left Git (as opposed to `enabled: false`): held unless policy.prune. */
+  readonly prune: boolean;
+  /** Takes over a live object infrasec does not own, because policy.adopt names it (see engine/adoption.ts). */
+  readonly adopt: boolean;
   readonly fields: readonly FieldChange[];
   readonly reason: string;
   /** Dependency rank: lower runs first for creates/updates; deletes run in reverse rank. */
   readonly rank: number;
   /** System-specific, non-secret data apply needs (e.g. the DN). Secrets travel as `Secret` objects, which serialize redacted. */
-  readonly payload?: Readonly<Record<string, unknown>>;
+  readonly payload?: Payload;
 }
 
 /** A live object that collides with a desired one but is not owned by infrasec. */
@@ -36,9 +48,9 @@ export interface Conflict {
   readonly message: string;
 }
 
-export interface Plan {
+export interface Plan<Payload = unknown> {
   readonly system: SystemName;
-  readonly changes: readonly Change[];
+  readonly changes: readonly Change<Payload>[];
   readonly conflicts: readonly Conflict[];
   /** Number of live objects the system owns, for the percentage deletion threshold. */
   readonly ownedCount: number;
@@ -46,7 +58,7 @@ export interface Plan {
 
 declare const guarded: unique symbol;
 /** A plan that passed the guards. Only `guard()` in engine/guard.ts makes one, so apply cannot take an unguarded plan. */
-export type GuardedPlan = Plan & { readonly [guarded]: true };
+export type GuardedPlan<Payload = unknown> = Plan<Payload> & { readonly [guarded]: true };
 
 export type DriftMode = 'correct' | 'report' | 'ignore';
 
@@ -83,26 +95,26 @@ export const DEFAULT_POLICY: Policy = {
   drift: { '*': 'correct' },
 };
 
-export interface Applied {
-  readonly change: Change;
+export interface Applied<Payload = unknown> {
+  readonly change: Change<Payload>;
   readonly ok: boolean;
   /** Writes actually sent to the system for this change. */
   readonly writes: number;
   readonly error?: string;
 }
 
-export interface ApplyHooks {
+export interface ApplyHooks<Payload = unknown> {
   /** Called after each change, for progress bars and the audit trail. */
-  onApplied?(applied: Applied, done: number, total: number): void;
+  onApplied?(applied: Applied<Payload>, done: number, total: number): void;
 }
 
 /** What every system implements. observe reads in bulk; plan is pure; apply and verify do the I/O. */
-export interface Reconciler<Desired, Live> {
+export interface Reconciler<Desired, Live, Payload = unknown> {
   readonly system: SystemName;
   observe(signal: AbortSignal): Promise<Live>;
-  plan(desired: Desired, live: Live, policy: Policy): Plan;
-  apply(plan: GuardedPlan, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]>;
-  verify(applied: readonly Applied[], signal: AbortSignal): Promise<Diagnostic[]>;
+  plan(desired: Desired, live: Live, policy: Policy): Plan<Payload>;
+  apply(plan: GuardedPlan<Payload>, signal: AbortSignal, hooks?: ApplyHooks<Payload>): Promise<Applied<Payload>[]>;
+  verify(applied: readonly Applied<Payload>[], signal: AbortSignal): Promise<Diagnostic[]>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -99,11 +99,11 @@ export class FakeSystem implements Reconciler<ResolvedState, Map<string, string>
     const changes: Change[] = [];
     for (const [name, value] of want) {
       const have = live.get(name);
-      if (have === undefined) changes.push({ system: this.system, kind: 'User', name, action: 'create', rank: 1, reason: 'missing', fields: [{ path: 'value', before: undefined, after: value }] });
-      else if (have !== value) changes.push({ system: this.system, kind: 'User', name, action: 'update', rank: 1, reason: 'differs', fields: [{ path: 'value', before: have, after: value }] });
+      if (have === undefined) changes.push({ system: this.system, kind: 'User', name, key: `User/${name}`, action: 'create', prune: false, adopt: false, rank: 1, reason: 'missing', fields: [{ path: 'value', before: undefined, after: value }] });
+      else if (have !== value) changes.push({ system: this.system, kind: 'User', name, key: `User/${name}`, action: 'update', prune: false, adopt: false, rank: 1, reason: 'differs', fields: [{ path: 'value', before: have, after: value }] });
     }
     for (const name of live.keys()) {
-      if (!want.has(name)) changes.push({ system: this.system, kind: 'User', name, action: 'delete', rank: 1, reason: 'left Git', fields: [], payload: { pruned: true } });
+      if (!want.has(name)) changes.push({ system: this.system, kind: 'User', name, key: `User/${name}`, action: 'delete', prune: true, adopt: false, rank: 1, reason: 'left Git', fields: [] });
     }
     return { system: this.system, changes, conflicts: [], ownedCount: live.size };
   }

@@ -3,7 +3,7 @@ import { guard, orderChanges } from '../../src/engine/guard.ts';
 import { DEFAULT_POLICY, type Change, type Plan, type Policy } from '../../src/engine/types.ts';
 
 const change = (name: string, action: Change['action'], rank: number, pruned = false): Change => ({
-  system: 'active-directory', kind: 'User', name, action, rank, reason: 'test', fields: [], payload: pruned ? { pruned: true } : undefined,
+  system: 'active-directory', kind: 'User', name, key: `User/${name}`, action, prune: pruned, adopt: false, rank, reason: 'test', fields: [],
 });
 const plan = (changes: Change[], ownedCount = 100): Plan => ({ system: 'active-directory', changes, conflicts: [], ownedCount });
 const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, ...over });

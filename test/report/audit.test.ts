@@ -86,7 +86,7 @@ describe('chainEntries / verifyAuditText', () => {
 describe('changeRecord', () => {
   it('never carries the value of a sensitive field', () => {
     const c: Change = {
-      system: 'active-directory', kind: 'User', name: 'jdupont', action: 'update', rank: 2, reason: 'password changed',
+      system: 'active-directory', kind: 'User', name: 'jdupont', key: 'User/jdupont', action: 'update', prune: false, adopt: false, rank: 2, reason: 'password changed',
       fields: [{ path: 'password', before: 'Old-Pass-123', after: 'New-Pass-456', sensitive: true }, { path: 'title', before: 'a', after: 'b' }],
     };
     const r = changeRecord(c, { time: 't', commit: 'c', author: null, signature: 'good', drift: true }, 'ok');

@@ -8,10 +8,10 @@ const REV = 'c0ffee'.padEnd(40, '0');
 const t = (min: number) => new Date(Date.UTC(2026, 2, 1, 12, min));
 
 const titleChange: Change = {
-  system: 'active-directory', kind: 'User', name: 'jdupont', action: 'update', rank: 2, reason: 'drift',
+  system: 'active-directory', kind: 'User', name: 'jdupont', key: 'User/jdupont', action: 'update', prune: false, adopt: false, rank: 2, reason: 'drift',
   fields: [{ path: 'title', before: 'Stagiaire', after: 'Opérateur' }, { path: 'password', before: 'Hunter2!', after: 'S3cret!', sensitive: true }],
 };
-const groupChange: Change = { system: 'active-directory', kind: 'Group', name: 'cod-terrain', action: 'create', rank: 1, reason: 'deleted by hand', fields: [] };
+const groupChange: Change = { system: 'active-directory', kind: 'Group', name: 'cod-terrain', key: 'Group/cod-terrain', action: 'create', prune: false, adopt: false, rank: 1, reason: 'deleted by hand', fields: [] };
 
 function result(changes: Change[], over: Partial<PassResult> = {}): PassResult {
   return {

@@ -8,13 +8,13 @@ const PASSWORD = 'Tr0ub4dor&3-do-not-print';
 const secret = new Secret(PASSWORD, 'encrypted', sha256Hex('ciphertext'));
 
 const changes: Change[] = [
-  { system: 'active-directory', kind: 'User', name: 'jdupont', action: 'create', rank: 3, reason: 'not in AD',
+  { system: 'active-directory', kind: 'User', name: 'jdupont', key: 'User/jdupont', action: 'create', prune: false, adopt: false, rank: 3, reason: 'not in AD',
     fields: [{ path: 'givenName', before: undefined, after: 'Jean' }, { path: 'password', before: '(sensitive)', after: '(sensitive)', sensitive: true }],
     payload: { password: secret } },
-  { system: 'active-directory', kind: 'User', name: 'amuller', action: 'update', rank: 3, reason: 'differs', fields: [{ path: 'title', before: 'Opératrice', after: 'Cheffe de salle' }] },
+  { system: 'active-directory', kind: 'User', name: 'amuller', key: 'User/amuller', action: 'update', prune: false, adopt: false, rank: 3, reason: 'differs', fields: [{ path: 'title', before: 'Opératrice', after: 'Cheffe de salle' }] },
   // A reconciler that wrongly put a live secret in a sensitive field must still not leak it.
-  { system: 'active-directory', kind: 'User', name: 'leaky', action: 'update', rank: 3, reason: 'differs', fields: [{ path: 'password', before: PASSWORD, after: secret, sensitive: true }] },
-  { system: 'active-directory', kind: 'User', name: 'old', action: 'disable', rank: 3, reason: 'left Git', fields: [{ path: 'enabled', before: true, after: false }] },
+  { system: 'active-directory', kind: 'User', name: 'leaky', key: 'User/leaky', action: 'update', prune: false, adopt: false, rank: 3, reason: 'differs', fields: [{ path: 'password', before: PASSWORD, after: secret, sensitive: true }] },
+  { system: 'active-directory', kind: 'User', name: 'old', key: 'User/old', action: 'disable', prune: false, adopt: false, rank: 3, reason: 'left Git', fields: [{ path: 'enabled', before: true, after: false }] },
 ];
 
 const result = (over: Partial<PassResult> = {}): PassResult => ({

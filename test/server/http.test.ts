@@ -27,7 +27,7 @@ beforeAll(async () => {
   board = new StatusBoard(metrics, { kind: 'git', location: 'file:///repo.git', ref: 'main', path: '.' }, ['active-directory'], [], () => new Date());
   drift = updateDriftReport(EMPTY_DRIFT_REPORT, {
     ...pass('changes'),
-    changes: [{ system: 'active-directory', kind: 'User', name: 'jdupont', action: 'update', rank: 2, reason: 'drift', fields: [{ path: 'title', before: 'a', after: 'b' }] }],
+    changes: [{ system: 'active-directory', kind: 'User', name: 'jdupont', key: 'User/jdupont', action: 'update', prune: false, adopt: false, rank: 2, reason: 'drift', fields: [{ path: 'title', before: 'a', after: 'b' }] }],
   }, { ...DEFAULT_POLICY, drift: { '*': 'report' } }, new Date());
   server = await startOpsServer({
     listen: '127.0.0.1:0', metrics, logger: silentLogger, bearerToken: TOKEN, webhookSecret: SECRET,

@@ -2,7 +2,8 @@
 import type { Logger } from 'pino';
 import type { FingerprintStore } from '../../engine/fingerprints.ts';
 import { isPrune } from '../../engine/guard.ts';
-import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
+import type { Applied, ApplyHooks, GuardedPlan } from '../../engine/types.ts';
+import type { AdChange } from './plan.ts';
 import { REDACTED } from '../../desired/secret.ts';
 import { TargetUnavailableError } from '../../errors.ts';
 import { type AdClient, AdOperationAbortedError, describeLdapError } from './client.ts';
@@ -20,9 +21,9 @@ export interface ApplyDeps {
  * Changes of one rank and direction touch distinct objects, so they may run side by side; ranks run one after
  * another (an OU before the users in it, users before the memberships naming them).
  */
-function waves(changes: readonly Change[]): Change[][] {
-  const out: Change[][] = [];
-  let current: Change[] = [];
+function waves(changes: readonly AdChange[]): AdChange[][] {
+  const out: AdChange[][] = [];
+  let current: AdChange[] = [];
   let sig = '';
   for (const c of changes) {
     const s = `${c.action === 'delete' || isPrune(c) ? 'back' : 'fwd'}:${c.rank}`;
@@ -95,14 +96,14 @@ class FingerprintCheckpoint {
   }
 }
 
-export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
-  const results: Applied[] = [];
+export async function applyPlan(plan: GuardedPlan<AdPayload>, deps: ApplyDeps, signal: AbortSignal, hooks?: ApplyHooks<AdPayload>): Promise<Applied<AdPayload>[]> {
+  const results: Applied<AdPayload>[] = [];
   const total = plan.changes.length;
   const checkpoint = new FingerprintCheckpoint(deps.fingerprints);
   // Once AD is unreachable (or the pass gave up), the rest of the pass is not sent: each change would only wait out
   // its own timeout. They are reported failed, and the next pass (retried with backoff) sends them.
   const halt: Halt = {};
-  const finish = (a: Applied) => {
+  const finish = (a: Applied<AdPayload>) => {
     results.push(a);
     hooks?.onApplied?.(a, results.length, total);
   };
@@ -137,8 +138,8 @@ interface Halt {
   reason?: string;
 }
 
-async function sendChange(change: Change, deps: ApplyDeps, signal: AbortSignal, halt: Halt): Promise<Sent> {
-  const payload = change.payload as unknown as AdPayload | undefined;
+async function sendChange(change: AdChange, deps: ApplyDeps, signal: AbortSignal, halt: Halt): Promise<Sent> {
+  const payload = change.payload;
   if (!payload || !Array.isArray(payload.writes)) {
     return { ok: false, writes: 0, error: 'change has no active-directory payload (was it planned by this reconciler?)' };
   }
@@ -159,7 +160,7 @@ async function sendChange(change: Change, deps: ApplyDeps, signal: AbortSignal, 
 }
 
 /** Records what AD now holds: only after the writes succeeded is a password's fingerprint stored. */
-async function settle(change: Change, sent: Sent, checkpoint: FingerprintCheckpoint, logger: Logger | undefined): Promise<Applied> {
+async function settle(change: AdChange, sent: Sent, checkpoint: FingerprintCheckpoint, logger: Logger | undefined): Promise<Applied<AdPayload>> {
   const log = logger?.child({ kind: change.kind, name: change.name, action: change.action });
   if (!sent.ok) {
     log?.warn({ event: 'apply.change.failed', writes: sent.writes, error: sent.error }, 'change failed');

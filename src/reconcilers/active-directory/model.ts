@@ -91,10 +91,6 @@ export interface AdPayload {
   readonly password?: { readonly secret: Secret; readonly fingerprintKey: string; readonly fingerprint: string };
   /** Fingerprint key to forget once the object is deleted. */
   readonly forgetFingerprintKey?: string;
-  /** Removal because the object left Git (guard drops these unless policy.prune). */
-  readonly pruned?: boolean;
-  /** The change writes the ownership marker on an object infrasec did not create. */
-  readonly adopt?: boolean;
   readonly expect: Expectation;
   /** Where the desired object was declared, for verify diagnostics. */
   readonly source?: { readonly file: string; readonly line: number; readonly col: number };

@@ -1,7 +1,10 @@
 // Pure: diff desired users and groups against live AD into Changes (with the LDAP writes apply will send). No I/O, no clock.
 import type { Group, ResolvedState, User } from '../../desired/model.ts';
 import { REDACTED } from '../../desired/secret.ts';
+import { adoptable } from '../../engine/adoption.ts';
 import type { Change, ChangeAction, Conflict, FieldChange, Plan, Policy } from '../../engine/types.ts';
+
+export type AdChange = Change<AdPayload>;
 import {
   accountExpiresToFiletime,
   encodeGroupType,
@@ -71,10 +74,6 @@ function desiredUserValues(u: User, layout: AdLayout): DesiredUserValues {
   };
 }
 
-function adoptable(policy: Policy, kind: AdChangeKind, name: string): boolean {
-  return policy.adopt.includes('*') || policy.adopt.includes(`${kind}/${name}`);
-}
-
 /** An explicit go-ahead to give an account whose password infrasec never set (or forgot) the password from Git. */
 function passwordResetAllowed(policy: Policy, name: string): boolean {
   const allowed = policy.resetPasswords ?? [];
@@ -108,9 +107,10 @@ function change(
   rank: number,
   fields: FieldChange[],
   reason: string,
-  payload: AdPayload,
-): Change {
-  return { system: SYSTEM, kind, name, action, fields, reason, rank, payload: payload as unknown as Readonly<Record<string, unknown>> };
+  { pruned, adopt, ...payload }: AdPayload & { readonly pruned?: boolean; readonly adopt?: boolean },
+): AdChange {
+  // Users and groups are matched on sAMAccountName (one namespace for both), OUs on their DN: `Kind/name` says both.
+  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune: pruned === true, adopt: adopt === true, fields, reason, rank, payload };
 }
 
 /** Live state plus what the plan itself will create, so memberships can point at objects created earlier in the plan. */
@@ -122,8 +122,8 @@ interface Resolved {
   readonly blocked: boolean;
 }
 
-export function planDirectory(desired: ResolvedState, live: LiveDirectory, policy: Policy, layout: AdLayout): Plan {
-  const changes: Change[] = [];
+export function planDirectory(desired: ResolvedState, live: LiveDirectory, policy: Policy, layout: AdLayout): Plan<AdPayload> {
+  const changes: AdChange[] = [];
   const conflicts: Conflict[] = [];
   const conflict = (kind: AdChangeKind, name: string, message: string) => conflicts.push({ system: SYSTEM, kind, name, message });
 
@@ -215,7 +215,7 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
   changes.push(...planMemberships(desiredGroups, desiredUsers, resolvedUsers, resolvedGroups, live, conflict));
 
   // OUs only when something will be created in them.
-  const ouChanges: Change[] = [];
+  const ouChanges: AdChange[] = [];
   const needOU = (dn: string, rank: number) => {
     if (live.organizationalUnits.has(normalizeDn(dn))) return;
     ouChanges.push(
@@ -245,7 +245,7 @@ function sortByName<T extends { metadata: { name: string } } | { name: string }>
 
 // ---------- groups ----------
 
-function planGroupCreate(g: Group, dn: string): Change {
+function planGroupCreate(g: Group, dn: string): AdChange {
   const name = g.metadata.name;
   const description = present(g.spec.description);
   const attributes: Record<string, string[]> = {
@@ -268,7 +268,7 @@ function planGroupCreate(g: Group, dn: string): Change {
   });
 }
 
-function planGroupUpdate(g: Group, lg: LiveGroup): Change | undefined {
+function planGroupUpdate(g: Group, lg: LiveGroup): AdChange | undefined {
   const name = g.metadata.name;
   const fields: FieldChange[] = [];
   const mods: LdapModification[] = [];
@@ -300,7 +300,7 @@ function planGroupUpdate(g: Group, lg: LiveGroup): Change | undefined {
 
 // ---------- users ----------
 
-function planUserCreate(u: User, dn: string, layout: AdLayout, secret: ReturnType<ResolvedState['secrets']['get']>): Change {
+function planUserCreate(u: User, dn: string, layout: AdLayout, secret: ReturnType<ResolvedState['secrets']['get']>): AdChange {
   const name = u.metadata.name;
   const v = desiredUserValues(u, layout);
   const attributes: Record<string, string[]> = { objectClass: ['user'], sAMAccountName: [name] };
@@ -343,7 +343,7 @@ function expectedUserFields(v: DesiredUserValues): Partial<Record<keyof LiveUser
   return out;
 }
 
-function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnType<ResolvedState['secrets']['get']>): Change | undefined {
+function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnType<ResolvedState['secrets']['get']>): AdChange | undefined {
   const name = u.metadata.name;
   const v = desiredUserValues(u, layout);
   const adopt = !lu.owned;
@@ -399,7 +399,7 @@ function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnT
   });
 }
 
-function planUserRemoval(lu: LiveUser, policy: Policy): Change | undefined {
+function planUserRemoval(lu: LiveUser, policy: Policy): AdChange | undefined {
   if (policy.userRemoval === 'delete') {
     return change('User', lu.name, 'delete', RANK.user, [], 'removed from Git (policy.userRemoval=delete)', {
       dn: lu.dn,
@@ -427,7 +427,7 @@ function planMemberships(
   resolvedGroups: ReadonlyMap<string, Resolved>,
   live: LiveDirectory,
   conflict: (kind: AdChangeKind, name: string, message: string) => void,
-): Change[] {
+): AdChange[] {
   // Labels for every DN we know, to print members as User/x or Group/y. Built on first use: a plan without
   // membership changes should not parse thousands of DNs.
   let labels: Map<string, string> | undefined;
@@ -470,7 +470,7 @@ function planMemberships(
     }
   }
 
-  const out: Change[] = [];
+  const out: AdChange[] = [];
   for (const g of sortByName([...desiredGroups.values()])) {
     const gname = g.metadata.name;
     const self = resolvedGroups.get(key(gname));

@@ -6,7 +6,7 @@ import type { FingerprintStore } from '../../engine/fingerprints.ts';
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyPlan } from './apply.ts';
 import { AdClient } from './client.ts';
-import type { AdLayout, LiveDirectory } from './model.ts';
+import type { AdLayout, AdPayload, LiveDirectory } from './model.ts';
 import { observeDirectory } from './observe.ts';
 import { planDirectory } from './plan.ts';
 import { type AdSettings, type ResolvedAdSettings, resolveAdSettings } from './settings.ts';
@@ -19,7 +19,7 @@ export interface ActiveDirectoryDeps {
   readonly logger?: Logger;
 }
 
-export class ActiveDirectoryReconciler implements Reconciler<ResolvedState, LiveDirectory> {
+export class ActiveDirectoryReconciler implements Reconciler<ResolvedState, LiveDirectory, AdPayload> {
   readonly system = 'active-directory' as const;
   readonly settings: ResolvedAdSettings;
   readonly #deps: ActiveDirectoryDeps;
@@ -47,11 +47,11 @@ export class ActiveDirectoryReconciler implements Reconciler<ResolvedState, Live
     return live;
   }
 
-  plan(desired: ResolvedState, live: LiveDirectory, policy: Policy): Plan {
+  plan(desired: ResolvedState, live: LiveDirectory, policy: Policy): Plan<AdPayload> {
     return planDirectory(desired, live, policy, this.layout);
   }
 
-  async apply(plan: GuardedPlan, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
+  async apply(plan: GuardedPlan<AdPayload>, signal: AbortSignal, hooks?: ApplyHooks<AdPayload>): Promise<Applied<AdPayload>[]> {
     const started = performance.now();
     const applied = await applyPlan(plan, { client: this.#client, fingerprints: this.#deps.fingerprints, concurrency: this.settings.concurrency, logger: this.#log }, signal, hooks);
     this.#log?.info(
@@ -67,7 +67,7 @@ export class ActiveDirectoryReconciler implements Reconciler<ResolvedState, Live
     return applied;
   }
 
-  async verify(applied: readonly Applied[], signal: AbortSignal): Promise<Diagnostic[]> {
+  async verify(applied: readonly Applied<AdPayload>[], signal: AbortSignal): Promise<Diagnostic[]> {
     const diagnostics = await verifyApplied(this.#client, this.layout, applied, signal);
     this.#log?.info({ event: 'verify.done', checked: applied.length, problems: diagnostics.length }, 'verified Active Directory');
     return diagnostics;

@@ -11,10 +11,10 @@ export const VERIFY_CHUNK = 250;
 
 const FIELD_PATHS: Readonly<Record<string, string>> = { owned: 'ownership', userPrincipalName: 'userPrincipalName' };
 
-export async function verifyApplied(client: AdClient, layout: AdLayout, applied: readonly Applied[], signal: AbortSignal): Promise<Diagnostic[]> {
+export async function verifyApplied(client: AdClient, layout: AdLayout, applied: readonly Applied<AdPayload>[], signal: AbortSignal): Promise<Diagnostic[]> {
   const checks: Array<{ expect: Expectation; payload: AdPayload; label: string }> = [];
   for (const a of applied) {
-    const payload = a.change.payload as unknown as AdPayload | undefined;
+    const payload = a.change.payload;
     if (!a.ok || a.writes === 0 || !payload?.expect) continue;
     checks.push({ expect: payload.expect, payload, label: `${a.change.kind}/${a.change.name}` });
   }

@@ -1,11 +1,11 @@
 // Turns guarded Changes into CreateConfig, batched UpdateConfig and Reload actions; records every outcome, never a failure as success.
 import type { Logger } from 'pino';
 import type { Secret } from '../../desired/secret.ts';
-import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
+import type { Applied, ApplyHooks, GuardedPlan } from '../../engine/types.ts';
 import { InfrasecError, TargetUnavailableError } from '../../errors.ts';
 import { AmiHeaderError, type AmiClient, type AmiHeaders, type HeaderValue } from './client.ts';
-import { type ConfigOp, FILE_ROLES, type FileRole, MODULE_OF } from './model.ts';
-import { payloadOf } from './plan.ts';
+import { type AsteriskPayload, type ConfigOp, FILE_ROLES, type FileRole, MODULE_OF } from './model.ts';
+import { type AsteriskChange, payloadOf } from './plan.ts';
 import type { AsteriskLayout } from './settings.ts';
 
 export interface ApplyDeps {
@@ -79,31 +79,31 @@ interface Progress {
 
 /** The ops of one change for one file, plus where they may be split (OpGroup boundaries) if they do not fit one message. */
 interface Unit {
-  readonly change: Change;
+  readonly change: AsteriskChange;
   readonly role: FileRole;
   readonly groups: ReadonlyArray<readonly ConfigOp[]>;
   readonly lines: number;
 }
 
-export async function applyPlan(plan: GuardedPlan, deps: ApplyDeps, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
+export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyDeps, signal: AbortSignal, hooks?: ApplyHooks<AsteriskPayload>): Promise<Applied<AsteriskPayload>[]> {
   const { client, layout, logger } = deps;
   const budget = deps.maxHeaderLines - FIXED_HEADER_LINES;
   const total = plan.changes.length;
-  const results: Applied[] = [];
-  const progress = new Map<Change, Progress>();
+  const results: Applied<AsteriskPayload>[] = [];
+  const progress = new Map<AsteriskChange, Progress>();
   // Reloads run after every write, whatever rank order the guard produced (deletes come after forward changes).
   const writers = plan.changes.filter((c) => c.kind !== 'Reload');
   const reloads = plan.changes.filter((c) => c.kind === 'Reload');
   let broken: Error | undefined;
 
-  const finish = (c: Change) => {
+  const finish = (c: AsteriskChange) => {
     const p = progress.get(c) ?? { writes: 0, open: 0 };
-    const applied: Applied = p.error === undefined ? { change: c, ok: true, writes: p.writes } : { change: c, ok: false, writes: p.writes, error: p.error };
+    const applied: Applied<AsteriskPayload> = p.error === undefined ? { change: c, ok: true, writes: p.writes } : { change: c, ok: false, writes: p.writes, error: p.error };
     results.push(applied);
     if (!applied.ok) logger?.warn({ event: 'apply.change.failed', kind: c.kind, name: c.name, error: applied.error }, 'change failed');
     hooks?.onApplied?.(applied, results.length, total);
   };
-  const fail = (c: Change, message: string) => {
+  const fail = (c: AsteriskChange, message: string) => {
     const p = progress.get(c);
     if (p && p.error === undefined) p.error = message;
   };

@@ -165,8 +165,6 @@ export interface AsteriskPayload {
     readonly always: boolean;
   };
   readonly expect: Expectation;
-  readonly pruned?: boolean;
-  readonly adopt?: boolean;
   readonly source?: { readonly file: string; readonly line: number; readonly col: number };
 }
 

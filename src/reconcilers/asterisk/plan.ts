@@ -1,6 +1,7 @@
 // Pure: diff desired extensions and conferences against the owned Asterisk config into Changes (with their UpdateConfig ops). No I/O, no clock.
 import type { Conference, Extension, ResolvedState } from '../../desired/model.ts';
 import { REDACTED, Secret } from '../../desired/secret.ts';
+import { adoptable } from '../../engine/adoption.ts';
 import type { Change, ChangeAction, Conflict, FieldChange, Plan, Policy } from '../../engine/types.ts';
 import {
   type AsteriskChangeKind,
@@ -32,17 +33,24 @@ import type { AsteriskLayout } from './settings.ts';
 const SYSTEM = 'asterisk';
 const lower = (s: string) => s.toLowerCase();
 
-function adoptable(policy: Policy, kind: string, name: string): boolean {
-  return policy.adopt.includes('*') || policy.adopt.includes(`${kind}/${name}`);
+export type AsteriskChange = Change<AsteriskPayload>;
+
+/** Objects are matched on their section names, which `Kind/name` determines (never on their place in a file). */
+function change(
+  kind: AsteriskChangeKind,
+  name: string,
+  action: ChangeAction,
+  fields: FieldChange[],
+  reason: string,
+  { pruned, adopt, ...payload }: AsteriskPayload & { readonly pruned?: boolean; readonly adopt?: boolean },
+): AsteriskChange {
+  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune: pruned === true, adopt: adopt === true, fields, reason, rank: RANK[kind], payload };
 }
 
-function change(kind: AsteriskChangeKind, name: string, action: ChangeAction, fields: FieldChange[], reason: string, payload: AsteriskPayload): Change {
-  return { system: SYSTEM, kind, name, action, fields, reason, rank: RANK[kind], payload: payload as unknown as Readonly<Record<string, unknown>> };
-}
-
-/** The payload of an asterisk change, typed. */
-export function payloadOf(c: Change): AsteriskPayload {
-  return c.payload as unknown as AsteriskPayload;
+/** The payload of an asterisk change; a change without one was not planned by this reconciler. */
+export function payloadOf(c: Change<AsteriskPayload>): AsteriskPayload {
+  if (!c.payload || !Array.isArray(c.payload.groups)) throw new TypeError(`${c.kind}/${c.name} has no asterisk payload (was it planned by this reconciler?)`);
+  return c.payload;
 }
 
 interface Wanted {
@@ -52,8 +60,8 @@ interface Wanted {
   readonly rendered: Rendered;
 }
 
-export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy: Policy, layout: AsteriskLayout): Plan {
-  const changes: Change[] = [];
+export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy: Policy, layout: AsteriskLayout): Plan<AsteriskPayload> {
+  const changes: AsteriskChange[] = [];
   const conflicts: Conflict[] = [];
   const conflict = (kind: string, name: string, message: string) => conflicts.push({ system: SYSTEM, kind, name, message });
 
@@ -243,7 +251,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   }
 
   // 6. Reloads: after writes to a module's file, when its running side differs, or when a reload was never confirmed.
-  const willRun = (c: Change) => !(payloadOf(c).pruned && !policy.prune);
+  const willRun = (c: AsteriskChange) => !(c.prune && !policy.prune);
   for (const role of FILE_ROLES) {
     const module = MODULE_OF[role];
     const triggers = changes.filter((c) => willRun(c) && payloadOf(c).groups.some((g) => g.role === role)).map((c) => `${c.kind}/${c.name}`);

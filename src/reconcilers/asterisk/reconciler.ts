@@ -6,7 +6,7 @@ import { type FingerprintStore, MemoryFingerprintStore } from '../../engine/fing
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyPlan } from './apply.ts';
 import { AmiClient } from './client.ts';
-import { FILE_ROLES, type LiveAsterisk, MODULE_OF } from './model.ts';
+import { type AsteriskPayload, FILE_ROLES, type LiveAsterisk, MODULE_OF } from './model.ts';
 import { observeAsterisk } from './observe.ts';
 import { planAsterisk } from './plan.ts';
 import { type AsteriskLayout, type AsteriskSettings, type ResolvedAsteriskSettings, resolveAsteriskSettings } from './settings.ts';
@@ -20,7 +20,7 @@ export interface AsteriskDeps {
   readonly logger?: Logger;
 }
 
-export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsterisk> {
+export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsterisk, AsteriskPayload> {
   readonly system = 'asterisk' as const;
   readonly settings: ResolvedAsteriskSettings;
   readonly #client: AmiClient;
@@ -65,11 +65,11 @@ export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsteris
     return live;
   }
 
-  plan(desired: ResolvedState, live: LiveAsterisk, policy: Policy): Plan {
+  plan(desired: ResolvedState, live: LiveAsterisk, policy: Policy): Plan<AsteriskPayload> {
     return planAsterisk(desired, live, policy, this.layout);
   }
 
-  async apply(plan: GuardedPlan, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
+  async apply(plan: GuardedPlan<AsteriskPayload>, signal: AbortSignal, hooks?: ApplyHooks<AsteriskPayload>): Promise<Applied<AsteriskPayload>[]> {
     const started = performance.now();
     const applied = await applyPlan(
       plan,
@@ -92,7 +92,7 @@ export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsteris
     return applied;
   }
 
-  async verify(applied: readonly Applied[], signal: AbortSignal): Promise<Diagnostic[]> {
+  async verify(applied: readonly Applied<AsteriskPayload>[], signal: AbortSignal): Promise<Diagnostic[]> {
     // Verify also asks app_voicemail what it loaded, which a plain pass skips.
     const diagnostics = await verifyApplied(applied, () => this.#observe(signal, true), this.layout);
     this.#log?.info({ event: 'verify.done', checked: applied.length, problems: diagnostics.length }, 'verified Asterisk');

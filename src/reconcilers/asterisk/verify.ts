@@ -1,7 +1,7 @@
 // Re-reads the files and the running side after apply and checks each applied change left what it promised.
 import type { Diagnostic } from '../../desired/diagnostic.ts';
 import type { Applied } from '../../engine/types.ts';
-import { containerId, type Expectation, type LiveAsterisk, revealValue, type SectionSpec } from './model.ts';
+import { type AsteriskPayload, containerId, type Expectation, type LiveAsterisk, revealValue, type SectionSpec } from './model.ts';
 import { payloadOf, runtimeMismatches } from './plan.ts';
 import type { AsteriskLayout } from './settings.ts';
 
@@ -41,7 +41,7 @@ export function checkExpectation(expect: Expectation, live: LiveAsterisk, layout
 }
 
 /** Observes once and checks every successful change against it. */
-export async function verifyApplied(applied: readonly Applied[], observe: () => Promise<LiveAsterisk>, layout: AsteriskLayout): Promise<Diagnostic[]> {
+export async function verifyApplied(applied: readonly Applied<AsteriskPayload>[], observe: () => Promise<LiveAsterisk>, layout: AsteriskLayout): Promise<Diagnostic[]> {
   const ok = applied.filter((a) => a.ok && a.writes > 0);
   if (ok.length === 0) return [];
   const live = await observe();

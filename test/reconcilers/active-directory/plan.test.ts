@@ -289,7 +289,7 @@ describe('planDirectory', () => {
 
   it('marks removals of objects that left Git as pruned, so guard drops them unless policy.prune', () => {
     const p = plan(state({ users: [user('keep', { enabled: false })] }), live({ users: [liveUser('keep'), liveUser('gone')], groups: [liveGroup('old')] }));
-    expect(p.changes.map((c) => [c.name, c.action, payload(c).pruned ?? false])).toEqual([
+    expect(p.changes.map((c) => [c.name, c.action, c.prune])).toEqual([
       ['old', 'delete', true],
       ['keep', 'disable', false],
       ['gone', 'disable', true],

@@ -2,9 +2,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard } from '../../../src/engine/guard.ts';
 import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
-import { type Change, DEFAULT_POLICY, type GuardedPlan } from '../../../src/engine/types.ts';
+import { DEFAULT_POLICY, type GuardedPlan as AnyGuardedPlan } from '../../../src/engine/types.ts';
 import { updateConfigHeaders } from '../../../src/reconcilers/asterisk/apply.ts';
 import type { AsteriskPayload } from '../../../src/reconcilers/asterisk/model.ts';
+import type { AsteriskChange as Change } from '../../../src/reconcilers/asterisk/plan.ts';
+
+type GuardedPlan = AnyGuardedPlan<AsteriskPayload>;
 import { AsteriskReconciler } from '../../../src/reconcilers/asterisk/reconciler.ts';
 import { conf, ext, secret, state } from './desired-builder.ts';
 import { type Pbx, startPbx } from './pbx-fixture.ts';
@@ -76,8 +79,8 @@ describe('applyPlan over AMI', () => {
     const d = state({ extensions: [ext('ext-200', '200'), ext('ext-201', '201')] });
     const plan = await guarded(rec, d);
     const bad: Change = {
-      system: 'asterisk', kind: 'Extension', name: 'ext-bad', action: 'update', fields: [], reason: 'forged', rank: 2,
-      payload: { groups: [{ role: 'extensions', ops: [{ op: 'Delete', cat: 'custom-night', var: 'exten', match: 'no such line' }] }], expect: {} } satisfies AsteriskPayload as unknown as Record<string, unknown>,
+      system: 'asterisk', kind: 'Extension', name: 'ext-bad', key: 'Extension/ext-bad', action: 'update', prune: false, adopt: false, fields: [], reason: 'forged', rank: 2,
+      payload: { groups: [{ role: 'extensions', ops: [{ op: 'Delete', cat: 'custom-night', var: 'exten', match: 'no such line' }] }], expect: {} } satisfies AsteriskPayload,
     };
     const i = plan.changes.findIndex((c) => c.name === 'ext-201');
     const forged = { ...plan, changes: [...plan.changes.slice(0, i), bad, ...plan.changes.slice(i)] } as unknown as GuardedPlan;
@@ -119,8 +122,8 @@ describe('applyPlan over AMI', () => {
     const rec = pbx.reconciler();
     const reloads = count('Reload');
     const only: Change = {
-      system: 'asterisk', kind: 'Reload', name: 'res_pjsip', action: 'update', fields: [], reason: 'test', rank: 9,
-      payload: { groups: [], reload: { module: 'res_pjsip', triggers: ['Extension/ext-held'], always: false }, expect: { runtime: 'res_pjsip' } } satisfies AsteriskPayload as unknown as Record<string, unknown>,
+      system: 'asterisk', kind: 'Reload', name: 'res_pjsip', key: 'Reload/res_pjsip', action: 'update', prune: false, adopt: false, fields: [], reason: 'test', rank: 9,
+      payload: { groups: [], reload: { module: 'res_pjsip', triggers: ['Extension/ext-held'], always: false }, expect: { runtime: 'res_pjsip' } } satisfies AsteriskPayload,
     };
     const applied = await rec.apply({ system: 'asterisk', changes: [only], conflicts: [], ownedCount: 0 } as unknown as GuardedPlan, signal());
     expect(applied).toEqual([expect.objectContaining({ ok: true, writes: 0 })]);

@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { guard } from '../../../src/engine/guard.ts';
-import { type Change, DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
+import { DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
 import type { ConfigOp, LiveAsterisk } from '../../../src/reconcilers/asterisk/model.ts';
-import { payloadOf, planAsterisk } from '../../../src/reconcilers/asterisk/plan.ts';
+import { type AsteriskChange as Change, payloadOf, planAsterisk } from '../../../src/reconcilers/asterisk/plan.ts';
 import { renderConference, renderExtension } from '../../../src/reconcilers/asterisk/render.ts';
 import { conf, ext, layout, live, section, state } from './desired-builder.ts';
 
@@ -253,7 +253,7 @@ describe('planAsterisk', () => {
 
   it('holds the prune of a removed extension unless policy.prune, and reloads nothing for it', () => {
     const p = plan(state({}), live({ written: [written200] }));
-    expect(payloadOf(p.changes[0]!).pruned).toBe(true);
+    expect(p.changes[0]!.prune).toBe(true);
     expect(p.changes.some((c) => c.kind === 'Reload')).toBe(false);
     const g = guard(p, policy());
     expect(g.ok && g.plan.changes.length).toBe(0);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
 import { runPass } from '../../../src/engine/pass.ts';
-import { DEFAULT_POLICY, type GuardedPlan, type Policy } from '../../../src/engine/types.ts';
+import { DEFAULT_POLICY, type GuardedPlan as AnyGuardedPlan, type Policy } from '../../../src/engine/types.ts';
 import { configSchema } from '../../../src/config.ts';
 import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
 import { buildSystems } from '../../../src/engine/systems.ts';
@@ -58,6 +58,8 @@ beforeEach(async () => {
   await rec?.close();
   rec = pbx.reconciler();
 });
+
+type GuardedPlan = AnyGuardedPlan<AsteriskPayload>;
 
 describe('AsteriskReconciler over AMI', () => {
   it('creates softphone and WebRTC extensions, mailboxes and conferences that Asterisk then runs', async () => {

@@ -18,7 +18,8 @@ import { completePass, preparePass, type PassOptions, type PassResult } from './
 import { CONTROLLER_STATE_FILE, DRIFT_REPORT_CHECK } from './state-catalog.ts';
 import { readDerivedFile, readStateFile, writeFileAtomic } from './state-file.ts';
 import { acquireStateLock, stateLockPath, type StateLock } from './state-lock.ts';
-import { StatusBoard } from './status.ts';
+import { sha256Hex } from '../desired/secret.ts';
+import { StatusBoard, type Stall } from './status.ts';
 import type { AnyReconciler } from './systems.ts';
 import type { Applied, SystemName } from './types.ts';
 
@@ -46,6 +47,8 @@ export interface PersistedState {
   readonly version: 1;
   readonly desiredRevision: string | null;
   readonly systems: Partial<Record<SystemName, { readonly appliedRevision: string; readonly appliedAt: string }>>;
+  /** Systems stalled on a revision and configuration: a restart with both unchanged does not retry them. */
+  readonly stalled?: Partial<Record<SystemName, Stall>>;
 }
 
 interface Desired {
@@ -111,6 +114,8 @@ export class Controller {
   private readonly wakes = new Map<SystemName, Wakeup>();
   private readonly applied = new Map<SystemName, { revision: string; at: string }>();
   private readonly lastRefusal = new Map<SystemName, string>();
+  private readonly stalls = new Map<SystemName, Stall>();
+  private readonly configDigests = new Map<SystemName, string>();
   private readonly lastFailure = new Map<SystemName, string>();
   private readonly notifiedRefusal = new Set<string>();
   private readonly auditedRejections = new Set<string>();
@@ -216,6 +221,12 @@ export class Controller {
       if (!this.deps.reconcilers.has(system)) continue;
       this.applied.set(system, { revision: s.appliedRevision, at: s.appliedAt });
       this.status.restoreApplied(system, s.appliedRevision, s.appliedAt);
+    }
+    for (const [system, stall] of Object.entries(persisted?.stalled ?? {}) as Array<[SystemName, Stall]>) {
+      // A stall holds only for the configuration it happened under: new credentials are worth one more try.
+      if (!this.deps.reconcilers.has(system) || stall.configDigest !== this.configDigest(system)) continue;
+      this.stalls.set(system, stall);
+      this.status.restoreStall(system, stall);
     }
     const rebuilt = (problem: string, movedTo: string) =>
       this.log.warn({ event: 'state.file.rebuilt', file: this.paths.driftJson, problem, movedTo }, 'the drift report was unusable; set aside and rebuilt from the next passes');
@@ -393,24 +404,42 @@ export class Controller {
     let delay: number | undefined;
     while (await wake.wait(delay, this.stopper.signal)) {
       const desired = this.desired;
-      if (!desired) {
+      if (!desired || this.isStalled(system, desired.state.revision)) {
+        // Nothing to do until a new desired revision wakes this worker (a stall ends there, or at a restart with another configuration).
         delay = undefined;
         continue;
       }
       const { nextDelayMs } = await this.runSystemPass(system, desired);
       if (this.stopper.signal.aborted) break;
       delay = nextDelayMs;
-      this.status.scheduled(system, new Date(this.now().getTime() + nextDelayMs));
+      this.status.scheduled(system, nextDelayMs === undefined ? null : new Date(this.now().getTime() + nextDelayMs));
     }
     this.status.stopped(system);
   }
+
+  private isStalled(system: SystemName, revision: string): boolean {
+    const stall = this.stalls.get(system);
+    return stall !== undefined && stall.revision === revision && stall.configDigest === this.configDigest(system);
+  }
+
+  /** Digest of a system's configuration section (secrets included, as a hash only): a stall lasts until it changes. */
+  private configDigest(system: SystemName): string {
+    let digest = this.configDigests.get(system);
+    if (!digest) {
+      digest = sha256Hex(JSON.stringify(this.deps.config.systems[system] ?? null));
+      this.configDigests.set(system, digest);
+    }
+    return digest;
+  }
+
 
   /**
    * One pass for one system; the worker guarantees there is never more than one per system at a time. Past
    * passTimeoutSeconds the pass's signal aborts (every client call follows it); a pass that has still not settled
    * stuckGraceMs later marks its worker stuck (/status, /readyz, infrasec_worker_stuck) rather than look healthy.
    */
-  private async runSystemPass(system: SystemName, desired: Desired): Promise<{ result: PassResult; nextDelayMs: number }> {
+  /** nextDelayMs is undefined when the system stalled: the worker waits for a new revision. */
+  private async runSystemPass(system: SystemName, desired: Desired): Promise<{ result: PassResult; nextDelayMs: number | undefined }> {
     const timeoutSeconds = this.deps.config.controller.passTimeoutSeconds;
     const deadline = new AbortController();
     const deadlineTimer = setTimeout(() => deadline.abort(new InfrasecError('pass-timeout', `pass timed out after ${timeoutSeconds} s (passTimeoutSeconds)`)), timeoutSeconds * 1000);
@@ -428,7 +457,7 @@ export class Controller {
     }
   }
 
-  private async passWithin(system: SystemName, desired: Desired, signal: AbortSignal): Promise<{ result: PassResult; nextDelayMs: number }> {
+  private async passWithin(system: SystemName, desired: Desired, signal: AbortSignal): Promise<{ result: PassResult; nextDelayMs: number | undefined }> {
     const reconciler = this.deps.reconcilers.get(system)!;
     const cfg = this.deps.config.controller;
     const revision = desired.state.revision;
@@ -461,7 +490,7 @@ export class Controller {
         result = await completePass(reconciler, prepared, passOpts);
       } catch (err) {
         intentError = (err as Error).message;
-        result = { ...prepared.result, status: 'failed', error: { code: 'audit-write-failed', message: `not applied: the audit trail refused the write (${intentError})` } };
+        result = { ...prepared.result, status: 'failed', error: { code: 'audit-write-failed', message: `not applied: the audit trail refused the write (${intentError})`, class: 'transient' } };
       }
     } else {
       result = prepared.result;
@@ -479,23 +508,30 @@ export class Controller {
     }
     for (const s of await Promise.allSettled(auditWrites)) if (s.status === 'rejected') auditError = (s.reason as Error).message;
 
-    const converged = !drift && (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes');
+    // A pass the audit trail could not record in full is a failed pass: it neither converges nor stalls, and counts once.
+    const recordingError = auditError === undefined ? undefined : { code: 'audit-write-failed', message: auditError };
+    const converged = !drift && !recordingError && (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes');
+    const stall: Stall | undefined = !recordingError && result.error?.class === 'stalled'
+      ? { code: result.error.code, reason: result.error.message, revision, configDigest: this.configDigest(system), since: this.now().toISOString() }
+      : undefined;
     const before = new Set(openDrift(this.drift, system).map((e) => `${e.kind}/${e.name}`));
     if (drift) this.drift = updateDriftReport(this.drift, result, policy, this.now());
     else if (converged) this.drift = clearOpenDrift(this.drift, system, this.now());
     if (drift || converged) this.persistDrift();
     const open = openDrift(this.drift, system);
 
-    this.status.passFinished(system, result, { drift, driftOpen: open.length, converged });
+    this.status.passFinished(system, result, { drift, driftOpen: open.length, converged, stall, recordingError });
+    const wasStalled = this.stalls.delete(system);
+    if (stall) {
+      this.stalls.set(system, stall);
+      log.warn({ event: 'pass.stalled', code: stall.code, reason: stall.reason }, 'not retried until the commit or the configuration changes');
+    }
     if (converged) {
       const at = this.now().toISOString();
       this.applied.set(system, { revision, at });
-      this.persistState();
     }
-    if (auditError) {
-      this.status.recordFailure(system, 'audit-write-failed', auditError);
-      log.error({ event: 'audit.write.failed', error: auditError }, 'audit trail write failed; the pass counts as failed');
-    }
+    if (converged || stall || wasStalled) this.persistState();
+    if (recordingError) log.error({ event: 'audit.write.failed', error: recordingError.message }, 'audit trail write failed; the pass counts as failed');
     this.status.auditHead(this.deps.audit.current);
 
     // Drift is news when this pass saw it and it was not already open: corrected at once or not, someone changed the system by hand.
@@ -503,7 +539,7 @@ export class Controller {
     if (!this.stopper.signal.aborted) this.notifyAbout(system, result, drift, found);
 
     const failures = this.status.snapshot().systems.find((s) => s.system === system)?.consecutiveFailures ?? 0;
-    const nextDelayMs = result.status === 'failed' || auditError ? backoffDelay(Math.max(1, failures), this.backoff, this.random) : cfg.driftIntervalSeconds * 1000;
+    const nextDelayMs = stall ? undefined : result.status === 'failed' || recordingError ? backoffDelay(Math.max(1, failures), this.backoff, this.random) : cfg.driftIntervalSeconds * 1000;
     return { result, nextDelayMs };
   }
 
@@ -554,6 +590,7 @@ export class Controller {
       version: 1,
       desiredRevision: this.desiredRevision,
       systems: Object.fromEntries([...this.applied].map(([s, a]) => [s, { appliedRevision: a.revision, appliedAt: a.at }])),
+      stalled: Object.fromEntries(this.stalls),
     };
     this.queueWrite('state', () => writeFileAtomic(this.paths.state, `${JSON.stringify(state, null, 2)}\n`));
   }

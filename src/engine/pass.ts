@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Diagnostic } from '../desired/diagnostic.ts';
 import { GuardRefusedError, InfrasecError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
+import { classify, type FailureClass } from './classify.ts';
 import { guard } from './guard.ts';
 import type { Applied, ApplyHooks, Change, Conflict, DriftMode, GuardedPlan, Policy, Reconciler, SystemName } from './types.ts';
 
@@ -27,10 +28,17 @@ export interface PassResult {
   readonly refused: readonly string[];
   readonly applied: readonly Applied[];
   readonly verify: readonly Diagnostic[];
-  readonly error?: { readonly code: string; readonly message: string };
+  /** Why the pass failed or was refused; `class` decides whether the controller retries (see classify.ts). */
+  readonly error?: PassError;
   readonly startedAt: string;
   readonly durationMs: number;
   readonly writes: number;
+}
+
+export interface PassError {
+  readonly code: string;
+  readonly message: string;
+  readonly class: FailureClass;
 }
 
 export interface PassOptions {
@@ -87,7 +95,7 @@ export async function preparePass<D, L>(reconciler: Reconciler<D, L>, desired: D
     if (!guarded.ok) {
       log.warn({ event: 'pass.guard.refused', reasons: guarded.reasons }, 'guard refused the plan');
       const error = new GuardRefusedError(guarded.reasons.join('; '), guarded.reasons);
-      return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'refused', changes: plan.changes, conflicts: plan.conflicts, refused: guarded.reasons, held, error: { code: error.code, message: error.message } }) };
+      return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'refused', changes: plan.changes, conflicts: plan.conflicts, refused: guarded.reasons, held, error: describeError(error, log) }) };
     }
     for (const c of guarded.dropped) held.push({ change: c, why: 'pruning is off' });
     const ordered = guarded.plan.changes;
@@ -116,7 +124,7 @@ export async function completePass<D, L>(reconciler: Reconciler<D, L>, prepared:
     const status: PassStatus = failed.length > 0 || verify.some((d) => d.severity === 'error') ? 'failed' : pendingHeld ? 'changes' : 'applied';
     return finish(reconciler.system, opts, clock, log, {
       ...before, status, applied, verify,
-      error: failed.length > 0 ? { code: 'apply-failed', message: `${failed.length} of ${applied.length} change(s) failed` } : undefined,
+      error: failed.length > 0 ? { code: 'apply-failed', message: `${failed.length} of ${applied.length} change(s) failed`, class: 'transient' } : undefined,
     }, before.startedAt);
   } catch (err) {
     return finish(reconciler.system, opts, clock, log, { ...before, status: 'failed', error: describeError(err, log) }, before.startedAt);
@@ -142,10 +150,11 @@ function passLogger(system: SystemName, opts: PassOptions): Logger {
   return (opts.logger ?? silentLogger).child({ system, revision: opts.revision, mode: opts.mode });
 }
 
-function describeError(err: unknown, log: Logger): { code: string; message: string } {
+function describeError(err: unknown, log: Logger): PassError {
   const e = err instanceof InfrasecError ? err : undefined;
-  log.error({ event: 'pass.failed', code: e?.code ?? 'internal', err: e ? undefined : err }, e?.message ?? 'pass failed');
-  return { code: e?.code ?? 'internal', message: e?.message ?? (err as Error).message };
+  const failure = classify(err);
+  if (!(err instanceof GuardRefusedError)) log.error({ event: 'pass.failed', code: e?.code ?? 'internal', class: failure, err: e ? undefined : err }, e?.message ?? 'pass failed');
+  return { code: e?.code ?? 'internal', message: e?.message ?? (err as Error).message, class: failure };
 }
 
 function finish(system: SystemName, opts: PassOptions, clock: Clock, log: Logger, outcome: Outcome, startedAt?: string): PassResult {

@@ -6,8 +6,22 @@ import type { SignatureCheck, SourceDescription, SourceSnapshot } from '../sourc
 import type { PassResult, PassStatus } from './pass.ts';
 import type { SystemName } from './types.ts';
 
-/** stuck: a pass ran past its timeout and has not settled; the worker waits for it rather than start a second one. */
-export type SystemState = 'starting' | 'running' | 'stuck' | 'idle' | 'backoff' | 'refused' | 'stopped';
+/**
+ * stuck: a pass ran past its timeout and has not settled; the worker waits for it rather than start a second one.
+ * stalled: not retried until the commit or the configuration changes (see `stalled` for why).
+ */
+export type SystemState = 'starting' | 'running' | 'stuck' | 'idle' | 'backoff' | 'stalled' | 'stopped';
+
+/** A failure that retrying the same commit with the same configuration would repeat. */
+export interface Stall {
+  readonly code: string;
+  readonly reason: string;
+  /** The revision it stalled on; a new desired revision (or a restart with another configuration) resumes. */
+  readonly revision: string;
+  /** Digest of the system's configuration section when it stalled. */
+  readonly configDigest: string;
+  readonly since: string;
+}
 
 export interface LastPass {
   readonly revision: string;
@@ -33,6 +47,7 @@ export interface SystemStatus {
   driftOpen: number;
   /** Since when the running pass is past its timeout without settling; null when not stuck. */
   stuckSince: string | null;
+  stalled: Stall | null;
 }
 
 export interface SourceStatus {
@@ -81,7 +96,7 @@ export class StatusBoard {
     for (const system of systems) {
       this.systems.set(system, {
         system, state: 'starting', appliedRevision: null, appliedAt: null, lastPass: null, lastSuccessAt: null,
-        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0, stuckSince: null,
+        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0, stuckSince: null, stalled: null,
       });
       metrics.driftedObjects.set({ system }, 0);
       metrics.stuckWorkers.set({ system }, 0);
@@ -95,6 +110,15 @@ export class StatusBoard {
     s.appliedAt = at;
     this.metrics.appliedCommit.reset();
     for (const x of this.systems.values()) if (x.appliedRevision) this.metrics.appliedCommit.set({ system: x.system, commit: x.appliedRevision }, 1);
+  }
+
+  /** A stall the previous run recorded, still in force for this revision and configuration. */
+  restoreStall(system: SystemName, stall: Stall): void {
+    const s = this.get(system);
+    s.stalled = stall;
+    s.state = 'stalled';
+    s.lastError = { code: stall.code, message: stall.reason, at: stall.since };
+    this.metrics.stalled.set({ system, reason: stall.code }, 1);
   }
 
   sourceFetched(snapshot: SourceSnapshot): void {
@@ -151,8 +175,16 @@ export class StatusBoard {
     this.metrics.stuckWorkers.set({ system }, 1);
   }
 
-  /** Records one finished pass: status, applied commit, errors and every pass metric. */
-  passFinished(system: SystemName, result: PassResult, opts: { drift: boolean; driftOpen: number; converged: boolean }): void {
+  /**
+   * Records one finished pass, from its one outcome: status, applied commit, errors, stall and every pass metric.
+   * `recordingError` is set when the pass could not be recorded in full (the audit trail refused a write): the
+   * pass then counts as failed, once, whatever its result said.
+   */
+  passFinished(
+    system: SystemName,
+    result: PassResult,
+    opts: { drift: boolean; driftOpen: number; converged: boolean; stall?: Stall; recordingError?: { code: string; message: string } },
+  ): void {
     const s = this.get(system);
     s.stuckSince = null;
     this.metrics.stuckWorkers.set({ system }, 0);
@@ -167,13 +199,16 @@ export class StatusBoard {
     for (const a of result.applied) this.metrics.changes.inc({ system, action: a.change.action, result: a.ok ? 'ok' : 'failed' });
     for (const h of result.held) this.metrics.changes.inc({ system, action: h.change.action, result: 'held' });
     this.metrics.driftedObjects.set({ system }, opts.driftOpen);
+    this.setStall(s, opts.stall);
 
-    if (result.status === 'failed' || result.status === 'refused') {
-      const code = result.error?.code ?? (result.status === 'refused' ? 'guard-refused' : 'failed');
-      s.lastError = { code, message: result.error?.message ?? result.refused.join('; '), at };
-      this.metrics.passFailures.inc({ system, code });
-      if (result.status === 'failed') s.consecutiveFailures++;
-      s.state = result.status === 'refused' ? 'refused' : 'backoff';
+    const error = opts.recordingError ?? (result.status === 'failed' || result.status === 'refused'
+      ? { code: result.error?.code ?? (result.status === 'refused' ? 'guard-refused' : 'failed'), message: result.error?.message ?? result.refused.join('; ') }
+      : undefined);
+    if (error) {
+      s.lastError = { ...error, at };
+      this.metrics.passFailures.inc({ system, code: error.code });
+      if (result.status !== 'refused' || opts.recordingError) s.consecutiveFailures++;
+      s.state = opts.stall ? 'stalled' : 'backoff';
       return;
     }
     s.consecutiveFailures = 0;
@@ -189,13 +224,17 @@ export class StatusBoard {
     }
   }
 
-  /** A pass could not be recorded in full (the audit trail refused a write): the system is failed whatever the pass said. */
+  /** A state file could not be written: shown on every system until a pass succeeds. */
   recordFailure(system: SystemName, code: string, message: string): void {
     const s = this.get(system);
     s.lastError = { code, message, at: this.now().toISOString() };
-    s.consecutiveFailures++;
-    s.state = 'backoff';
     this.metrics.passFailures.inc({ system, code });
+  }
+
+  private setStall(s: SystemStatus, stall: Stall | undefined): void {
+    if (s.stalled) this.metrics.stalled.remove({ system: s.system, reason: s.stalled.code });
+    s.stalled = stall ?? null;
+    if (stall) this.metrics.stalled.set({ system: s.system, reason: stall.code }, 1);
   }
 
   scheduled(system: SystemName, at: Date | null): void {

@@ -9,6 +9,7 @@ export class ControllerMetrics {
   readonly passFailures: Counter<'system' | 'code'>;
   readonly lastSuccess: Gauge<'system'>;
   readonly appliedCommit: Gauge<'system' | 'commit'>;
+  readonly stalled: Gauge<'system' | 'reason'>;
   readonly sourceHead: Gauge<'commit' | 'applicable'>;
   readonly sourceFailures: Counter<'code'>;
   readonly webhookRequests: Counter<'result'>;
@@ -26,6 +27,10 @@ export class ControllerMetrics {
     this.passFailures = new Counter({ name: 'infrasec_pass_failures_total', help: 'Passes that failed or were refused, by error code', labelNames: ['system', 'code'], registers });
     this.lastSuccess = new Gauge({ name: 'infrasec_last_success_timestamp_seconds', help: 'Unix time of the last pass that completed without error', labelNames: ['system'], registers });
     this.appliedCommit = new Gauge({ name: 'infrasec_applied_commit', help: 'The commit applied to each system (value 1 on the current one)', labelNames: ['system', 'commit'], registers });
+    this.stalled = new Gauge({
+      name: 'infrasec_system_stalled', help: 'Systems not retried until the commit or the configuration changes (value 1), by reason (error code)',
+      labelNames: ['system', 'reason'], registers,
+    });
     this.sourceHead = new Gauge({ name: 'infrasec_source_head', help: 'Head revision of the source (value 1), and whether it may be applied', labelNames: ['commit', 'applicable'], registers });
     this.sourceFailures = new Counter({ name: 'infrasec_source_failures_total', help: 'Source syncs that failed (unreachable, missing ref, invalid or untrusted commit)', labelNames: ['code'], registers });
     this.webhookRequests = new Counter({ name: 'infrasec_webhook_requests_total', help: 'Webhook requests by result (accepted, unauthorized, …)', labelNames: ['result'], registers });

@@ -251,20 +251,29 @@ describe('Controller', () => {
     expect(await readFile(paths.driftMarkdown, 'utf8')).toContain('"by hand"');
   });
 
-  it('audits and notifies a guard refusal once, however many passes repeat it', async () => {
+  it('audits and notifies a guard refusal once, and stalls on it until a new commit instead of repeating the pass', async () => {
     const src = new FakeSource();
     src.push('r1', {});
     const ad = new FakeSystem('active-directory');
     for (const n of ['a', 'b', 'c']) ad.live.set(n, 'x');
     const notifier = new RecordingNotifier();
     const c = await controller(src, [ad], { policy: { prune: true, deletionThreshold: { count: 1, percent: 100 } }, notifier });
-    await eventually(() => sys(c).state === 'refused');
+    await eventually(() => sys(c).state === 'stalled');
     const passes = ad.passes;
-    await eventually(() => ad.passes >= passes + 2, 10_000, 'more passes');
+    // Many drift intervals (50 ms) and retry steps later: no other pass on the same commit.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(ad.passes).toBe(passes);
     expect(ad.live.size).toBe(3);
     expect(notifier.sent.filter((n) => n.event === 'guard.refused')).toHaveLength(1);
     expect((await readAuditEntries(stateDir)).filter((e) => e.action === 'refuse')).toHaveLength(1);
     expect(sys(c).lastError?.code).toBe('guard-refused');
+    expect(sys(c).stalled).toMatchObject({ code: 'guard-refused', revision: 'r1' });
+    expect(sys(c).nextAttemptAt).toBeNull();
+    // A new commit resumes the system: it keeps 'a' and 'b', so one removal passes the threshold.
+    src.push('r2', { a: 'x', b: 'x' });
+    await eventually(() => sys(c).appliedRevision === 'r2', 10_000, 'r2 applied');
+    expect(sys(c).stalled).toBeNull();
+    expect([...ad.live.keys()].sort()).toEqual(['a', 'b']);
   });
 
   it('stop() lets the change in flight finish, starts no other, and leaves intact state files', async () => {

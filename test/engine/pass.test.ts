@@ -43,7 +43,7 @@ describe('runPass', () => {
     sys.observeError = new TargetUnavailableError('connect ECONNREFUSED 127.0.0.9:636');
     const r = await runPass(sys, desired([['a', '1']]), policy(), { mode: 'apply', revision: 'r1' });
     expect(r.status).toBe('failed');
-    expect(r.error).toEqual({ code: 'target-unavailable', message: 'connect ECONNREFUSED 127.0.0.9:636' });
+    expect(r.error).toEqual({ code: 'target-unavailable', message: 'connect ECONNREFUSED 127.0.0.9:636', class: 'transient' });
   });
 
   it('stops on a guard refusal before writing anything', async () => {

@@ -70,7 +70,7 @@ describe('updateDriftReport', () => {
   it('keeps what it knew when the system could not be read', () => {
     const p = policy({ '*': 'report' });
     const r1 = updateDriftReport(EMPTY_DRIFT_REPORT, result([titleChange]), p, t(1));
-    const r2 = updateDriftReport(r1, result([], { status: 'failed', error: { code: 'target-unavailable', message: 'connect ECONNREFUSED' } }), p, t(2));
+    const r2 = updateDriftReport(r1, result([], { status: 'failed', error: { code: 'target-unavailable', message: 'connect ECONNREFUSED', class: 'transient' } }), p, t(2));
     expect(r2.entries).toEqual(r1.entries);
     expect(r2.systems['active-directory']).toMatchObject({ error: 'connect ECONNREFUSED', open: 1 });
   });

@@ -61,7 +61,7 @@ describe('renderReport', () => {
 
   it('summarizes an apply by what succeeded and counts failures', () => {
     const applied = [{ change: changes[0]!, ok: true, writes: 2 }, { change: changes[1]!, ok: false, writes: 0, error: 'insufficient access' }];
-    const out = renderReport(report({ mode: 'apply', results: [result({ mode: 'apply', status: 'failed', applied, error: { code: 'apply-failed', message: '1 of 2 change(s) failed' } })] }), 'text');
+    const out = renderReport(report({ mode: 'apply', results: [result({ mode: 'apply', status: 'failed', applied, error: { code: 'apply-failed', message: '1 of 2 change(s) failed', class: 'transient' } })] }), 'text');
     expect(out).toContain('(FAILED: insufficient access)');
     expect(out.trim().split('\n').pop()).toMatch(/^Apply complete: 1 created, 0 updated, 0 disabled, 0 deleted; 1 failed\./);
   });

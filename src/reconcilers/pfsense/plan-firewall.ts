@@ -1,5 +1,6 @@
 // Pure: diff desired aliases, filter rules (with their order per interface) and port forwards against live pfSense. No I/O.
 import type { Endpoint, FirewallRule, ResolvedState } from '../../desired/model.ts';
+import { adoptable } from '../../engine/adoption.ts';
 import type { Change, ChangeAction, Conflict, FieldChange, Policy } from '../../engine/types.ts';
 import {
   describe, type LivePfSense, type LiveRule, parseMarker, pfAliasName, type PfSenseChangeKind, type PfSensePayload,
@@ -21,12 +22,14 @@ const SYSTEM = 'pfsense';
 const ALIAS_NAME = /^(?!\d+$)(?!pkg_)[A-Za-z0-9_]{1,31}$/;
 
 export function change(kind: PfSenseChangeKind, name: string, action: ChangeAction, fields: FieldChange[], reason: string, payload: PfSensePayload): Change {
-  return { system: SYSTEM, kind, name, action, fields, reason, rank: RANK[kind], payload: payload as unknown as Readonly<Record<string, unknown>> };
+  // The engine reads prune and adopt as first-class flags (the payload keeps them for apply for now).
+  const prune = 'pruned' in payload && payload.pruned === true;
+  const adopt = 'adopt' in payload && payload.adopt === true;
+  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune, adopt, fields, reason, rank: RANK[kind], payload: payload as unknown as Readonly<Record<string, unknown>> };
 }
 
-export function adoptable(policy: Policy, kind: string, name: string): boolean {
-  return policy.adopt.includes('*') || policy.adopt.includes(`${kind}/${name}`);
-}
+/** Adoption is decided in one place for every system (re-exported for plan-vpn.ts). */
+export { adoptable };
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const sameSet = (a: readonly string[], b: readonly string[]) => same([...a].sort(), [...b].sort());

@@ -85,9 +85,12 @@ export function placementAfter(from: number, prev: number): number {
   return from < prev ? prev : prev + 1;
 }
 
-/** Every rule carrying one of this instance's markers, in one read: ids from one snapshot only. */
-async function ownedRules(w: Writer, instance: string): Promise<Map<string, Wire[]>> {
-  const rows = await w.get<Wire[]>('firewall/rules', { descr__contains: `[infrasec:${instance}:` });
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/** The rules carrying the markers of `names`, in one read: ids from one snapshot only, and only the rows needed. */
+async function ownedRules(w: Writer, instance: string, names: readonly string[]): Promise<Map<string, Wire[]>> {
+  const pattern = `\\[infrasec:${escapeRegex(instance)}:(${names.map(escapeRegex).join('|')})\\]$`;
+  const rows = await w.get<Wire[]>('firewall/rules', { descr__regex: pattern });
   const out = new Map<string, Wire[]>();
   for (const r of rows) {
     const m = parseMarker(String(r.descr ?? ''));
@@ -99,7 +102,8 @@ async function ownedRules(w: Writer, instance: string): Promise<Map<string, Wire
 async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>, w: Writer, ctx: ApplyContext): Promise<void> {
   const name = c.name.split('#')[0]!;
   // ids are list positions: every id a write uses comes from the read made just before it.
-  const owned = await ownedRules(w, ctx.instance);
+  const names = p.after ? [name, p.after] : [name];
+  const owned = await ownedRules(w, ctx.instance, names);
   const found = owned.get(name) ?? [];
   if (c.action === 'delete') {
     // A second copy is named `<name>#<tracker>`: delete the last copy; otherwise the rule itself.
@@ -108,7 +112,7 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
     if (!target || (extra && found.length < 2)) return;
     const gone = await w.write<Wire>('DELETE', 'firewall/rule', { id: target.id as number });
     if (parseMarker(String(gone.descr))?.name !== name) fail(`pfSense deleted rule "${String(gone.descr)}" instead`, c);
-    const left = (await ownedRules(w, ctx.instance)).get(name) ?? [];
+    const left = (await ownedRules(w, ctx.instance, [name])).get(name) ?? [];
     if (left.length !== found.length - 1) fail('still present after delete', c);
     return;
   }
@@ -139,7 +143,7 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
     await w.write<Wire>('PATCH', 'firewall/rule', patch);
   }
   // Read back by marker (not by the echoed id, which another writer may already have shifted).
-  const after = await ownedRules(w, ctx.instance);
+  const after = await ownedRules(w, ctx.instance, names);
   const mine = after.get(name) ?? [];
   if (mine.length !== 1) fail(`read back found ${mine.length} rules`, c);
   const bad = mismatch(RULE_FIELDS, toLiveRule(mine[0]!), p.body);

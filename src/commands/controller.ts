@@ -1,5 +1,6 @@
-// `infrasec run` (the long-running controller), `infrasec audit verify` and `infrasec audit log`: wiring of source, systems, audit, server and signals.
+// `infrasec run` (the long-running controller), `infrasec audit verify|repair|log`: wiring of source, systems, audit, server and signals.
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
@@ -7,12 +8,13 @@ import { loadConfig, type Config } from '../config.ts';
 import { FileFingerprintStore } from '../engine/fingerprints.ts';
 import { Controller, controllerPaths } from '../engine/loop.ts';
 import type { PassResult } from '../engine/pass.ts';
+import { acquireStateLock, stateLockPath } from '../engine/state-lock.ts';
 import type { ControllerStatus } from '../engine/status.ts';
 import { buildSystems } from '../engine/systems.ts';
 import { ConfigError, InfrasecError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, silentLogger } from '../log.ts';
 import { WebhookNotifier } from '../notify/webhook.ts';
-import { AuditLog, readAuditEntries, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
+import { AuditLog, readAuditEntries, repairAudit, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
 import { formatValue } from '../report/plan.ts';
 import { ControllerMetrics } from '../server/metrics.ts';
 import { gitTokenExposure, listenerExposure } from '../server/exposure.ts';
@@ -210,6 +212,33 @@ async function auditVerifyCommand(opts: { stateDir?: string; config?: string }):
   return EXIT_ERROR;
 }
 
+/** `audit repair`: with --acknowledge-gap, records a gap or torn tail as an audited event so appends may resume. */
+async function auditRepairCommand(opts: { stateDir?: string; config?: string; acknowledgeGap?: boolean; by?: string }): Promise<number> {
+  const stateDir = await stateDirOf(opts);
+  const file = join(stateDir, 'audit.jsonl');
+  if (!opts.acknowledgeGap) {
+    const v = await verifyAuditFile(stateDir).catch((err: Error) => ({ ok: false, entries: 0, problems: [{ line: 0, message: err.message }] }));
+    for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);
+    process.stderr.write('infrasec: audit repair records what was lost as an audited event and lets the controller append again; rerun with --acknowledge-gap to do it (the log is copied aside first)\n');
+    return EXIT_ERROR;
+  }
+  // The controller must be stopped: the repair and an append must never interleave.
+  const lock = await acquireStateLock(stateLockPath(stateDir), silentLogger, 'a running controller or apply (stop it first)');
+  try {
+    const actor = opts.by ?? process.env['SUDO_USER'] ?? userInfo().username;
+    const r = await repairAudit(stateDir, actor);
+    if (!r.repaired) {
+      process.stdout.write(`${file}: consistent with its head; nothing to repair\n`);
+      return EXIT_OK;
+    }
+    process.stdout.write(`${file}: ${r.problem}\n`);
+    process.stdout.write(`recorded as entry ${r.entry!.seq} (acknowledge-gap by ${actor}); the log as found is kept in ${r.keptAs}\n`);
+    return EXIT_OK;
+  } finally {
+    await lock.release();
+  }
+}
+
 type TimelineItem = { time: string; type: 'commit'; commit: ObjectCommit } | { time: string; type: 'audit'; entry: AuditEntry };
 
 /** Pure: one object's audit entries and Git commits, oldest first. */
@@ -298,6 +327,21 @@ export function registerControllerCommands(program: Command): void {
     .option('-c, --config <file>', 'controller configuration, for its stateDir')
     .action(async (opts: { stateDir?: string; config?: string }) => {
       process.exitCode = await auditVerifyCommand(opts);
+    });
+  audit
+    .command('repair')
+    .description('after a gap or a rewrite (the controller refuses to append): record what was lost as an audited event so appends resume; the controller must be stopped')
+    .option('--acknowledge-gap', 'do it: copy the log aside, keep the entries that chain, append an acknowledge-gap entry (expected vs found head)')
+    .option('--by <name>', 'who acknowledges (default: the login name)')
+    .option('--state-dir <dir>', 'state directory holding audit.jsonl')
+    .option('-c, --config <file>', 'controller configuration, for its stateDir')
+    .action(async (opts: { stateDir?: string; config?: string; acknowledgeGap?: boolean; by?: string }) => {
+      try {
+        process.exitCode = await auditRepairCommand(opts);
+      } catch (err) {
+        process.stderr.write(`infrasec: ${(err as Error).message}\n`);
+        process.exitCode = EXIT_ERROR;
+      }
     });
   audit
     .command('log')

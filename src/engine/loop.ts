@@ -7,7 +7,7 @@ import type { ResolvedState } from '../desired/model.ts';
 import { loadResolvedState, type Resolved } from '../desired/resolve.ts';
 import { InfrasecError } from '../errors.ts';
 import type { Notification, Notifier } from '../notify/webhook.ts';
-import { changeRecord, type AuditLog, type AuditRecord } from '../report/audit.ts';
+import { AuditDamagedError, changeRecord, type AuditLog, type AuditRecord } from '../report/audit.ts';
 import { clearOpenDrift, EMPTY_DRIFT_REPORT, openDrift, renderDriftHtml, renderDriftJson, renderDriftMarkdown, updateDriftReport, type DriftReport } from '../report/drift.ts';
 import { changeToJson } from '../report/plan.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';
@@ -233,7 +233,12 @@ export class Controller {
     this.drift = (await readDerivedFile<DriftReport>(this.paths.driftJson, DRIFT_REPORT_CHECK, rebuilt)) ?? EMPTY_DRIFT_REPORT;
     this.status.auditHead(this.deps.audit.current);
     if (this.deps.audit.recovered > 0) {
-      this.log.warn({ event: 'audit.recovered', bytes: this.deps.audit.recovered }, 'cut a torn final line from the audit log (crash during an append)');
+      this.log.warn({ event: 'audit.recovered', bytes: this.deps.audit.recovered }, 'cut a torn final line from the audit log (crash during an append); the cut is audited');
+    }
+    if (this.deps.audit.damage) {
+      const message = new AuditDamagedError(this.deps.audit.damage).message;
+      this.status.auditDamaged(message);
+      this.log.error({ event: 'audit.damaged', problem: this.deps.audit.damage }, message);
     }
   }
 

@@ -70,7 +70,8 @@ export interface ControllerStatus {
   readonly source: SourceStatus;
   readonly systems: readonly SystemStatus[];
   readonly skipped: ReadonlyArray<{ system: SystemName; reason: string }>;
-  readonly audit: { seq: number; hash: string };
+  /** The audit head; `problem` when the trail is damaged and refuses appends (see `infrasec audit repair`). */
+  readonly audit: { seq: number; hash: string; problem: string | null };
 }
 
 const DIAGNOSTICS_SHOWN = 20;
@@ -78,7 +79,7 @@ const DIAGNOSTICS_SHOWN = 20;
 export class StatusBoard {
   private readonly systems = new Map<SystemName, SystemStatus>();
   private readonly source: SourceStatus;
-  private audit = { seq: 0, hash: '' };
+  private audit: { seq: number; hash: string; problem: string | null } = { seq: 0, hash: '', problem: null };
   private readonly startedAt: string;
 
   constructor(
@@ -254,7 +255,12 @@ export class StatusBoard {
   }
 
   auditHead(head: { seq: number; hash: string }): void {
-    this.audit = { ...head };
+    this.audit = { seq: head.seq, hash: head.hash, problem: this.audit.problem };
+  }
+
+  /** The audit trail refuses appends: no change is applied until the gap is acknowledged. */
+  auditDamaged(message: string): void {
+    this.audit = { ...this.audit, problem: message };
   }
 
   /** Ready once every enabled system has finished a pass that reached it (not failed), and no worker is stuck. */

@@ -1,8 +1,10 @@
-// The audit trail: append-only JSONL where each entry carries the hash of the one before, plus the verifier that finds any edit, deletion or reordering.
+// The audit trail: append-only JSONL where each entry carries the hash of the one before, a head file naming the last entry written, the verifier, and the start-up check that refuses to append after a gap until it is acknowledged.
 import { createHash } from 'node:crypto';
-import { open, readFile, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readJsonFile, writeFileAtomic } from '../engine/state-file.ts';
+import { copyFile, open, readFile, truncate } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { InfrasecError } from '../errors.ts';
+import { AUDIT_HEAD_RECOVERY } from '../engine/state-catalog.ts';
+import { readStateFile, writeFileAtomic } from '../engine/state-file.ts';
 import type { Change, SystemName } from '../engine/types.ts';
 import { changeToJson } from './plan.ts';
 
@@ -17,7 +19,8 @@ export interface AuditRecord {
   readonly commit: string;
   readonly author: string | null;
   readonly signature: string;
-  readonly system: SystemName | 'source';
+  /** `audit` for events about the trail itself (a torn tail cut, a gap acknowledged). */
+  readonly system: SystemName | 'source' | 'audit';
   /** `Kind/name`, or null for events about a whole system or commit. */
   readonly object: string | null;
   /** create / update / disable / delete, or refuse / reject for guard refusals and rejected commits. */
@@ -95,10 +98,10 @@ export interface AuditVerification {
  * Pure: checks the chain line by line. The first break is reported with its line (later lines follow from it).
  * `head` (the last seq/hash recorded beside the log) catches entries cut from the end, which a chain alone cannot.
  */
-export function verifyAuditText(text: string, head?: AuditHead): AuditVerification {
+export function verifyAuditText(text: string, head?: AuditHead, from: AuditHead = { seq: 0, hash: GENESIS }): AuditVerification {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  let prev: AuditHead = { seq: 0, hash: GENESIS };
+  let prev: AuditHead = from;
   const fail = (line: number, message: string, entries: number): AuditVerification => ({ ok: false, entries, problems: [{ line, message }] });
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -135,7 +138,74 @@ export async function verifyAuditFile(stateDir: string): Promise<AuditVerificati
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  return verifyAuditText(text, await readJsonFile<AuditHead>(paths.head));
+  return verifyAuditText(text, await readAuditHead(paths.head));
+}
+
+const checkHead = (v: unknown): string | undefined =>
+  typeof v === 'object' && v !== null && typeof (v as AuditHead).seq === 'number' && Number.isInteger((v as AuditHead).seq) && (v as AuditHead).seq >= 0 && typeof (v as AuditHead).hash === 'string'
+    ? undefined
+    : 'not an audit head ({seq, hash})';
+
+/** The recorded head (audit.head.json), or undefined when there is none; a corrupt one is refused with the recovery steps. */
+export function readAuditHead(path: string): Promise<AuditHead | undefined> {
+  return readStateFile<AuditHead>(path, { check: checkHead, recovery: AUDIT_HEAD_RECOVERY });
+}
+
+/** What the start-up check found in the log against its recorded head. */
+export type AuditInspection =
+  /** Consistent; `tornBytes` > 0 when a crash mid-append left an unfinished, never acknowledged last line (cut on open). */
+  | { readonly ok: true; readonly head: AuditHead; readonly keepBytes: number; readonly tornBytes: number; readonly torn: string }
+  /** A gap, a rewrite or a broken chain: `found` is the last entry that chains, `keepBytes` the length of the log up to it. */
+  | { readonly ok: false; readonly problem: string; readonly expected: AuditHead | null; readonly found: AuditHead; readonly keepBytes: number; readonly dropBytes: number };
+
+/**
+ * Pure: checks the log against the head recorded after each append. The head may lag the log (a crash between the
+ * append and the head write), never lead it: entries the head counts that the log lacks were cut. An unfinished last
+ * line is a crash mid-append only when everything before it matches the head.
+ */
+export function inspectAudit(text: string, recorded: AuditHead | undefined): AuditInspection {
+  const bytes = Buffer.from(text, 'utf8');
+  const end = text.endsWith('\n') || text.length === 0 ? bytes.length : bytes.lastIndexOf(0x0a) + 1;
+  const whole = bytes.subarray(0, end).toString('utf8');
+  const torn = bytes.subarray(end).toString('utf8');
+  const lines = whole.split('\n');
+  lines.pop();
+  let head: AuditHead = { seq: 0, hash: GENESIS };
+  let keepBytes = 0;
+  const hashes = new Map<number, string>();
+  let problem: string | undefined;
+  for (const [i, line] of lines.entries()) {
+    const v = verifyAuditText(`${line}\n`, undefined, head);
+    if (!v.ok) {
+      problem = `line ${i + 1}: ${v.problems[0]!.message}`;
+      break;
+    }
+    const e = JSON.parse(line) as AuditEntry;
+    head = { seq: e.seq, hash: e.hash };
+    hashes.set(e.seq, e.hash);
+    keepBytes += Buffer.byteLength(line) + 1;
+  }
+  const damaged = (why: string): AuditInspection => ({ ok: false, problem: why, expected: recorded ?? null, found: head, keepBytes, dropBytes: bytes.length - keepBytes });
+  if (problem) return damaged(problem);
+  const tornNote = torn.length > 0 ? ` (and ${Buffer.byteLength(torn)} bytes of an unfinished line after it)` : '';
+  if (!recorded) {
+    if (bytes.length === 0) return { ok: true, head, keepBytes, tornBytes: 0, torn: '' };
+    return damaged(`audit.head.json is missing: nothing tells whether entries were cut from the end of the log, which ends at entry ${head.seq}${tornNote}`);
+  }
+  if (recorded.seq > head.seq) {
+    return damaged(`the log ends at entry ${head.seq} but entry ${recorded.seq} was written: entries ${head.seq + 1}-${recorded.seq} are missing${tornNote}`);
+  }
+  if (hashes.get(recorded.seq) !== recorded.hash && !(recorded.seq === 0 && recorded.hash === GENESIS)) {
+    return damaged(`entry ${recorded.seq} does not match the recorded head (rewritten)${tornNote}`);
+  }
+  return { ok: true, head, keepBytes, tornBytes: Buffer.byteLength(torn), torn };
+}
+
+/** Appends are refused until the gap is acknowledged: the message says what is wrong and the command that records it. */
+export class AuditDamagedError extends InfrasecError {
+  constructor(readonly problem: string) {
+    super('audit-damaged', `the audit trail is damaged (${problem}); nothing is appended, so no change is applied, until an admin records the gap with \`infrasec audit repair --acknowledge-gap\``);
+  }
 }
 
 export async function readAuditEntries(stateDir: string): Promise<AuditEntry[]> {
@@ -153,13 +223,36 @@ export async function readAuditEntries(stateDir: string): Promise<AuditEntry[]> 
 export class AuditLog {
   private tail: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly paths: { log: string; head: string }, private head: AuditHead, readonly recovered: number) {}
+  private constructor(
+    private readonly paths: { log: string; head: string },
+    private head: AuditHead,
+    /** Bytes of an unfinished last line cut at open (a crash mid-append); recorded as an audit entry. */
+    readonly recovered: number,
+    /** Set when the log does not match its head: every append is refused until `infrasec audit repair`. */
+    readonly damage: string | undefined,
+  ) {}
 
-  /** Opens the log at its last complete entry (see readHead for a torn final line). */
-  static async open(stateDir: string): Promise<AuditLog> {
+  /**
+   * Opens the log and checks it against its recorded head. An unfinished last line after a consistent log (a crash
+   * mid-append, never acknowledged) is cut and the cut is itself audited; anything else (entries cut, a rewrite, a
+   * broken chain, a missing head) leaves the files untouched and the log refusing appends.
+   */
+  static async open(stateDir: string, now: () => Date = () => new Date()): Promise<AuditLog> {
     const paths = auditPaths(stateDir);
-    const { head, recovered } = await readHead(paths.log);
-    return new AuditLog(paths, head, recovered);
+    const text = await readLog(paths.log);
+    const found = inspectAudit(text, await readAuditHead(paths.head));
+    if (!found.ok) return new AuditLog(paths, found.found, 0, found.problem);
+    const log = new AuditLog(paths, found.head, found.tornBytes, undefined);
+    if (found.tornBytes > 0) {
+      await truncate(paths.log, found.keepBytes);
+      await log.append([auditEvent(now(), 'cut-torn-tail', `a crash during an append left ${found.tornBytes} bytes of an unfinished entry after entry ${found.head.seq}; it was never acknowledged and was cut`, [
+        { path: 'audit.torn', bytes: found.tornBytes, sha256: createHash('sha256').update(found.torn).digest('hex') },
+      ])]);
+    } else if (text.length > 0) {
+      // The head may lag the log by the last batch (crash between the two writes): bring it level.
+      await writeFileAtomic(paths.head, `${JSON.stringify(found.head)}\n`);
+    }
+    return log;
   }
 
   get current(): AuditHead {
@@ -167,6 +260,7 @@ export class AuditLog {
   }
 
   append(records: readonly AuditRecord[]): Promise<readonly AuditEntry[]> {
+    if (this.damage) return Promise.reject(new AuditDamagedError(this.damage));
     if (records.length === 0) return Promise.resolve([]);
     const run = this.tail.then(async () => {
       const entries = chainEntries(this.head, records);
@@ -180,7 +274,8 @@ export class AuditLog {
         }
       } catch (err) {
         // Part of the batch may have reached the file: take the head from disk so the next batch chains onto what is there.
-        this.head = (await readHead(this.paths.log)).head;
+        const again = inspectAudit(await readLog(this.paths.log), undefined);
+        this.head = again.ok ? again.head : again.found;
         throw err;
       }
       const last = entries[entries.length - 1]!;
@@ -194,24 +289,56 @@ export class AuditLog {
   }
 }
 
-/** The last complete entry of the log; a torn final line (crash mid-append, never acknowledged) is cut off first. */
-async function readHead(path: string): Promise<{ head: AuditHead; recovered: number }> {
-  let text = '';
+/** Pure: an audit record about the trail itself. */
+function auditEvent(time: Date, action: string, reason: string, fields: Array<Record<string, unknown>>, actor: string | null = null): AuditRecord {
+  return { time: time.toISOString(), commit: 'none', author: actor, signature: 'none', system: 'audit', object: null, action, fields, result: 'ok', drift: false, reason };
+}
+
+async function readLog(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
   }
-  let recovered = 0;
-  if (text.length > 0 && !text.endsWith('\n')) {
-    const keep = text.lastIndexOf('\n') + 1;
-    recovered = Buffer.byteLength(text.slice(keep));
-    await truncate(path, Buffer.byteLength(text.slice(0, keep)));
-    text = text.slice(0, keep);
+}
+
+export interface AuditRepair {
+  readonly repaired: boolean;
+  readonly problem?: string;
+  /** Where the log was copied, as found, before anything was cut. */
+  readonly keptAs?: string;
+  readonly entry?: AuditEntry;
+}
+
+/**
+ * `infrasec audit repair --acknowledge-gap` (run with the controller stopped, under the state lock): copies the damaged
+ * log aside as evidence, keeps the entries that still chain, and appends an `acknowledge-gap` entry saying what was
+ * lost (the head expected against the head found, the bytes dropped and their digest) before anything else is appended.
+ */
+export async function repairAudit(stateDir: string, actor: string, now: () => Date = () => new Date()): Promise<AuditRepair> {
+  const paths = auditPaths(stateDir);
+  const text = await readLog(paths.log);
+  const found = inspectAudit(text, await readAuditHead(paths.head).catch(() => undefined));
+  if (found.ok) return { repaired: false };
+  const keptAs = `${paths.log}.damaged-${now().toISOString().replace(/[:.]/g, '-')}`;
+  await copyFile(paths.log, keptAs).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  const dropped = Buffer.from(text, 'utf8').subarray(found.keepBytes);
+  const record = auditEvent(now(), 'acknowledge-gap', `${found.problem}; acknowledged by ${actor}`, [
+    { path: 'audit.head', expected: found.expected, found: found.found },
+    { path: 'audit.dropped', bytes: dropped.length, sha256: createHash('sha256').update(dropped).digest('hex'), keptIn: basename(keptAs) },
+  ], actor);
+  const [entry] = chainEntries(found.found, [record]);
+  const fh = await open(paths.log, 'a', 0o600);
+  try {
+    await fh.truncate(found.keepBytes);
+    await fh.write(`${JSON.stringify(entry)}\n`);
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
-  const lines = text.split('\n').filter(Boolean);
-  const last = lines[lines.length - 1];
-  if (!last) return { head: { seq: 0, hash: GENESIS }, recovered };
-  const e = JSON.parse(last) as AuditEntry;
-  return { head: { seq: e.seq, hash: e.hash }, recovered };
+  await writeFileAtomic(paths.head, `${JSON.stringify({ seq: entry!.seq, hash: entry!.hash })}\n`);
+  return { repaired: true, problem: found.problem, keptAs, entry: entry! };
 }

@@ -126,7 +126,10 @@ describe('AuditLog (file)', () => {
     const reopened = await AuditLog.open(dir);
     expect(reopened.recovered).toBeGreaterThan(0);
     await reopened.append([record(3)]);
-    expect(await verifyAuditFile(dir)).toMatchObject({ ok: true, entries: 3 });
+    // The cut itself is on record, between the last whole entry and the next one.
+    expect(await verifyAuditFile(dir)).toMatchObject({ ok: true, entries: 4 });
+    const cut = lines(await readFile(auditPaths(dir).log, 'utf8')).map((l) => JSON.parse(l))[2];
+    expect(cut).toMatchObject({ seq: 3, system: 'audit', action: 'cut-torn-tail' });
   });
 
   it('fails verification after a line is removed from the file on disk', async () => {

@@ -205,6 +205,10 @@ async function auditVerifyCommand(opts: { stateDir?: string; config?: string }):
   const file = join(stateDir, 'audit.jsonl');
   if (v.ok) {
     process.stdout.write(`${file}: ${v.entries} entries, chain intact\n`);
+    // Intact since the repair: the gaps it acknowledged are still said.
+    for (const e of await readAuditEntries(stateDir)) {
+      if (e.system === 'audit') process.stdout.write(`entry ${e.seq} (${e.time}): ${e.action}: ${e.reason ?? ''}\n`);
+    }
     return EXIT_OK;
   }
   for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);

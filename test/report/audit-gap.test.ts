@@ -109,6 +109,8 @@ describe.each(Object.entries(cuts))('audit log cut %s', (_name, cutAt) => {
     expect(entries).toHaveLength(5);
     expect(entries[4]).toMatchObject({ seq: 5, system: 'audit', action: 'acknowledge-gap', author: 'ana', fields: [{ path: 'audit.head', expected: { seq: 14 }, found: { seq: 4 } }, { path: 'audit.dropped' }] });
     expect(await verifyAuditFile(dir)).toMatchObject({ ok: true, entries: 5 });
+    const verified = await run(process.execPath, [BIN, 'audit', 'verify', '--state-dir', dir]);
+    expect(verified.stdout).toMatch(/5 entries, chain intact\nentry 5 \(.*\): acknowledge-gap: the log ends at entry 4 but entry 14 was written/);
 
     const again = await controller(ad);
     await eventually(() => ad.live.get('a') === '1', 10_000, 'applied after the repair');

@@ -60,11 +60,24 @@ export function toLiveOverride(c: Wire): LiveOverride {
   };
 }
 
+/** What a PEM says, by its text: a certificate never changes, so each is parsed once per process (bounded). */
+const parsed = new Map<string, Pick<LiveCertificate, 'commonName' | 'serial' | 'validFrom' | 'validTo'>>();
+const PARSED_MAX = 20_000;
+
+function certificateFacts(pem: string): Pick<LiveCertificate, 'commonName' | 'serial' | 'validFrom' | 'validTo'> {
+  const hit = parsed.get(pem);
+  if (hit) return hit;
+  const x = new X509Certificate(pem);
+  const cn = (/(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? '').replace(/\\(.)/g, '$1');
+  const facts = { commonName: cn, serial: x.serialNumber.toUpperCase(), validFrom: x.validFrom, validTo: x.validTo };
+  if (parsed.size >= PARSED_MAX) parsed.clear();
+  parsed.set(pem, facts);
+  return facts;
+}
+
 function toLiveCertificate(c: Wire): LiveCertificate | undefined {
   try {
-    const x = new X509Certificate(str(c.crt));
-    const cn = (/(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1] ?? '').replace(/\\(.)/g, '$1');
-    return { id: c.id as number, refid: str(c.refid), descr: str(c.descr), caref: str(c.caref), commonName: cn, serial: x.serialNumber.toUpperCase(), validFrom: x.validFrom, validTo: x.validTo };
+    return { id: c.id as number, refid: str(c.refid), descr: str(c.descr), caref: str(c.caref), ...certificateFacts(str(c.crt)) };
   } catch {
     // A certificate pfSense holds but node cannot parse is not one infrasec issued; leave it out.
     return undefined;

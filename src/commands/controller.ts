@@ -263,7 +263,8 @@ export function renderTimeline(items: readonly TimelineItem[]): string {
     }
     const e = it.entry;
     const note = e.error ? `  error: ${e.error}` : e.reason ? `  (${e.reason})` : '';
-    out.push(`${it.time}  ${e.drift ? 'drift   ' : 'applied '} ${e.system} ${e.action} ${e.result}  commit ${e.commit.slice(0, 12)} by ${e.author ?? '?'}, signature ${e.signature}${note}`);
+    const via = e.actor?.via === 'cli' ? `, run by ${e.actor.user} with infrasec apply` : '';
+    out.push(`${it.time}  ${e.drift ? 'drift   ' : 'applied '} ${e.system} ${e.action} ${e.result}  commit ${e.commit.slice(0, 12)}${e.dirty ? ' (dirty)' : ''} by ${e.author ?? '?'}, signature ${e.signature}${via}${note}`);
     // A pending entry is the write-ahead twin of the outcome that follows; its fields print once, with the outcome.
     if (e.result === 'pending') continue;
     for (const f of e.fields) out.push(`      ${String(f['path'])}: ${f['sensitive'] ? '(changed)' : `${formatValue(f['before'])} → ${formatValue(f['after'])}`}`);

@@ -1,5 +1,4 @@
 // `infrasec plan | apply | drift`: load and resolve the desired state, run one pass per configured system, print the report.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -8,7 +7,7 @@ import { configuredSystems, loadConfig, policyOf, type Config } from '../config.
 import { formatDiagnostic } from '../desired/diagnostic.ts';
 import { loadResolvedState } from '../desired/resolve.ts';
 import { FileFingerprintStore } from '../engine/fingerprints.ts';
-import { completePass, preparePass, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
+import { preparePass, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
 import type { AnyReconciler } from '../engine/systems.ts';
 import type { SystemName } from '../engine/types.ts';
 import { SYSTEM_MODULES } from '../reconcilers/registry.ts';
@@ -18,6 +17,11 @@ import type { Logger } from 'pino';
 import type { ResolvedState } from '../desired/model.ts';
 import { acquireStateLock, stateLockPath } from '../engine/state-lock.ts';
 import { renderReport, type ReportFormat } from '../report/plan.ts';
+import { recordConverged } from '../controller/applied-state.ts';
+import { PassRecorder } from '../controller/pass-recorder.ts';
+import { AuditLog } from '../report/audit.ts';
+import { describeOrigin, type AppliedOrigin } from '../sources/work-tree.ts';
+import { userInfo } from 'node:os';
 
 export const EXIT = { ok: 0, error: 1, changes: 2, refused: 3 } as const;
 
@@ -31,11 +35,13 @@ interface ReconcileOptions {
   resetPassword?: string[];
 }
 
-/** A revision for a plain directory: the same content digest the controller's directory source uses. */
-async function directoryRevision(root: string, files: readonly string[]): Promise<string> {
-  // Loaded here: the directory source pulls in chokidar, which `validate` has no use for.
-  const { contentDigest } = await import('../sources/directory.ts');
-  return contentDigest(await Promise.all(files.map(async (file) => ({ file, bytes: await readFile(join(root, file)) }))));
+/** The OS user running the command, for the audit trail. */
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 function exitCodeFor(mode: PassMode, results: readonly PassResult[]): number {
@@ -83,19 +89,20 @@ export async function reconcileCommand(mode: PassMode, path: string, opts: Recon
     process.stderr.write(`infrasec: ${path}: the desired state is invalid; nothing was ${mode === 'apply' ? 'applied' : 'planned'}\n`);
     return EXIT.error;
   }
-  const revision = loadedRevision ?? (await directoryRevision(path, first.files));
-  const desired = { ...first.state, revision };
+  const described = await describeOrigin(path, first.files);
+  const origin: AppliedOrigin = loadedRevision ? { ...described, revision: loadedRevision, commit: loadedRevision } : described;
+  const desired = { ...first.state, revision: origin.revision };
 
-  // apply writes the fingerprints the controller also writes: one writer per state directory.
+  // apply writes the fingerprints, audit trail and controller state the controller also writes: one writer per state directory.
   const lock = mode === 'apply' ? await acquireStateLock(stateLockPath(config.stateDir), logger, 'a running controller or another apply') : undefined;
   try {
-    return await reconcileWithState(mode, desired, config, logger, opts);
+    return await reconcileWithState(mode, desired, config, logger, opts, origin);
   } finally {
     await lock?.release();
   }
 }
 
-async function reconcileWithState(mode: PassMode, desired: ResolvedState, config: Config, logger: Logger, opts: ReconcileOptions): Promise<number> {
+async function reconcileWithState(mode: PassMode, desired: ResolvedState, config: Config, logger: Logger, opts: ReconcileOptions, origin: AppliedOrigin): Promise<number> {
   const revision = desired.revision;
   const only = opts.system;
   const fingerprints = await FileFingerprintStore.open(join(config.stateDir, 'fingerprints.json'));
@@ -108,7 +115,16 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
     return EXIT.error;
   }
 
-  const passOpts = (system: SystemName): PassOptions => ({ mode, revision, logger, hooks: mode === 'apply' ? progressHooks(system) : undefined });
+  // apply is recorded like a controller pass: the same hash-chained audit entries, with who ran it.
+  const audit = mode === 'apply' ? await AuditLog.open(config.stateDir) : undefined;
+  const recorders = new Map<SystemName, PassRecorder>();
+  if (audit) {
+    const ctx = { commit: origin.commit, author: origin.author, signature: 'not-checked', drift: false, dirty: origin.dirty, actor: { via: 'cli', user: osUser() } } as const;
+    for (const system of reconcilers.keys()) recorders.set(system, new PassRecorder(audit, system, ctx, () => new Date()));
+  }
+  const passOpts = (system: SystemName): PassOptions => ({
+    mode, revision, logger, hooks: mode === 'apply' ? recorders.get(system)?.hooks(progressHooks(system)) : undefined,
+  });
   // Systems are independent: plan them concurrently; one failing does not stop the others.
   const entries = [...reconcilers] as Array<[SystemName, AnyReconciler]>;
   try {
@@ -127,13 +143,34 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
           return EXIT.error;
         }
       }
-      results = await Promise.all(entries.map(([system, r], i) => completePass(r, prepared[i] as PreparedPass, passOpts(system))));
+      results = await Promise.all(entries.map(([system, r], i) => recorders.get(system)!.apply(r, prepared[i] as PreparedPass, passOpts(system))));
     }
+    if (mode === 'apply') results = await recordOutcomes(results, recorders, config.stateDir);
     process.stdout.write(`${renderReport({ mode, revision, results, skipped }, opts.format)}\n`);
     return exitCodeFor(mode, results);
   } finally {
     await Promise.all(entries.map(([, r]) => r.close().catch(() => undefined)));
   }
+}
+
+/** Waits for each system's audit records; a converged system is recorded where the controller reads it. */
+async function recordOutcomes(results: readonly PassResult[], recorders: ReadonlyMap<SystemName, PassRecorder>, stateDir: string): Promise<PassResult[]> {
+  const out: PassResult[] = [];
+  for (const result of results) {
+    const recorder = recorders.get(result.system)!;
+    if (result.status === 'refused') recorder.refused(result);
+    const recordingError = await recorder.finish();
+    if (recordingError) {
+      // A pass the audit trail could not record in full is failed, as in the controller.
+      out.push({ ...result, status: 'failed', error: { ...recordingError, class: 'transient' } });
+      continue;
+    }
+    if (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes') {
+      await recordConverged(stateDir, result.system, result.revision, new Date().toISOString());
+    }
+    out.push(result);
+  }
+  return out;
 }
 
 function systemOption() {

@@ -7,21 +7,26 @@ import type { ResolvedState } from '../desired/model.ts';
 import { loadResolvedState, type Resolved } from '../desired/resolve.ts';
 import { InfrasecError } from '../errors.ts';
 import type { Notification, Notifier } from '../notify/webhook.ts';
-import { AuditDamagedError, changeRecord, type AuditLog, type AuditRecord } from '../report/audit.ts';
+import { AuditDamagedError, type AuditLog, type AuditRecord } from '../report/audit.ts';
 import { clearOpenDrift, EMPTY_DRIFT_REPORT, openDrift, renderDriftHtml, renderDriftJson, renderDriftMarkdown, updateDriftReport, type DriftReport } from '../report/drift.ts';
 import { changeToJson } from '../report/plan.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';
 import { fastForwardVerdict, type FastForwardVerdict } from '../sources/fast-forward.ts';
 import type { Source, SourceSnapshot } from '../sources/source.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
-import { completePass, preparePass, type PassOptions, type PassResult } from './pass.ts';
+import { preparePass, type PassOptions, type PassResult } from './pass.ts';
 import { CONTROLLER_STATE_FILE, DRIFT_REPORT_CHECK } from './state-catalog.ts';
 import { readDerivedFile, readStateFile, writeFileAtomic } from './state-file.ts';
 import { acquireStateLock, stateLockPath, type StateLock } from './state-lock.ts';
+import { userInfo } from 'node:os';
+import type { PersistedState } from '../controller/applied-state.ts';
+import { PassRecorder } from '../controller/pass-recorder.ts';
 import { sha256Hex } from '../desired/secret.ts';
 import { StatusBoard, type Stall } from './status.ts';
 import type { AnyReconciler } from './systems.ts';
-import type { Applied, SystemName } from './types.ts';
+import type { SystemName } from './types.ts';
+
+const CONTROLLER_ACTOR = { via: 'controller', user: userInfo().username } as const;
 
 export interface ControllerDeps {
   readonly config: Config;
@@ -42,14 +47,7 @@ export interface ControllerDeps {
   readonly stuckGraceMs?: number;
 }
 
-/** What the controller persists between runs (atomically): which revision each system converged to. */
-export interface PersistedState {
-  readonly version: 1;
-  readonly desiredRevision: string | null;
-  readonly systems: Partial<Record<SystemName, { readonly appliedRevision: string; readonly appliedAt: string }>>;
-  /** Systems stalled on a revision and configuration: a restart with both unchanged does not retry them. */
-  readonly stalled?: Partial<Record<SystemName, Stall>>;
-}
+export type { PersistedState } from '../controller/applied-state.ts';
 
 interface Desired {
   readonly snapshot: SourceSnapshot;
@@ -469,52 +467,21 @@ export class Controller {
     const drift = this.applied.get(system)?.revision === revision;
     const policy = policyOf(this.deps.config, system);
     const snap = desired.snapshot;
-    const ctx = { commit: revision, author: snap.author ?? null, signature: snap.signature.state, drift };
     const log = this.log.child({ system, commit: revision });
+    const recorder = new PassRecorder(this.deps.audit, system, { commit: revision, author: snap.author ?? null, signature: snap.signature.state, drift, actor: CONTROLLER_ACTOR }, this.now);
 
     this.status.passStarted(system);
-    const auditWrites: Array<Promise<unknown>> = [];
-    const passOpts: PassOptions = {
-      mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.now,
-      hooks: {
-        // Each change is recorded as soon as it is done, so a crash later in the pass loses none of them.
-        onApplied: (a: Applied) => {
-          auditWrites.push(this.appendAudit([changeRecord(a.change, { ...ctx, time: this.now().toISOString() }, a.ok ? 'ok' : 'failed', a.error)]));
-        },
-      },
-    };
+    const passOpts: PassOptions = { mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.now, hooks: recorder.hooks() };
     const prepared = await preparePass(reconciler, desired.state, policy, passOpts);
-    let result: PassResult;
-    let intentError: string | undefined;
-    if (prepared.plan) {
-      // Write-ahead: the changes about to be sent are on disk before the first write, so a crash (SIGKILL) between a
-      // write reaching the system and its outcome being recorded still leaves the attempt in the audit trail.
-      const time = this.now().toISOString();
-      try {
-        await this.appendAudit(prepared.plan.changes.map((c) => changeRecord(c, { ...ctx, time }, 'pending')));
-        result = await completePass(reconciler, prepared, passOpts);
-      } catch (err) {
-        intentError = (err as Error).message;
-        result = { ...prepared.result, status: 'failed', error: { code: 'audit-write-failed', message: `not applied: the audit trail refused the write (${intentError})`, class: 'transient' } };
-      }
-    } else {
-      result = prepared.result;
-    }
+    const result = await recorder.apply(reconciler, prepared, passOpts);
 
-    let auditError: string | undefined = intentError;
     const refusalKey = result.status === 'refused' ? `${revision}\u0000${result.refused.join('\n')}` : undefined;
     const newRefusal = refusalKey !== undefined && this.lastRefusal.get(system) !== refusalKey;
     if (refusalKey) this.lastRefusal.set(system, refusalKey);
     else this.lastRefusal.delete(system);
-    if (newRefusal) {
-      auditWrites.push(this.appendAudit([{
-        time: this.now().toISOString(), ...ctx, system, object: null, action: 'refuse', fields: [], result: 'refused', reason: result.refused.join('; '),
-      }]));
-    }
-    for (const s of await Promise.allSettled(auditWrites)) if (s.status === 'rejected') auditError = (s.reason as Error).message;
-
+    if (newRefusal) recorder.refused(result);
     // A pass the audit trail could not record in full is a failed pass: it neither converges nor stalls, and counts once.
-    const recordingError = auditError === undefined ? undefined : { code: 'audit-write-failed', message: auditError };
+    const recordingError = await recorder.finish();
     const converged = !drift && !recordingError && (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes');
     const stall: Stall | undefined = !recordingError && result.error?.class === 'stalled'
       ? { code: result.error.code, reason: result.error.message, revision, configDigest: this.configDigest(system), since: this.now().toISOString() }

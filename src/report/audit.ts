@@ -13,7 +13,13 @@ export const GENESIS = '0'.repeat(64);
 /** pending: written before the change is sent (write-ahead); ok/failed follow once it is done. */
 export type AuditResult = 'pending' | 'ok' | 'failed' | 'refused' | 'held' | 'rejected';
 
-/** What the controller records; field values of sensitive fields are already redacted (see changeToJson). */
+/** Who ran the pass: the controller, or a person with `infrasec apply` (their OS user). */
+export interface Actor {
+  readonly via: 'cli' | 'controller';
+  readonly user: string;
+}
+
+/** What the controller and `infrasec apply` record; field values of sensitive fields are already redacted (see changeToJson). */
 export interface AuditRecord {
   readonly time: string;
   readonly commit: string;
@@ -31,6 +37,9 @@ export interface AuditRecord {
   readonly drift: boolean;
   readonly reason?: string;
   readonly error?: string;
+  readonly actor?: Actor;
+  /** `commit` had uncommitted changes in the work tree that was applied. */
+  readonly dirty?: boolean;
 }
 
 export interface AuditEntry extends AuditRecord {
@@ -73,12 +82,19 @@ export function chainEntries(head: AuditHead, records: readonly AuditRecord[]): 
 }
 
 /** Pure: an audit record for one change of a pass. */
-export function changeRecord(c: Change, ctx: { time: string; commit: string; author: string | null; signature: string; drift: boolean }, result: AuditResult, error?: string, reason?: string): AuditRecord {
+export function changeRecord(
+  c: Change,
+  ctx: { time: string; commit: string; author: string | null; signature: string; drift: boolean; actor?: Actor; dirty?: boolean },
+  result: AuditResult,
+  error?: string,
+  reason?: string,
+): AuditRecord {
   const json = changeToJson(c);
   return {
     time: ctx.time, commit: ctx.commit, author: ctx.author, signature: ctx.signature, system: c.system,
     object: `${c.kind}/${c.name}`, action: c.action, fields: json['fields'] as Array<Record<string, unknown>>,
     result, drift: ctx.drift, ...(reason ? { reason } : {}), ...(error ? { error } : {}),
+    ...(ctx.actor ? { actor: ctx.actor } : {}), ...(ctx.dirty ? { dirty: true } : {}),
   };
 }
 

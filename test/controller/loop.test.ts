@@ -9,7 +9,7 @@ import { Controller, controllerPaths } from '../../src/engine/loop.ts';
 import type { AnyReconciler } from '../../src/engine/systems.ts';
 import type { SystemName } from '../../src/engine/types.ts';
 import { silentLogger } from '../../src/log.ts';
-import { AuditLog, readAuditEntries, verifyAuditFile } from '../../src/report/audit.ts';
+import { AuditLog, readAuditEntries, verifyAuditFile, type AuditRecord } from '../../src/report/audit.ts';
 import type { DriftReport } from '../../src/report/drift.ts';
 import { ControllerMetrics } from '../../src/server/metrics.ts';
 import { eventually, FakeSource, FakeSystem, RecordingNotifier } from './fakes.ts';
@@ -304,5 +304,48 @@ describe('Controller', () => {
     const other = await controller(src, [new FakeSystem('active-directory')], { start: false });
     running.pop();
     await expect(other.start()).rejects.toThrow(/another controller/);
+  });
+});
+
+describe('Controller recording', () => {
+  /** An audit trail that refuses appends matching `fails` (a full disk, a read-only volume). */
+  async function failingAudit(fails: (records: readonly AuditRecord[]) => boolean): Promise<AuditLog> {
+    const real = await AuditLog.open(stateDir);
+    return Object.assign(Object.create(real) as AuditLog, {
+      append: (records: readonly AuditRecord[]) => (fails(records) ? Promise.reject(new Error('ENOSPC: no space left on device')) : real.append(records)),
+    });
+  }
+
+  async function run(audit: AuditLog, metrics: ControllerMetrics) {
+    const src = new FakeSource();
+    src.push('r1', { jdupont: 'Opérateur' });
+    const ad = new FakeSystem('active-directory');
+    const c = new Controller({
+      config: config(), source: src, load: src.load, reconcilers: new Map([['active-directory', ad as unknown as AnyReconciler]]),
+      skipped: [], audit, metrics, logger: silentLogger, shutdownGraceMs: 5_000,
+    });
+    running.push(c);
+    await c.runOnce();
+    return { c, ad };
+  }
+
+  it('counts a pass whose write-ahead audit failed once, sends nothing and records no convergence', async () => {
+    const metrics = new ControllerMetrics({ processMetrics: false });
+    const { c, ad } = await run(await failingAudit((r) => r.some((x) => x.result === 'pending')), metrics);
+    expect(ad.writes).toBe(0);
+    expect(sys(c)).toMatchObject({ consecutiveFailures: 1, appliedRevision: null, lastError: { code: 'audit-write-failed' } });
+    const failures = await metrics.registry.getSingleMetricAsString('infrasec_pass_failures_total');
+    expect(failures.split('\n').filter((l) => l.startsWith('infrasec_pass_failures_total{'))).toEqual(['infrasec_pass_failures_total{system="active-directory",code="audit-write-failed"} 1']);
+    expect(JSON.parse(await readFile(controllerPaths(stateDir).state, 'utf8')).systems).toEqual({});
+  });
+
+  it('does not record as converged a pass whose outcome the audit trail refused, and counts it once', async () => {
+    const metrics = new ControllerMetrics({ processMetrics: false });
+    const { c, ad } = await run(await failingAudit((r) => r.some((x) => x.result === 'ok')), metrics);
+    expect(ad.writes).toBe(1);
+    expect(sys(c)).toMatchObject({ consecutiveFailures: 1, appliedRevision: null, lastError: { code: 'audit-write-failed' } });
+    const failures = await metrics.registry.getSingleMetricAsString('infrasec_pass_failures_total');
+    expect(failures.split('\n').filter((l) => l.startsWith('infrasec_pass_failures_total{'))).toEqual(['infrasec_pass_failures_total{system="active-directory",code="audit-write-failed"} 1']);
+    expect(JSON.parse(await readFile(controllerPaths(stateDir).state, 'utf8')).systems).toEqual({});
   });
 });

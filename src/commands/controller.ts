@@ -59,7 +59,7 @@ export async function buildSource(config: Config, logger?: Logger): Promise<Sour
   return new GitSource({
     url: g.url, ref: g.ref, path: g.path, workDir, token, tokenUsername: g.tokenUsername, sshKeyFile: g.sshKeyFile,
     knownHostsFile: g.knownHostsFile, verifySignatures: g.verifySignatures, allowedSignersFile: g.allowedSignersFile,
-    trustedKeysFile: g.trustedKeysFile, timeoutMs: g.timeoutSeconds * 1000,
+    trustedKeysFile: g.trustedKeysFile, timeoutMs: g.timeoutSeconds * 1000, maxDesiredBytes: config.desiredState.maxTotalBytes,
   });
 }
 

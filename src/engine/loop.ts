@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { policyOf, type Config } from '../config.ts';
 import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
+import { LIMIT_SETTINGS } from '../desired/limits.ts';
 import type { ResolvedState } from '../desired/model.ts';
 import { loadResolvedState, type Resolved } from '../desired/resolve.ts';
 import { InfrasecError } from '../errors.ts';
@@ -287,6 +288,12 @@ export class Controller {
   private async consider(snapshot: SourceSnapshot): Promise<void> {
     const refusal = this.deps.source.refusal(snapshot);
     if (refusal) return this.reject(snapshot, refusal, [], 'signature-refused');
+    if (snapshot.tooLarge) {
+      const { bytes, limit } = snapshot.tooLarge;
+      const d: Diagnostic = { file: '', line: 0, col: 0, path: '', code: 'state-too-large', severity: 'error',
+        message: `the desired state is ${bytes} bytes of YAML, above ${limit}; not checked out. Raise ${LIMIT_SETTINGS.maxTotalBytes} if this is intended` };
+      return this.reject(snapshot, '1 problem(s) in the desired state', [d], 'validation-failed');
+    }
     let ff: FastForwardVerdict;
     try {
       ff = await this.fastForward(snapshot);

@@ -28,6 +28,8 @@ export interface GitSourceSettings {
   readonly trustedKeysFile?: string;
   /** Ceiling of one git command. */
   readonly timeoutMs?: number;
+  /** Bytes of YAML under `path` above which a commit is not checked out (desiredState.maxTotalBytes). */
+  readonly maxDesiredBytes?: number;
 }
 
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -127,7 +129,29 @@ export class GitSource implements Source {
     const meta = await this.describeCommit(this.pinned.local, signal).catch((err: unknown) => {
       throw err instanceof SourceError ? err : this.failure(`${this.pinned.type} ${this.pinned.name} not found in ${redactUrl(this.settings.url)}`, err);
     });
+    const limit = this.settings.maxDesiredBytes;
+    if (limit !== undefined && meta.revision !== this.checkedOut) {
+      const bytes = await this.desiredBytes(meta.revision, signal);
+      // Nothing is written: the root names no directory, so nothing could load the previous tree by mistake.
+      if (bytes > limit) return { ...meta, root: join(resolve(this.settings.workDir), 'not-checked-out'), tooLarge: { bytes, limit } };
+    }
     return this.checkoutCommit(meta, signal);
+  }
+
+  /** Bytes of the YAML blobs under the desired-state path of a commit, read from Git's tree (one command, no file written). */
+  private async desiredBytes(revision: string, signal: AbortSignal): Promise<number> {
+    let out: string;
+    try {
+      out = await this.git(signal, false).raw(['ls-tree', '-r', '-l', '-z', '--full-tree', revision, '--', this.settings.path === '' ? '.' : this.settings.path]);
+    } catch (err) {
+      throw this.failure(`cannot list ${revision.slice(0, 12)}`, err);
+    }
+    let total = 0;
+    for (const entry of out.split('\0')) {
+      const m = /^\d+ blob [0-9a-f]+ +(\d+)\t(.*)$/s.exec(entry);
+      if (m && /\.ya?ml$/i.test(m[2]!)) total += Number(m[1]);
+    }
+    return total;
   }
 
   async lineage(adopted: string, head: string, signal: AbortSignal): Promise<Lineage> {

@@ -23,6 +23,8 @@ export interface SourceSnapshot {
   readonly committedAt?: string;
   readonly subject?: string;
   readonly signature: SignatureCheck;
+  /** Not checked out: the commit's YAML is larger than the whole-state limit (measured in Git before writing any file). */
+  readonly tooLarge?: { readonly bytes: number; readonly limit: number };
 }
 
 export interface SourceDescription {

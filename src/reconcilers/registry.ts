@@ -2,6 +2,7 @@
 import type { SystemModule } from '../engine/module.ts';
 import { activeDirectory } from './active-directory/index.ts';
 import { asterisk } from './asterisk/index.ts';
+import { modoboa } from './modoboa/index.ts';
 import { pfsense } from './pfsense/index.ts';
 
-export const SYSTEM_MODULES: readonly SystemModule[] = [activeDirectory, asterisk, pfsense];
+export const SYSTEM_MODULES: readonly SystemModule[] = [activeDirectory, asterisk, pfsense, modoboa];

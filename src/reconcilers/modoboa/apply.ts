@@ -1,0 +1,174 @@
+// Executes a guarded Modoboa plan in order: one write per change, then a read-back of that object (a 200 is not proof).
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { TargetUnavailableError } from '../../errors.ts';
+import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
+import { ModoboaApiError, type ModoboaClient } from './client.ts';
+import { aliasMarker, type AliasValues, type DomainValues, type MailboxValues, type ModoboaPayload } from './model.ts';
+import { normalizeAccount, normalizeAlias, normalizeDomain } from './observe.ts';
+import { liveMailboxValues } from './plan.ts';
+
+/** The local inventory apply keeps: what infrasec created or adopted where Modoboa has no field to mark it. */
+export interface InventoryWriter {
+  addDomain(name: string): Promise<void>;
+  removeDomain(name: string): Promise<void>;
+  addAccount(username: string): Promise<void>;
+  removeAccount(username: string): Promise<void>;
+}
+
+export interface ApplyContext {
+  readonly client: ModoboaClient;
+  readonly inventory: InventoryWriter;
+  readonly instance: string;
+  readonly logger?: Logger;
+}
+
+/**
+ * A throw-away password for a new account, meeting Modoboa's default policy (upper, lower, digit, 8+): people log in
+ * with their Active Directory password through Modoboa's LDAP backend, so this one is never stored or shown.
+ */
+export function throwAwayPassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  const body = [...randomBytes(32)].map((b) => alphabet[b % alphabet.length]).join('');
+  return `${'ABCDEFGHJKLMNPQRSTUVWXYZ'[randomInt(24)]}${'abcdefghijkmnopqrstuvwxyz'[randomInt(25)]}${randomInt(10)}${body}`;
+}
+
+function domainBody(v: DomainValues) {
+  return { quota: String(v.quotaMB), default_mailbox_quota: String(v.defaultMailboxQuotaMB), enabled: v.enabled };
+}
+function mailboxBody(v: MailboxValues) {
+  return {
+    first_name: v.firstName,
+    last_name: v.lastName,
+    is_active: v.enabled,
+    mailbox: v.quotaMB === undefined ? { use_domain_quota: true } : { use_domain_quota: false, quota: String(v.quotaMB) },
+  };
+}
+function aliasBody(v: AliasValues, instance: string) {
+  return { recipients: [...v.recipients], enabled: v.enabled, description: aliasMarker(instance) };
+}
+
+/** What differs between what was written and what Modoboa now holds; empty when they agree. */
+function differences(want: Readonly<Record<string, unknown>>, got: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(want)
+    .filter((k) => JSON.stringify(want[k]) !== JSON.stringify(got[k]))
+    .map((k) => `${k} is ${JSON.stringify(got[k])}, not ${JSON.stringify(want[k])}`);
+}
+
+class ReadBackError extends Error {}
+
+async function gone(client: ModoboaClient, path: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await client.call('GET', path, undefined, signal);
+    return false;
+  } catch (err) {
+    if (err instanceof ModoboaApiError && err.status === 404) return true;
+    throw err;
+  }
+}
+
+const NO_INVENTORY = { ownsDomain: () => true, ownsAccount: () => true };
+
+/** One change: its write(s), then the read-back. Returns the number of writes sent. */
+async function applyOne(c: Change, ctx: ApplyContext, signal: AbortSignal): Promise<number> {
+  const p = c.payload as unknown as ModoboaPayload;
+  const { client, inventory, instance } = ctx;
+  const before = client.writes;
+  switch (p.op) {
+    case 'domain.create': {
+      // Inventory first: if the answer is lost, the next pass finds the domain already owned, not a stranger.
+      await inventory.addDomain(p.name);
+      const created = await client.call<{ pk: number }>('POST', 'api/v2/domains/', { name: p.name, ...domainBody(p.values) }, signal);
+      await readBackDomain(client, created.pk, p.values, signal);
+      break;
+    }
+    case 'domain.update': {
+      if (p.adopt) await inventory.addDomain(p.name);
+      if (c.fields.length > 0) await client.call('PATCH', `api/v2/domains/${p.pk}/`, domainBody(p.values), signal);
+      await readBackDomain(client, p.pk, p.values, signal);
+      break;
+    }
+    case 'domain.delete': {
+      await client.call('POST', `api/v2/domains/${p.pk}/delete/`, { keep_folder: true }, signal);
+      if (!(await gone(client, `api/v2/domains/${p.pk}/`, signal))) throw new ReadBackError(`domain ${p.name} is still there after delete`);
+      await inventory.removeDomain(p.name);
+      break;
+    }
+    case 'mailbox.create': {
+      await inventory.addAccount(p.address);
+      const created = await client.call<{ pk: number }>('POST', 'api/v2/accounts/', { username: p.address, role: 'SimpleUsers', password: throwAwayPassword(), ...mailboxBody(p.values) }, signal);
+      await readBackMailbox(client, created.pk, p.values, signal);
+      break;
+    }
+    case 'mailbox.update': {
+      if (p.adopt) await inventory.addAccount(p.address);
+      if (c.fields.length > 0) await client.call('PATCH', `api/v2/accounts/${p.pk}/`, mailboxBody(p.values), signal);
+      await readBackMailbox(client, p.pk, p.values, signal);
+      break;
+    }
+    case 'mailbox.delete': {
+      await client.call('POST', `api/v2/accounts/${p.pk}/delete/`, { keepdir: false }, signal);
+      if (!(await gone(client, `api/v2/accounts/${p.pk}/`, signal))) throw new ReadBackError(`account ${p.address} is still there after delete`);
+      await inventory.removeAccount(p.address);
+      break;
+    }
+    case 'alias.create': {
+      const created = await client.call<{ pk: number }>('POST', 'api/v2/aliases/', { address: p.address, ...aliasBody(p.values, instance) }, signal);
+      await readBackAlias(client, created.pk, p.values, instance, signal);
+      break;
+    }
+    case 'alias.update': {
+      // recipients always travel: Modoboa's update cannot handle an absent list.
+      await client.call('PATCH', `api/v2/aliases/${p.pk}/`, aliasBody(p.values, instance), signal);
+      await readBackAlias(client, p.pk, p.values, instance, signal);
+      break;
+    }
+    case 'alias.delete': {
+      await client.call('DELETE', `api/v2/aliases/${p.pk}/`, undefined, signal);
+      if (!(await gone(client, `api/v2/aliases/${p.pk}/`, signal))) throw new ReadBackError(`alias ${p.address} is still there after delete`);
+      break;
+    }
+  }
+  return client.writes - before;
+}
+
+async function readBackDomain(client: ModoboaClient, pk: number, want: DomainValues, signal: AbortSignal): Promise<void> {
+  const d = normalizeDomain(await client.call('GET', `api/v2/domains/${pk}/`, undefined, signal), NO_INVENTORY);
+  const diffs = differences({ ...want }, { quotaMB: d.quotaMB, defaultMailboxQuotaMB: d.defaultMailboxQuotaMB, enabled: d.enabled });
+  if (diffs.length > 0) throw new ReadBackError(`read back after the write: ${diffs.join('; ')}`);
+}
+async function readBackMailbox(client: ModoboaClient, pk: number, want: MailboxValues, signal: AbortSignal): Promise<void> {
+  const a = normalizeAccount(await client.call('GET', `api/v2/accounts/${pk}/`, undefined, signal), NO_INVENTORY);
+  const diffs = differences({ ...want, hasMailbox: true }, { ...liveMailboxValues(a), hasMailbox: a.mailbox !== null });
+  if (diffs.length > 0) throw new ReadBackError(`read back after the write: ${diffs.join('; ')}`);
+}
+async function readBackAlias(client: ModoboaClient, pk: number, want: AliasValues, instance: string, signal: AbortSignal): Promise<void> {
+  const a = normalizeAlias(await client.call('GET', `api/v2/aliases/${pk}/`, undefined, signal), instance);
+  const diffs = differences({ recipients: [...want.recipients].sort(), enabled: want.enabled, owned: true }, { recipients: a.recipients, enabled: a.enabled, owned: a.owned });
+  if (diffs.length > 0) throw new ReadBackError(`read back after the write: ${diffs.join('; ')}`);
+}
+
+export async function applyModoboaPlan(plan: GuardedPlan, ctx: ApplyContext, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
+  const out: Applied[] = [];
+  let unreachable: string | undefined;
+  for (const c of plan.changes) {
+    let applied: Applied;
+    if (unreachable !== undefined) {
+      applied = { change: c, ok: false, writes: 0, error: `not attempted: ${unreachable}` };
+    } else {
+      const before = ctx.client.writes;
+      try {
+        const writes = await applyOne(c, ctx, signal);
+        applied = { change: c, ok: true, writes };
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const message = (err as Error).message;
+        if (err instanceof TargetUnavailableError) unreachable = message;
+        applied = { change: c, ok: false, writes: ctx.client.writes - before, error: message };
+      }
+    }
+    out.push(applied);
+    hooks?.onApplied?.(applied, out.length, plan.changes.length);
+  }
+  return out;
+}

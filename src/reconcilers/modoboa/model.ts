@@ -1,0 +1,93 @@
+// Plain data of the Modoboa reconciler: the live objects as observed, the change payloads apply executes, ranks and markers.
+
+/** Dependency ranks: domains before mailboxes before the aliases that point at them (removals run in reverse). */
+export const RANK = { domain: 10, mailbox: 20, alias: 30 } as const;
+
+export type ModoboaKind = 'MailDomain' | 'Mailbox' | 'MailAlias';
+
+/** Alias descriptions start with this, then the instance name: `managed by infrasec (infrasec)`. */
+export const ALIAS_MARKER_PREFIX = 'managed by infrasec';
+export function aliasMarker(instance: string): string {
+  return `${ALIAS_MARKER_PREFIX} (${instance})`;
+}
+
+export interface LiveDomain {
+  readonly pk: number;
+  readonly name: string;
+  readonly quotaMB: number;
+  readonly defaultMailboxQuotaMB: number;
+  readonly enabled: boolean;
+  /** In infrasec's inventory (created or adopted by it). */
+  readonly owned: boolean;
+}
+
+export interface LiveAccount {
+  readonly pk: number;
+  readonly username: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly enabled: boolean;
+  readonly role: string;
+  readonly mailbox: { readonly pk: number; readonly address: string; readonly useDomainQuota: boolean; readonly quotaMB: number } | null;
+  readonly owned: boolean;
+}
+
+export interface LiveAlias {
+  readonly pk: number;
+  readonly address: string;
+  /** Sorted, lower-case. */
+  readonly recipients: readonly string[];
+  readonly enabled: boolean;
+  readonly description: string;
+  /** Its description carries this instance's marker. */
+  readonly owned: boolean;
+}
+
+export interface LiveModoboa {
+  readonly domains: ReadonlyMap<string, LiveDomain>;
+  /** By username (= mailbox address for mailbox users), lower-case. */
+  readonly accounts: ReadonlyMap<string, LiveAccount>;
+  /** By address, lower-case. */
+  readonly aliases: ReadonlyMap<string, LiveAlias>;
+}
+
+/** What a mailbox account should look like; `quotaMB` undefined means the domain's default (use_domain_quota). */
+export interface MailboxValues {
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly enabled: boolean;
+  readonly quotaMB: number | undefined;
+}
+export interface DomainValues {
+  readonly quotaMB: number;
+  readonly defaultMailboxQuotaMB: number;
+  readonly enabled: boolean;
+}
+export interface AliasValues {
+  readonly recipients: readonly string[];
+  readonly enabled: boolean;
+}
+
+/** The one HTTP write a change makes, and what a read-back must find afterwards. */
+export type ModoboaPayload =
+  | { readonly op: 'domain.create'; readonly name: string; readonly values: DomainValues; readonly source?: SourcePos }
+  | { readonly op: 'domain.update'; readonly pk: number; readonly name: string; readonly values: DomainValues; readonly adopt: boolean; readonly source?: SourcePos }
+  | { readonly op: 'domain.delete'; readonly pk: number; readonly name: string; readonly pruned: true }
+  | { readonly op: 'mailbox.create'; readonly address: string; readonly values: MailboxValues; readonly source?: SourcePos }
+  | { readonly op: 'mailbox.update'; readonly pk: number; readonly address: string; readonly values: MailboxValues; readonly adopt: boolean; readonly pruned?: boolean; readonly source?: SourcePos }
+  | { readonly op: 'mailbox.delete'; readonly pk: number; readonly address: string; readonly pruned: true }
+  | { readonly op: 'alias.create'; readonly address: string; readonly values: AliasValues; readonly source?: SourcePos }
+  | { readonly op: 'alias.update'; readonly pk: number; readonly address: string; readonly values: AliasValues; readonly adopt: boolean; readonly source?: SourcePos }
+  | { readonly op: 'alias.delete'; readonly pk: number; readonly address: string; readonly pruned: true };
+
+export interface SourcePos {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** How plan sees the world beyond the live state: plain data. */
+export interface ModoboaLayout {
+  readonly instance: string;
+  readonly mailboxRemoval: 'keep' | 'delete';
+}

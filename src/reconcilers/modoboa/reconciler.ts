@@ -1,0 +1,100 @@
+// The Modoboa reconciler: wires settings, the REST client, the local inventory, observe, plan, apply and verify behind the Reconciler contract.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Diagnostic } from '../../desired/diagnostic.ts';
+import type { ResolvedState } from '../../desired/model.ts';
+import type { Secret } from '../../desired/secret.ts';
+import { ConfigError } from '../../errors.ts';
+import { type FingerprintStore, MemoryFingerprintStore } from '../../engine/fingerprints.ts';
+import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
+import { applyModoboaPlan, type InventoryWriter } from './apply.ts';
+import { ModoboaClient } from './client.ts';
+import type { LiveModoboa, ModoboaLayout } from './model.ts';
+import { type Inventory, observeModoboa } from './observe.ts';
+import { planModoboa } from './plan.ts';
+import type { ModoboaSettings } from './settings.ts';
+import { verifyAgainst } from './verify.ts';
+
+export type ModoboaReconcilerSettings = Omit<ModoboaSettings, 'token' | 'tokenFile'> & { readonly token: Secret };
+
+export interface ModoboaDeps {
+  /** Durable controller state: holds the inventory of domains and accounts infrasec owns. In memory when absent. */
+  readonly fingerprints?: FingerprintStore;
+  readonly logger?: Logger;
+}
+
+export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa> {
+  readonly system = 'modoboa' as const;
+  readonly client: ModoboaClient;
+  readonly #store: FingerprintStore;
+  readonly #layout: ModoboaLayout;
+  readonly #log: Logger | undefined;
+  readonly #prefix: string;
+
+  constructor(settings: ModoboaReconcilerSettings, deps: ModoboaDeps = {}) {
+    let ca: string | undefined;
+    if (settings.caFile) {
+      try {
+        ca = readFileSync(settings.caFile, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`systems.modoboa.caFile: cannot read ${settings.caFile}: ${(err as Error).message}`);
+      }
+    }
+    this.#log = deps.logger?.child({ system: this.system });
+    this.client = new ModoboaClient({
+      url: settings.url,
+      token: settings.token,
+      ca,
+      timeoutMs: settings.timeoutMs,
+      pageSize: settings.pageSize,
+      maxRetries: settings.maxRetries,
+      maxRetryAfterMs: settings.maxRetryAfterMs,
+      onThrottled: (waitMs, path) => this.#log?.warn({ event: 'modoboa.throttled', waitMs, path }, 'Modoboa throttled a request; waiting'),
+    });
+    this.#store = deps.fingerprints ?? new MemoryFingerprintStore();
+    this.#layout = { instance: settings.instance, mailboxRemoval: settings.mailboxRemoval };
+    this.#prefix = `modoboa/${this.client.origin}/${settings.instance}`;
+  }
+
+  readonly #inventory: Inventory & InventoryWriter = {
+    ownsDomain: (name) => this.#store.get(`${this.#prefix}/domain/${name.toLowerCase()}`) !== undefined,
+    ownsAccount: (username) => this.#store.get(`${this.#prefix}/account/${username.toLowerCase()}`) !== undefined,
+    addDomain: (name) => this.#store.set(`${this.#prefix}/domain/${name.toLowerCase()}`, 'owned'),
+    removeDomain: (name) => this.#store.delete(`${this.#prefix}/domain/${name.toLowerCase()}`),
+    addAccount: (username) => this.#store.set(`${this.#prefix}/account/${username.toLowerCase()}`, 'owned'),
+    removeAccount: (username) => this.#store.delete(`${this.#prefix}/account/${username.toLowerCase()}`),
+  };
+
+  async observe(signal: AbortSignal): Promise<LiveModoboa> {
+    const started = performance.now();
+    const live = await observeModoboa(this.client, this.#inventory, this.#layout.instance, signal);
+    this.#log?.info(
+      { event: 'observe.done', domains: live.domains.size, accounts: live.accounts.size, aliases: live.aliases.size, ms: Math.round(performance.now() - started) },
+      'observed Modoboa',
+    );
+    return live;
+  }
+
+  plan(desired: ResolvedState, live: LiveModoboa, policy: Policy): Plan {
+    return planModoboa(desired, live, policy, this.#layout);
+  }
+
+  async apply(plan: GuardedPlan, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
+    const started = performance.now();
+    const applied = await applyModoboaPlan(plan, { client: this.client, inventory: this.#inventory, instance: this.#layout.instance, logger: this.#log }, signal, hooks);
+    this.#log?.info(
+      { event: 'apply.done', changes: applied.length, failed: applied.filter((a) => !a.ok).length, writes: applied.reduce((n, a) => n + a.writes, 0), ms: Math.round(performance.now() - started) },
+      'applied changes to Modoboa',
+    );
+    return applied;
+  }
+
+  async verify(applied: readonly Applied[], signal: AbortSignal): Promise<Diagnostic[]> {
+    if (!applied.some((a) => a.ok && a.writes > 0)) return [];
+    return verifyAgainst(await this.observe(signal), applied);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

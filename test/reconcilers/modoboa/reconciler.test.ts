@@ -1,0 +1,394 @@
+// Integration: the Modoboa reconciler against a real Modoboa (PyPI, SQLite): create/update/remove, idempotence proven from Modoboa's database, leavers, drift, 429, quota, hostile names, lost connections.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
+import type { ResolvedState } from '../../../src/desired/model.ts';
+import { Secret } from '../../../src/desired/secret.ts';
+import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { runPass } from '../../../src/engine/pass.ts';
+import { buildSystems } from '../../../src/engine/systems.ts';
+import { silentLogger } from '../../../src/log.ts';
+import { SYSTEM_MODULES } from '../../../src/reconcilers/registry.ts';
+import { DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
+import { AuthenticationError } from '../../../src/errors.ts';
+import { ModoboaReconciler } from '../../../src/reconcilers/modoboa/reconciler.ts';
+import { MODOBOA_DEFAULTS } from '../../../src/reconcilers/modoboa/settings.ts';
+import { startModoboa, type Modoboa } from '../../harness/modoboa.ts';
+import { mailAlias, mailDomain, state, user } from './desired-builder.ts';
+
+const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, deletionThreshold: { count: 50, percent: 100 }, ...over });
+
+function reconciler(m: Modoboa, store = new MemoryFingerprintStore(), over: { url?: string; token?: string; instance?: string; mailboxRemoval?: 'keep' | 'delete'; timeoutMs?: number } = {}) {
+  return new ModoboaReconciler(
+    {
+      ...MODOBOA_DEFAULTS,
+      url: over.url ?? m.url,
+      token: new Secret(over.token ?? m.token, 'env', 'test-token'),
+      instance: over.instance ?? MODOBOA_DEFAULTS.instance,
+      mailboxRemoval: over.mailboxRemoval ?? 'keep',
+      timeoutMs: over.timeoutMs ?? MODOBOA_DEFAULTS.timeoutMs,
+    },
+    { fingerprints: store },
+  );
+}
+
+/** Everything Modoboa records when something is written: reversion revisions, its own log, the modification stamps. */
+async function writeEvidence(m: Modoboa) {
+  const [row] = await m.query(
+    "SELECT (SELECT count(*) FROM reversion_revision), (SELECT count(*) FROM core_log), (SELECT coalesce(max(last_modification), '') FROM admin_alias), (SELECT coalesce(max(last_modification), '') FROM admin_domain)",
+  );
+  const [revisions, logs, aliasStamp, domainStamp] = row ?? [];
+  return { revisions, logs, aliasStamp, domainStamp };
+}
+
+async function api(m: Modoboa, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${m.url}${path}`, {
+    method,
+    headers: { Authorization: `Token ${m.token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+const pass = (r: ModoboaReconciler, desired: ResolvedState, over: { policy?: Policy; drift?: boolean; mode?: 'apply' | 'plan' } = {}) =>
+  runPass(r, desired, over.policy ?? policy(), { mode: over.mode ?? 'apply', revision: 'test', isDriftPass: over.drift });
+
+let m: Modoboa;
+beforeAll(async () => {
+  m = await startModoboa();
+}, 900_000);
+afterAll(async () => {
+  await m?.stop();
+}, 60_000);
+
+const D = 'crise.test';
+const at = (local: string) => `${local}@${D}`;
+const people = (over: Record<string, Partial<Parameters<typeof user>[1]>> = {}) =>
+  ['alice', 'bob', 'carol'].filter((n) => over[n] !== null).map((n) => user(n, { email: at(n), ...(over[n] ?? {}) }));
+const desiredCrise = (o: { users?: ReturnType<typeof user>[]; aliases?: ReturnType<typeof mailAlias>[]; quotaMB?: number } = {}) =>
+  state({
+    domains: [mailDomain(D, { quotaMB: o.quotaMB ?? 20_000, defaultMailboxQuotaMB: 500 })],
+    users: o.users ?? [user('alice', { email: at('alice'), mailbox: { quotaMB: 2000 } }), user('bob', { email: at('bob') }), user('carol', { email: at('carol'), mailbox: { aliases: [at('direction')] } })],
+    aliases: o.aliases ?? [mailAlias('astreinte', ['User/alice', 'User/bob', 'prefecture@example.org'], { address: at('astreinte') })],
+  });
+
+describe('ModoboaReconciler against a real Modoboa', () => {
+  const store = new MemoryFingerprintStore();
+
+  it('creates the domain, one mailbox per person and the aliases, and a second apply writes nothing (per Modoboa’s own database)', async () => {
+    const r = reconciler(m, store);
+    try {
+      const first = await pass(r, desiredCrise());
+      expect(first.error).toBeUndefined();
+      expect(first.status).toBe('applied');
+      expect(first.verify).toEqual([]);
+      expect(first.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name}`)).toEqual([
+        `create MailDomain/${D}`, `create Mailbox/${at('alice')}`, `create Mailbox/${at('bob')}`, `create Mailbox/${at('carol')}`,
+        `create MailAlias/${at('astreinte')}`, `create MailAlias/${at('direction')}`,
+      ]);
+      expect(await m.query('SELECT name, quota, default_mailbox_quota, enabled FROM admin_domain WHERE name = ?', [D])).toEqual([[D, 20_000, 500, 1]]);
+      expect(await m.query("SELECT username, first_name, last_name, is_active FROM core_user WHERE username LIKE '%@crise.test' ORDER BY username")).toEqual([
+        [at('alice'), 'Jean', 'ALICE', 1], [at('bob'), 'Jean', 'BOB', 1], [at('carol'), 'Jean', 'CAROL', 1],
+      ]);
+      expect(await m.query("SELECT m.address, q.bytes IS NOT NULL, m.quota FROM admin_mailbox m LEFT JOIN admin_quota q ON q.username = m.address || '@crise.test' ORDER BY m.address")).toEqual([
+        ['alice', 1, 2000], ['bob', 1, 500], ['carol', 1, 500],
+      ]);
+      const recipients = await m.query(
+        "SELECT a.address, r.address FROM admin_alias a JOIN modoboa_admin_aliasrecipient r ON r.alias_id = a.id WHERE a.internal = 0 ORDER BY a.address, r.address",
+      );
+      expect(recipients).toEqual([[at('astreinte'), at('alice')], [at('astreinte'), at('bob')], [at('astreinte'), 'prefecture@example.org'], [at('direction'), at('carol')]]);
+
+      const before = await writeEvidence(m);
+      const second = await pass(r, desiredCrise());
+      expect(second.status).toBe('in-sync');
+      expect(second.changes).toEqual([]);
+      expect(second.writes).toBe(0);
+      expect(await writeEvidence(m)).toEqual(before);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a leaver is disabled and taken out of every functional alias in one pass; the mailbox stays', async () => {
+    const r = reconciler(m, store);
+    try {
+      const desired = desiredCrise({ users: [user('alice', { email: at('alice'), mailbox: { quotaMB: 2000 } }), user('bob', { email: at('bob'), enabled: false }), user('carol', { email: at('carol'), mailbox: { aliases: [at('direction')] } })] });
+      const result = await pass(r, desired);
+      expect(result.status).toBe('applied');
+      expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name}`)).toEqual([`disable Mailbox/${at('bob')}`, `update MailAlias/${at('astreinte')}`]);
+      expect(await m.query('SELECT is_active FROM core_user WHERE username = ?', [at('bob')])).toEqual([[0]]);
+      expect(await m.query("SELECT count(*) FROM admin_mailbox WHERE address = 'bob'")).toEqual([[1]]);
+      expect(await m.query("SELECT r.address FROM admin_alias a JOIN modoboa_admin_aliasrecipient r ON r.alias_id = a.id WHERE a.address = ? ORDER BY r.address", [at('astreinte')])).toEqual([[at('alice')], ['prefecture@example.org']]);
+
+      // Someone re-enables bob by hand: a drift pass reports it and, under `correct`, disables him again.
+      expect((await api(m, 'PATCH', `/api/v2/accounts/${(await m.query('SELECT id FROM core_user WHERE username = ?', [at('bob')]))[0]![0]}/`, { is_active: true })).status).toBe(200);
+      const reported = await pass(r, desired, { drift: true, policy: policy({ drift: { '*': 'report' } }) });
+      expect(reported.held.map((h) => `${h.change.action} ${h.change.kind}/${h.change.name}`)).toEqual([`disable Mailbox/${at('bob')}`]);
+      expect(reported.writes).toBe(0);
+      const corrected = await pass(r, desired, { drift: true });
+      expect(corrected.applied.map((a) => `${a.change.action} ${a.change.name}`)).toEqual([`disable ${at('bob')}`]);
+      expect(await m.query('SELECT is_active FROM core_user WHERE username = ?', [at('bob')])).toEqual([[0]]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('corrects drift made in the Modoboa admin: a quota, a recipient added by hand, an owned alias deleted', async () => {
+    const r = reconciler(m, store);
+    const desired = desiredCrise({ users: [user('alice', { email: at('alice'), mailbox: { quotaMB: 2000 } }), user('bob', { email: at('bob'), enabled: false }), user('carol', { email: at('carol'), mailbox: { aliases: [at('direction')] } })] });
+    try {
+      const pkOf = async (sql: string, param: string) => ((await m.query(sql, [param]))[0] ?? [])[0] as number;
+      const alicePk = await pkOf('SELECT id FROM core_user WHERE username = ?', at('alice'));
+      const astreintePk = await pkOf('SELECT id FROM admin_alias WHERE address = ? AND internal = 0', at('astreinte'));
+      const directionPk = await pkOf('SELECT id FROM admin_alias WHERE address = ? AND internal = 0', at('direction'));
+      expect((await api(m, 'PATCH', `/api/v2/accounts/${alicePk}/`, { mailbox: { use_domain_quota: false, quota: '100' } })).status).toBe(200);
+      expect((await api(m, 'PATCH', `/api/v2/aliases/${astreintePk}/`, { recipients: [at('alice'), 'prefecture@example.org', 'intrus@example.net'] })).status).toBe(200);
+      expect((await api(m, 'DELETE', `/api/v2/aliases/${directionPk}/`)).status).toBe(204);
+
+      const result = await pass(r, desired, { drift: true });
+      expect(result.status).toBe('applied');
+      expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name} ${a.change.fields.map((f) => f.path).join(',')}`).sort()).toEqual([
+        `create MailAlias/${at('direction')} spec.recipients,spec.enabled`,
+        `update MailAlias/${at('astreinte')} spec.recipients`,
+        `update Mailbox/${at('alice')} spec.mailbox.quotaMB`,
+      ]);
+      expect(await m.query("SELECT quota FROM admin_mailbox WHERE address = 'alice'")).toEqual([[2000]]);
+      expect(await m.query("SELECT count(*) FROM modoboa_admin_aliasrecipient r JOIN admin_alias a ON a.id = r.alias_id WHERE a.address = ? AND r.address = 'intrus@example.net'", [at('astreinte')])).toEqual([[0]]);
+      const before = await writeEvidence(m);
+      expect((await pass(r, desired)).writes).toBe(0);
+      expect(await writeEvidence(m)).toEqual(before);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('removes what left Git: an owned alias is deleted, a leaver’s mailbox is kept disabled unless mailboxRemoval is delete', async () => {
+    const desired = desiredCrise({ users: [user('alice', { email: at('alice'), mailbox: { quotaMB: 2000 } }), user('bob', { email: at('bob'), enabled: false })], aliases: [] });
+    const held = await pass(reconciler(m, store), desired);
+    // Pruning is off by default: removals are shown and held.
+    expect(held.writes).toBe(0);
+    expect(held.held.map((h) => `${h.change.action} ${h.change.name}`).sort()).toEqual([`delete ${at('astreinte')}`, `delete ${at('direction')}`, `disable ${at('carol')}`]);
+
+    const r = reconciler(m, store);
+    try {
+      const pruned = await pass(r, desired, { policy: policy({ prune: true }) });
+      expect(pruned.status).toBe('applied');
+      expect(await m.query('SELECT address FROM admin_alias WHERE internal = 0 AND address LIKE ? ORDER BY address', ['%@crise.test'])).toEqual([]);
+      expect(await m.query('SELECT is_active FROM core_user WHERE username = ?', [at('carol')])).toEqual([[0]]);
+      expect(await m.query("SELECT count(*) FROM admin_mailbox WHERE address = 'carol'")).toEqual([[1]]);
+    } finally {
+      await r.close();
+    }
+    const deleting = reconciler(m, store, { mailboxRemoval: 'delete' });
+    try {
+      const result = await pass(deleting, desired, { policy: policy({ prune: true }) });
+      expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name}`)).toContain(`delete Mailbox/${at('carol')}`);
+      expect(await m.query('SELECT count(*) FROM core_user WHERE username = ?', [at('carol')])).toEqual([[0]]);
+    } finally {
+      await deleting.close();
+    }
+  });
+
+  it('leaves an unowned namesake alone and reports a conflict, until it is adopted', async () => {
+    expect((await api(m, 'POST', '/api/v2/domains/', { name: 'voisin.test', quota: 0, default_mailbox_quota: 0 })).status).toBe(201);
+    const desired = state({ domains: [mailDomain('voisin.test', { quotaMB: 0, defaultMailboxQuotaMB: 0 })] });
+    const r = reconciler(m, new MemoryFingerprintStore(), { instance: 'voisin' });
+    try {
+      const refused = await pass(r, desired);
+      expect(refused.conflicts.map((c) => `${c.kind}/${c.name}`)).toEqual(['MailDomain/voisin.test']);
+      expect(refused.writes).toBe(0);
+      const adopted = await pass(r, desired, { policy: policy({ adopt: ['MailDomain/voisin.test'] }) });
+      expect(adopted.conflicts).toEqual([]);
+      expect(adopted.status).toBe('applied');
+      expect((await pass(r, desired)).status).toBe('in-sync');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a mailbox quota that does not fit the domain pool is a plan-time conflict naming the YAML line, not a failed apply', async () => {
+    const desired = state({
+      domains: [mailDomain('petit.test', { quotaMB: 1000, defaultMailboxQuotaMB: 400 })],
+      users: [user('dan', { email: 'dan@petit.test' }), user('eve', { email: 'eve@petit.test' }), user('fay', { email: 'fay@petit.test', mailbox: { quotaMB: 300 } })],
+    });
+    const r = reconciler(m, new MemoryFingerprintStore(), { instance: 'petit' });
+    try {
+      const result = await pass(r, desired);
+      expect(result.status).toBe('applied');
+      expect(result.conflicts.map((c) => c.message)).toEqual([expect.stringMatching(/^users\/fay\.yaml:13:5 spec\.mailbox\.quotaMB: a 300 MB mailbox does not fit the quota of domain petit\.test \(1000 MB, 800 MB already allocated/)]);
+      expect(await m.query("SELECT username FROM core_user WHERE username LIKE '%@petit.test' ORDER BY username")).toEqual([['dan@petit.test'], ['eve@petit.test']]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('stores hostile names verbatim (JSON bodies, no interpolation) and reads them back equal', async () => {
+    const names = { givenName: `Robert'); DROP TABLE core_user;--`, surname: `<script>alert(1)</script> "Zoé" \\ %s {{x}}` };
+    const desired = state({ domains: [mailDomain('noms.test', { quotaMB: 0, defaultMailboxQuotaMB: 0 })], users: [user('robert', { email: 'Robert.Tables@Noms.test', ...names })] });
+    const r = reconciler(m, new MemoryFingerprintStore(), { instance: 'noms' });
+    try {
+      const result = await pass(r, desired);
+      expect(result.status).toBe('applied');
+      expect(await m.query('SELECT username, first_name, last_name FROM core_user WHERE username = ?', ['robert.tables@noms.test'])).toEqual([['robert.tables@noms.test', names.givenName, names.surname]]);
+      expect(await m.query('SELECT count(*) FROM core_user')).not.toEqual([[0]]);
+      expect((await pass(r, desired)).writes).toBe(0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a wrong token is an authentication error that does not print the token', async () => {
+    const r = reconciler(m, new MemoryFingerprintStore(), { token: 'S3CRET0000000000000000000000000000000000' });
+    try {
+      const err = await r.observe(new AbortController().signal).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect(String((err as Error).message)).not.toContain('S3CRET');
+      expect(JSON.stringify(err)).not.toContain('S3CRET');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a connection lost in the middle of an apply fails the pass, and the next pass converges with no duplicate and no conflict', async () => {
+    const proxy = await cuttingProxy(m.host, m.port);
+    const desired = state({ domains: [mailDomain('coupure.test', { quotaMB: 0, defaultMailboxQuotaMB: 0 })], users: ['gus', 'hal', 'ivy', 'jon'].map((n) => user(n, { email: `${n}@coupure.test` })), aliases: [mailAlias('tous', ['User/gus', 'User/hal', 'User/ivy', 'User/jon'], { address: 'tous@coupure.test' })] });
+    const inventory = new MemoryFingerprintStore();
+    const viaProxy = reconciler(m, inventory, { url: proxy.url, timeoutMs: 5_000, instance: 'coupure' });
+    try {
+      // Three list calls, the domain POST and its read-back, then the POST of the first mailbox: cut right after it reached Modoboa.
+      proxy.cutAfterRequest(6);
+      const broken = await pass(viaProxy, desired);
+      expect(broken.status).toBe('failed');
+      expect(broken.error?.message).toMatch(/unreachable|dropped|failed/);
+      // The account was created although its answer was lost.
+      expect(await m.query("SELECT count(*) FROM core_user WHERE username = 'gus@coupure.test'")).toEqual([[1]]);
+    } finally {
+      await viaProxy.close();
+    }
+    // The link comes back (same URL: the inventory is kept per Modoboa origin).
+    proxy.heal();
+    const r = reconciler(m, inventory, { url: proxy.url, instance: 'coupure' });
+    try {
+      const next = await pass(r, desired);
+      expect(next.conflicts).toEqual([]);
+      expect(next.status).toBe('applied');
+      expect(await m.query("SELECT username FROM core_user WHERE username LIKE '%@coupure.test' ORDER BY username")).toEqual([['gus@coupure.test'], ['hal@coupure.test'], ['ivy@coupure.test'], ['jon@coupure.test']]);
+      expect((await pass(r, desired)).writes).toBe(0);
+    } finally {
+      await r.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('ModoboaReconciler under Modoboa’s throttle', () => {
+  let slow: Modoboa;
+  beforeAll(async () => {
+    // One write per second per view: six account POSTs in a row cannot all pass.
+    slow = await startModoboa({ throttleRates: { ddos: '1/second' } });
+  }, 900_000);
+  afterAll(async () => {
+    await slow?.stop();
+  }, 60_000);
+
+  it('waits out 429 after Retry-After and completes the apply', async () => {
+    // Domain POSTs are quick (an account POST hashes a password and may take longer than the throttle's second).
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `lent-${x}.test`);
+    const desired = state({ domains: names.map((n) => mailDomain(n, { quotaMB: 0, defaultMailboxQuotaMB: 0 })) });
+    const r = reconciler(slow, new MemoryFingerprintStore());
+    try {
+      const result = await pass(r, desired);
+      expect(result.error, JSON.stringify(result.applied.filter((a) => !a.ok).map((a) => a.error))).toBeUndefined();
+      expect(result.status).toBe('applied');
+      expect(r.client.throttled).toBeGreaterThan(0);
+      expect(await slow.query("SELECT count(*) FROM admin_domain WHERE name LIKE 'lent-%.test'")).toEqual([[6]]);
+    } finally {
+      await r.close();
+    }
+  }, 120_000);
+});
+
+/** A TCP proxy in front of Modoboa that, on request, drops every connection right after forwarding the Nth HTTP request, then refuses new ones. */
+async function cuttingProxy(host: string, port: number) {
+  const sockets = new Set<Socket>();
+  let seen = 0;
+  let cutAt = Infinity;
+  let cut = false;
+  const server: Server = createServer((client) => {
+    if (cut) return client.destroy();
+    const upstream = connect(port, host);
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      seen += (chunk.toString('latin1').match(/^(GET|POST|PUT|PATCH|DELETE) \/api\//gm) ?? []).length;
+      if (seen >= cutAt && !cut) {
+        cut = true;
+        // Let the request reach Modoboa, then drop everything before its answer comes back.
+        upstream.once('data', () => {
+          for (const s of sockets) s.destroy();
+        });
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!cut) client.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  // On Modoboa's own address: its ALLOWED_HOSTS names that host only.
+  await new Promise<void>((ok) => server.listen(0, host, () => ok()));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://${host}:${addr.port}`,
+    cutAfterRequest(n: number) {
+      seen = 0;
+      cutAt = n;
+    },
+    heal() {
+      cut = false;
+      cutAt = Infinity;
+    },
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => ok());
+      }),
+  };
+}
+
+describe('the modoboa system built from configuration', () => {
+  it('takes INFRASEC_MODOBOA_URL and a token file, depends on Active Directory, and plans against the real Modoboa', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infrasec-modoboa-config-'));
+    const real = await startModoboa();
+    try {
+      const tokenFile = join(dir, 'token');
+      await writeFile(tokenFile, `${real.token}\n`);
+      // No infrasec.yaml: everything from the environment, the token from its file.
+      const config = await loadConfig({ env: { INFRASEC_CONFIG: join(dir, 'none.yaml'), INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN_FILE: tokenFile, INFRASEC_MODOBOA_PAGE_SIZE: '7' } });
+      const { reconcilers } = await buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['modoboa']);
+      const r = reconcilers.get('modoboa');
+      expect(r).toBeInstanceOf(ModoboaReconciler);
+      expect(SYSTEM_MODULES.find((x) => x.name === 'modoboa')?.dependsOn).toEqual(['active-directory']);
+      try {
+        const live = (await r!.observe(new AbortController().signal)) as Awaited<ReturnType<ModoboaReconciler['observe']>>;
+        expect([...live.accounts.keys()]).toEqual(['admin']);
+      } finally {
+        await r!.close();
+      }
+    } finally {
+      await real.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});

@@ -27,7 +27,7 @@ describe('startModoboa', () => {
   }, 60_000);
 
   it('serves the v2 API on a loopback address to its own token only', async () => {
-    expect(a.host).toMatch(/^127\.0\.0\.\d+$/);
+    expect(a.host).toMatch(/^127\.0\.2\.\d+$/);
     expect(a.url).not.toBe(b.url);
     expect(a.token).toMatch(/^[0-9a-f]{40}$/);
     expect(a.token).not.toBe(b.token);

@@ -185,9 +185,12 @@ async function ensureTemplate(venv: string): Promise<string> {
   return dir;
 }
 
-/** A free TCP port on a random 127.0.0.N (2-254): the kernel picks the port, we release it for gunicorn. */
+/**
+ * A free TCP port on a random 127.0.2.N (1-254): the kernel picks the port, we release it for gunicorn. Not in
+ * 127.0.0.0/24, where the Samba harness adds and removes addresses on lo.
+ */
 async function freeAddress(): Promise<{ host: string; port: number }> {
-  const host = `127.0.0.${2 + Math.floor(Math.random() * 253)}`;
+  const host = `127.0.2.${1 + Math.floor(Math.random() * 254)}`;
   const srv = createServer();
   await new Promise<void>((ok, ko) => {
     srv.once('error', ko);

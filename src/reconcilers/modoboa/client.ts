@@ -106,6 +106,9 @@ export class ModoboaClient {
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
       connections: 4,
+      // Below the idle timeout of common front ends (gunicorn closes after 2 s): reuse within a burst, not across pauses.
+      keepAliveTimeout: 1_000,
+      keepAliveMaxTimeout: 1_000,
     });
   }
 
@@ -118,6 +121,7 @@ export class ModoboaClient {
     const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(path.replace(/^\//, ''), this.#base);
     if (url.origin !== this.#base.origin) throw new InfrasecError('modoboa-api', `refusing to send the token to ${url.origin} (not ${this.#base.origin})`);
     const shownPath = url.pathname + url.search;
+    let resets = 0;
     for (let attempt = 0; ; attempt++) {
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.#opts.timeoutMs)]);
       this.requests++;
@@ -138,6 +142,14 @@ export class ModoboaClient {
         });
       } catch (err) {
         if (signal.aborted) throw err;
+        // A kept-alive socket the server closed while idle fails the next request before any answer. A GET is
+        // safe to send again, once or twice; a write is not (it may have reached Modoboa): the next pass converges.
+        const code = (err as { code?: string }).code;
+        if (method === 'GET' && resets < 2 && !deadline.aborted && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')) {
+          resets++;
+          attempt--;
+          continue;
+        }
         const why = err instanceof undiciErrors.UndiciError || deadline.aborted ? (deadline.aborted && !signal.aborted ? `no answer within ${this.#opts.timeoutMs} ms` : (err as Error).message) : (err as Error).message;
         throw new TargetUnavailableError(`Modoboa at ${this.#base.origin} is unreachable (${method} ${shownPath}): ${why}`, {}, { cause: err });
       }

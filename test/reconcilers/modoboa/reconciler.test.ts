@@ -55,6 +55,10 @@ async function api(m: Modoboa, method: string, path: string, body?: unknown): Pr
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
+/** What went wrong in a pass, for assertion messages. */
+const why = (p: Awaited<ReturnType<typeof runPass>>) =>
+  JSON.stringify({ error: p.error, failed: p.applied.filter((a) => !a.ok).map((a) => `${a.change.name}: ${a.error}`), changes: p.changes.map((c) => `${c.action} ${c.name}`) });
+
 const pass = (r: ModoboaReconciler, desired: ResolvedState, over: { policy?: Policy; drift?: boolean; mode?: 'apply' | 'plan' } = {}) =>
   runPass(r, desired, over.policy ?? policy(), { mode: over.mode ?? 'apply', revision: 'test', isDriftPass: over.drift });
 
@@ -85,7 +89,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     try {
       const first = await pass(r, desiredCrise());
       expect(first.error).toBeUndefined();
-      expect(first.status).toBe('applied');
+      expect(first.status, why(first)).toBe('applied');
       expect(first.verify).toEqual([]);
       expect(first.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name}`)).toEqual([
         `create MailDomain/${D}`, `create Mailbox/${at('alice')}`, `create Mailbox/${at('bob')}`, `create Mailbox/${at('carol')}`,
@@ -105,7 +109,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
 
       const before = await writeEvidence(m);
       const second = await pass(r, desiredCrise());
-      expect(second.status).toBe('in-sync');
+      expect(second.status, JSON.stringify({ error: second.error, changes: second.changes.map((c) => [c.action, c.name, c.fields]) })).toBe('in-sync');
       expect(second.changes).toEqual([]);
       expect(second.writes).toBe(0);
       expect(await writeEvidence(m)).toEqual(before);
@@ -119,7 +123,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     try {
       const desired = desiredCrise({ users: [user('alice', { email: at('alice'), mailbox: { quotaMB: 2000 } }), user('bob', { email: at('bob'), enabled: false }), user('carol', { email: at('carol'), mailbox: { aliases: [at('direction')] } })] });
       const result = await pass(r, desired);
-      expect(result.status).toBe('applied');
+      expect(result.status, why(result)).toBe('applied');
       expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name}`)).toEqual([`disable Mailbox/${at('bob')}`, `update MailAlias/${at('astreinte')}`]);
       expect(await m.query('SELECT is_active FROM core_user WHERE username = ?', [at('bob')])).toEqual([[0]]);
       expect(await m.query("SELECT count(*) FROM admin_mailbox WHERE address = 'bob'")).toEqual([[1]]);
@@ -151,7 +155,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
       expect((await api(m, 'DELETE', `/api/v2/aliases/${directionPk}/`)).status).toBe(204);
 
       const result = await pass(r, desired, { drift: true });
-      expect(result.status).toBe('applied');
+      expect(result.status, why(result)).toBe('applied');
       expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name} ${a.change.fields.map((f) => f.path).join(',')}`).sort()).toEqual([
         `create MailAlias/${at('direction')} spec.recipients,spec.enabled`,
         `update MailAlias/${at('astreinte')} spec.recipients`,
@@ -177,7 +181,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     const r = reconciler(m, store);
     try {
       const pruned = await pass(r, desired, { policy: policy({ prune: true }) });
-      expect(pruned.status).toBe('applied');
+      expect(pruned.status, why(pruned)).toBe('applied');
       expect(await m.query('SELECT address FROM admin_alias WHERE internal = 0 AND address LIKE ? ORDER BY address', ['%@crise.test'])).toEqual([]);
       expect(await m.query('SELECT is_active FROM core_user WHERE username = ?', [at('carol')])).toEqual([[0]]);
       expect(await m.query("SELECT count(*) FROM admin_mailbox WHERE address = 'carol'")).toEqual([[1]]);
@@ -204,7 +208,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
       expect(refused.writes).toBe(0);
       const adopted = await pass(r, desired, { policy: policy({ adopt: ['MailDomain/voisin.test'] }) });
       expect(adopted.conflicts).toEqual([]);
-      expect(adopted.status).toBe('applied');
+      expect(adopted.status, why(adopted)).toBe('applied');
       expect((await pass(r, desired)).status).toBe('in-sync');
     } finally {
       await r.close();
@@ -219,7 +223,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     const r = reconciler(m, new MemoryFingerprintStore(), { instance: 'petit' });
     try {
       const result = await pass(r, desired);
-      expect(result.status).toBe('applied');
+      expect(result.status, why(result)).toBe('applied');
       expect(result.conflicts.map((c) => c.message)).toEqual([expect.stringMatching(/^users\/fay\.yaml:13:5 spec\.mailbox\.quotaMB: a 300 MB mailbox does not fit the quota of domain petit\.test \(1000 MB, 800 MB already allocated/)]);
       expect(await m.query("SELECT username FROM core_user WHERE username LIKE '%@petit.test' ORDER BY username")).toEqual([['dan@petit.test'], ['eve@petit.test']]);
     } finally {
@@ -233,7 +237,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     const r = reconciler(m, new MemoryFingerprintStore(), { instance: 'noms' });
     try {
       const result = await pass(r, desired);
-      expect(result.status).toBe('applied');
+      expect(result.status, why(result)).toBe('applied');
       expect(await m.query('SELECT username, first_name, last_name FROM core_user WHERE username = ?', ['robert.tables@noms.test'])).toEqual([['robert.tables@noms.test', names.givenName, names.surname]]);
       expect(await m.query('SELECT count(*) FROM core_user')).not.toEqual([[0]]);
       expect((await pass(r, desired)).writes).toBe(0);
@@ -263,7 +267,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
       // Three list calls, the domain POST and its read-back, then the POST of the first mailbox: cut right after it reached Modoboa.
       proxy.cutAfterRequest(6);
       const broken = await pass(viaProxy, desired);
-      expect(broken.status).toBe('failed');
+      expect(broken.status, why(broken)).toBe('failed');
       expect(broken.error?.message).toMatch(/unreachable|dropped|failed/);
       // The account was created although its answer was lost.
       expect(await m.query("SELECT count(*) FROM core_user WHERE username = 'gus@coupure.test'")).toEqual([[1]]);
@@ -276,7 +280,7 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     try {
       const next = await pass(r, desired);
       expect(next.conflicts).toEqual([]);
-      expect(next.status).toBe('applied');
+      expect(next.status, why(next)).toBe('applied');
       expect(await m.query("SELECT username FROM core_user WHERE username LIKE '%@coupure.test' ORDER BY username")).toEqual([['gus@coupure.test'], ['hal@coupure.test'], ['ivy@coupure.test'], ['jon@coupure.test']]);
       expect((await pass(r, desired)).writes).toBe(0);
     } finally {
@@ -304,7 +308,7 @@ describe('ModoboaReconciler under Modoboa’s throttle', () => {
     try {
       const result = await pass(r, desired);
       expect(result.error, JSON.stringify(result.applied.filter((a) => !a.ok).map((a) => a.error))).toBeUndefined();
-      expect(result.status).toBe('applied');
+      expect(result.status, why(result)).toBe('applied');
       expect(r.client.throttled).toBeGreaterThan(0);
       expect(await slow.query("SELECT count(*) FROM admin_domain WHERE name LIKE 'lent-%.test'")).toEqual([[6]]);
     } finally {

@@ -1,0 +1,97 @@
+// Benchmark: on one real Modoboa, infrasec's initial apply of N mailboxes + M aliases vs the same objects sent as raw POSTs, and a no-op plan vs raw paged reads.
+//
+// Usage: npx tsx bench/modoboa.ts [N [M]]   (default 500 mailboxes, 100 aliases; env INFRASEC_BENCH_MODOBOA_ROUNDS for the read rounds, default 5)
+//
+// Both sides run in the same Modoboa, in two domains, with the same client library (undici), the same bodies and the same
+// page_size. The raw side writes without reading back; infrasec reads back every write, which is part of what is measured.
+import { request } from 'undici';
+import { loadavg } from 'node:os';
+import { Secret } from '../src/desired/secret.ts';
+import { MemoryFingerprintStore } from '../src/engine/fingerprints.ts';
+import { runPass } from '../src/engine/pass.ts';
+import { DEFAULT_POLICY } from '../src/engine/types.ts';
+import { throwAwayPassword } from '../src/reconcilers/modoboa/apply.ts';
+import { ModoboaReconciler } from '../src/reconcilers/modoboa/reconciler.ts';
+import { MODOBOA_DEFAULTS } from '../src/reconcilers/modoboa/settings.ts';
+import { startModoboa } from '../test/harness/modoboa.ts';
+import { mailAlias, mailDomain, state, user } from '../test/reconcilers/modoboa/desired-builder.ts';
+
+const N = Number(process.argv[2] ?? 500);
+const M = Number(process.argv[3] ?? 100);
+const ROUNDS = Number(process.env['INFRASEC_BENCH_MODOBOA_ROUNDS'] ?? 5);
+if (!Number.isInteger(N) || N < 1 || N > 20_000 || !Number.isInteger(M) || M < 0 || M > N) throw new Error('usage: bench/modoboa.ts [mailboxes 1-20000 [aliases 0-mailboxes]]');
+
+const pad = (i: number) => String(i).padStart(5, '0');
+const ms = (t0: number) => performance.now() - t0;
+const fmt = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)} ms`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const signal = new AbortController().signal;
+
+const m = await startModoboa();
+try {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await request(`${m.url}${path}`, {
+      method: method as 'GET',
+      headers: { authorization: `Token ${m.token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
+    return text ? (JSON.parse(text) as { next?: string | null }) : {};
+  };
+
+  // Raw writes: the domain, N accounts, M aliases, sequential POSTs, no read-back.
+  const RAW = 'raw.bench.test';
+  let t0 = performance.now();
+  await call('POST', '/api/v2/domains/', { name: RAW, quota: '0', default_mailbox_quota: '0', enabled: true });
+  for (let i = 0; i < N; i++) {
+    await call('POST', '/api/v2/accounts/', {
+      username: `u${pad(i)}@${RAW}`, role: 'SimpleUsers', password: throwAwayPassword(), first_name: 'Jean', last_name: `NOM${pad(i)}`, is_active: true, mailbox: { use_domain_quota: true },
+    });
+  }
+  for (let j = 0; j < M; j++) {
+    await call('POST', '/api/v2/aliases/', { address: `a${pad(j)}@${RAW}`, recipients: [`u${pad(j)}@${RAW}`, `u${pad((j + 1) % N)}@${RAW}`], enabled: true, description: 'raw' });
+  }
+  const rawWrite = ms(t0);
+
+  // infrasec: the same objects in another domain, one apply pass.
+  const D = 'infrasec.bench.test';
+  const users = Array.from({ length: N }, (_, i) => user(`u${pad(i)}`, { email: `u${pad(i)}@${D}`, givenName: 'Jean', surname: `NOM${pad(i)}` }));
+  const aliases = Array.from({ length: M }, (_, j) => mailAlias(`a${pad(j)}`, [`User/u${pad(j)}`, `User/u${pad((j + 1) % N)}`], { address: `a${pad(j)}@${D}` }));
+  const desired = state({ domains: [mailDomain(D, { quotaMB: 0, defaultMailboxQuotaMB: 0 })], users, aliases });
+  const r = new ModoboaReconciler({ ...MODOBOA_DEFAULTS, url: m.url, token: new Secret(m.token, 'env', 'bench') }, { fingerprints: new MemoryFingerprintStore() });
+  const policy = { ...DEFAULT_POLICY, deletionThreshold: { count: 1_000_000, percent: 100 } };
+  t0 = performance.now();
+  const applied = await runPass(r, desired, policy, { mode: 'apply', revision: 'bench' });
+  const infrasecWrite = ms(t0);
+  if (applied.status !== 'applied') throw new Error(`apply did not succeed: ${applied.status} ${applied.error?.message ?? ''}`);
+
+  // No-op: a plan pass (observe + plan) vs the raw paged reads of the same three collections, alternated, medians.
+  const rawReads: number[] = [];
+  const plans: number[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    t0 = performance.now();
+    for (const c of ['domains', 'accounts', 'aliases']) {
+      let next: string | null | undefined = `/api/v2/${c}/?page_size=${MODOBOA_DEFAULTS.pageSize}`;
+      for (let pages = 0; next && pages < 10_000; pages++) {
+        const page = (await call('GET', next)) as { next?: string | null };
+        next = page.next ? new URL(page.next).pathname + new URL(page.next).search : null;
+      }
+    }
+    rawReads.push(ms(t0));
+    t0 = performance.now();
+    const p = await runPass(r, desired, policy, { mode: 'plan', revision: 'bench' });
+    plans.push(ms(t0));
+    if (p.status !== 'in-sync') throw new Error(`the no-op plan is not in sync: ${p.changes.length} change(s)`);
+  }
+  await r.close();
+
+  const noop = median(plans) / median(rawReads);
+  const apply = infrasecWrite / rawWrite;
+  console.log(`Modoboa ${N} mailboxes + ${M} aliases (load ${loadavg()[0]?.toFixed(2)})`);
+  console.log(`  initial apply: infrasec ${fmt(infrasecWrite)} vs raw POSTs ${fmt(rawWrite)}  ratio ${apply.toFixed(2)} (target ≤ 1.2)`);
+  console.log(`  no-op plan:    infrasec ${fmt(median(plans))} vs raw paged reads ${fmt(median(rawReads))}  ratio ${noop.toFixed(2)} (target ≤ 1.5, medians of ${ROUNDS})`);
+} finally {
+  await m.stop();
+}

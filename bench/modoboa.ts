@@ -4,7 +4,7 @@
 //
 // Both sides run in the same Modoboa, in two domains, with the same client library (undici), the same bodies and the same
 // page_size. The raw side writes without reading back; infrasec reads back every write, which is part of what is measured.
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { loadavg } from 'node:os';
 import { Secret } from '../src/desired/secret.ts';
 import { MemoryFingerprintStore } from '../src/engine/fingerprints.ts';
@@ -28,9 +28,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const signal = new AbortController().signal;
 
 const m = await startModoboa();
+// The raw side gets the same connection settings as infrasec's client (keep-alive below gunicorn's 2 s idle close).
+const agent = new Agent({ connections: 4, keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 });
 try {
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await request(`${m.url}${path}`, {
+      dispatcher: agent,
       method: method as 'GET',
       headers: { authorization: `Token ${m.token}`, 'content-type': 'application/json', accept: 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -93,5 +96,6 @@ try {
   console.log(`  initial apply: infrasec ${fmt(infrasecWrite)} vs raw POSTs ${fmt(rawWrite)}  ratio ${apply.toFixed(2)} (target ≤ 1.2)`);
   console.log(`  no-op plan:    infrasec ${fmt(median(plans))} vs raw paged reads ${fmt(median(rawReads))}  ratio ${noop.toFixed(2)} (target ≤ 1.5, medians of ${ROUNDS})`);
 } finally {
+  await agent.close();
   await m.stop();
 }

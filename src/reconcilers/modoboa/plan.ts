@@ -1,5 +1,6 @@
 // Pure: diff desired mail domains, mailboxes (from users' e-mail) and aliases against live Modoboa into Changes. No I/O, no clock.
 import type { MailAlias, MailDomain, ResolvedState, User } from '../../desired/model.ts';
+import { adoptable } from '../../engine/adoption.ts';
 import type { Change, ChangeAction, Conflict, FieldChange, Plan, Policy } from '../../engine/types.ts';
 import {
   type AliasValues,
@@ -18,12 +19,10 @@ const SYSTEM = 'modoboa';
 const lc = (s: string) => s.toLowerCase();
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
-function adoptable(policy: Policy, kind: ModoboaKind, name: string): boolean {
-  return policy.adopt.includes('*') || policy.adopt.includes(`${kind}/${name}`);
-}
-
 function change(kind: ModoboaKind, name: string, action: ChangeAction, rank: number, fields: FieldChange[], reason: string, payload: ModoboaPayload): Change {
-  return { system: SYSTEM, kind, name, action, fields, reason, rank, payload: payload as unknown as Readonly<Record<string, unknown>> };
+  const prune = 'pruned' in payload && payload.pruned === true;
+  const adopt = 'adopt' in payload && payload.adopt === true;
+  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune, adopt, fields, reason, rank, payload: payload as unknown as Readonly<Record<string, unknown>> };
 }
 
 function pos(r: { source: { file: string; line: number; col: number; at: (p: ReadonlyArray<string | number>) => { line: number; col: number } } }, path?: ReadonlyArray<string | number>): SourcePos {

@@ -107,7 +107,7 @@ describe('planModoboa', () => {
     const l = live({ domains: [liveDomain()], accounts: [liveAccount('amuller'), liveAccount('tkoenig')], aliases: [liveAlias('salle-crise', [at('amuller')])] });
     const plan = planModoboa(desired, l, policy(), { instance: INSTANCE, mailboxRemoval: 'delete' });
     expect(summary(plan)).toEqual([`delete Mailbox/${at('tkoenig')}`]);
-    expect(plan.changes[0]!.payload?.['pruned']).toBe(true);
+    expect(plan.changes[0]!.prune).toBe(true);
   });
 
   it.each([

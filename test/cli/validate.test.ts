@@ -17,11 +17,17 @@ interface Run {
   readonly stderr: string;
 }
 
-/** `uid` runs the command as another user (the tests must then run as root), e.g. to meet a permission error. */
-function runInfrasec(args: readonly string[], opts: { cwd?: string; uid?: number } = {}): Promise<Run> {
+/**
+ * `withoutFileOverride` runs the command as root minus the capabilities that let root read any file (through
+ * util-linux's setpriv), to meet a permission error. Not as another user: that user could not read the
+ * repository itself when the clone lies under a private directory such as /root.
+ */
+function runInfrasec(args: readonly string[], opts: { cwd?: string; withoutFileOverride?: boolean } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], ...ids });
+    const [command, commandArgs] = opts.withoutFileOverride
+      ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, ...args]]
+      : [process.execPath, [BIN, ...args]];
+    const child = spawn(command, commandArgs, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -219,8 +225,8 @@ describe.concurrent('infrasec validate', () => {
       const root = await writeTree(baseFiles());
       await chmod(root, 0o000);
       try {
-        // Root reads every directory whatever its mode: run as nobody then.
-        const run = await runInfrasec(['validate', root], process.getuid?.() === 0 ? { uid: 65534 } : {});
+        // Root reads every directory whatever its mode: drop that power then.
+        const run = await runInfrasec(['validate', root], { withoutFileOverride: process.getuid?.() === 0 });
         expectClean(run);
         expect(run.code).toBe(1);
         expect(run.stderr).toMatch(/^infrasec: .*EACCES/);

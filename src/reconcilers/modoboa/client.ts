@@ -1,4 +1,5 @@
 // Speaks Modoboa's REST API v2 over undici: token auth, a deadline and the caller's AbortSignal on every call, 429 retried after Retry-After, paged lists, the three error shapes.
+import { sleep } from '../../engine/backoff.ts';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Secret } from '../../desired/secret.ts';
 import { AuthenticationError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
@@ -70,20 +71,6 @@ export function retryAfterMs(header: string | string[] | undefined, capMs: numbe
   return Math.min(Math.max(ms, 0), capMs);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export class ModoboaClient {
   readonly #base: URL;

@@ -1,4 +1,5 @@
 // pfRest v2 over undici: deadlines and AbortSignal on every call, capped retry of the 503 config lock, typed errors.
+import { sleep } from '../../engine/backoff.ts';
 import type { Logger } from 'pino';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApplyError, AuthenticationError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
@@ -116,17 +117,3 @@ export class PfSenseClient {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason instanceof Error ? signal.reason : new InfrasecError('aborted', 'aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

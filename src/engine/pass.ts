@@ -25,6 +25,8 @@ export interface PassResult {
   /** Planned but not applied: pruning off, or drift under a `report` policy. */
   readonly held: ReadonlyArray<{ readonly change: Change; readonly why: string }>;
   readonly conflicts: readonly Conflict[];
+  /** Fields the running system cannot show (see Plan.unreadable): drift there goes unseen. */
+  readonly unreadable?: readonly string[];
   readonly refused: readonly string[];
   readonly applied: readonly Applied[];
   readonly verify: readonly Diagnostic[];
@@ -68,7 +70,7 @@ export async function preparePass<D, L>(reconciler: Reconciler<D, L>, desired: D
   const clock = startClock(opts);
   const log = passLogger(reconciler.system, opts);
   const signal = opts.signal ?? new AbortController().signal;
-  const base = { status: 'in-sync' as PassStatus, changes: [] as Change[], held: [] as Held[], conflicts: [] as Conflict[], refused: [] as string[], applied: [] as Applied[], verify: [] as Diagnostic[] };
+  const base = { status: 'in-sync' as PassStatus, changes: [] as Change[], held: [] as Held[], conflicts: [] as Conflict[], unreadable: [] as string[], refused: [] as string[], applied: [] as Applied[], verify: [] as Diagnostic[] };
   try {
     if (policy.suspended) {
       return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'skipped', refused: [`system ${reconciler.system} is suspended by policy`] }) };
@@ -77,6 +79,7 @@ export async function preparePass<D, L>(reconciler: Reconciler<D, L>, desired: D
     const live = await reconciler.observe(signal);
     const plan = reconciler.plan(desired, live, policy);
     log.info({ event: 'pass.plan.done', changes: plan.changes.length, conflicts: plan.conflicts.length }, 'planned');
+    const seen = { conflicts: plan.conflicts, unreadable: plan.unreadable ?? [] };
 
     // Drift under `report` is shown but not corrected; `ignore` is not even shown.
     const held: Held[] = [];
@@ -95,13 +98,14 @@ export async function preparePass<D, L>(reconciler: Reconciler<D, L>, desired: D
     if (!guarded.ok) {
       log.warn({ event: 'pass.guard.refused', reasons: guarded.reasons }, 'guard refused the plan');
       const error = new GuardRefusedError(guarded.reasons.join('; '), guarded.reasons);
-      return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'refused', changes: plan.changes, conflicts: plan.conflicts, refused: guarded.reasons, held, error: describeError(error, log) }) };
+      return { result: finish(reconciler.system, opts, clock, log, { ...base, ...seen, status: 'refused', changes: plan.changes, refused: guarded.reasons, held, error: describeError(error, log) }) };
     }
     for (const c of guarded.dropped) held.push({ change: c, why: 'pruning is off' });
     const ordered = guarded.plan.changes;
     const visible = [...ordered, ...held.map((h) => h.change).filter((c) => !ordered.includes(c))];
-    const status: PassStatus = visible.length > 0 ? 'changes' : 'in-sync';
-    const result = finish(reconciler.system, opts, clock, log, { ...base, status, changes: visible, conflicts: plan.conflicts, held });
+    const blocked = blockingError(plan.conflicts);
+    const status: PassStatus = blocked ? 'failed' : visible.length > 0 ? 'changes' : 'in-sync';
+    const result = finish(reconciler.system, opts, clock, log, { ...base, ...seen, status, changes: visible, held, ...(blocked ? { error: blocked } : {}) });
     return { result, plan: ordered.length > 0 && opts.mode === 'apply' ? guarded.plan : undefined };
   } catch (err) {
     return { result: finish(reconciler.system, opts, clock, log, { ...base, status: 'failed', error: describeError(err, log) }) };
@@ -121,10 +125,12 @@ export async function completePass<D, L>(reconciler: Reconciler<D, L>, prepared:
     for (const a of failed) log.error({ event: 'apply.change.failed', kind: a.change.kind, name: a.change.name, action: a.change.action, error: a.error }, 'change failed');
     const verify = failed.length === applied.length ? [] : await reconciler.verify(applied.filter((a) => a.ok), signal);
     const pendingHeld = before.held.length > 0;
-    const status: PassStatus = failed.length > 0 || verify.some((d) => d.severity === 'error') ? 'failed' : pendingHeld ? 'changes' : 'applied';
+    // What could be applied was; a conflict that keeps desired objects out of service still fails the pass.
+    const blocked = blockingError(before.conflicts);
+    const status: PassStatus = failed.length > 0 || verify.some((d) => d.severity === 'error') || blocked ? 'failed' : pendingHeld ? 'changes' : 'applied';
     return finish(reconciler.system, opts, clock, log, {
       ...before, status, applied, verify,
-      error: failed.length > 0 ? { code: 'apply-failed', message: `${failed.length} of ${applied.length} change(s) failed`, class: 'transient' } : undefined,
+      error: failed.length > 0 ? { code: 'apply-failed', message: `${failed.length} of ${applied.length} change(s) failed`, class: 'transient' } : blocked,
     }, before.startedAt);
   } catch (err) {
     return finish(reconciler.system, opts, clock, log, { ...before, status: 'failed', error: describeError(err, log) }, before.startedAt);
@@ -138,6 +144,22 @@ export async function runPass<D, L>(reconciler: Reconciler<D, L>, desired: D, po
 }
 
 type Held = { readonly change: Change; readonly why: string };
+
+/**
+ * The failure a blocking conflict makes of a pass. Transient: the fix is often made on the system itself (a line the
+ * admin adds, a namesake removed), which no new commit or configuration announces, so the pass is simply retried.
+ */
+function blockingError(conflicts: readonly Conflict[]): PassError | undefined {
+  const blocking = conflicts.filter((c) => c.blocking);
+  if (blocking.length === 0) return undefined;
+  const names = [...new Set(blocking.map((c) => `${c.kind}/${c.name}`))];
+  const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+  return {
+    code: 'conflict',
+    message: `${blocking.length} conflict(s) keep desired objects out of service (${shown}); each conflict line says what to change`,
+    class: 'transient',
+  };
+}
 type Clock = { readonly now: () => Date; readonly started: Date };
 type Outcome = Omit<PassResult, 'startedAt' | 'durationMs' | 'writes' | 'system' | 'mode' | 'revision'>;
 

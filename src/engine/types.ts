@@ -45,7 +45,13 @@ export interface Conflict {
   readonly system: SystemName;
   readonly kind: string;
   readonly name: string;
+  /** What is in the way and what to do about it (the setting to change, the line to add, the adopt entry). */
   readonly message: string;
+  /**
+   * The desired object cannot work until this is resolved (it is not written, or written where nothing reaches it):
+   * the pass fails, so a run never ends with exit 0 while something Git asks for is out of service.
+   */
+  readonly blocking?: boolean;
 }
 
 export interface Plan<Payload = unknown> {
@@ -54,6 +60,11 @@ export interface Plan<Payload = unknown> {
   readonly conflicts: readonly Conflict[];
   /** Number of live objects the system owns, for the percentage deletion threshold. */
   readonly ownedCount: number;
+  /**
+   * Fields the running system cannot show, so a difference there between its files and what it runs goes unseen
+   * (e.g. `Extension/*: spec.voicemail.pin (app_voicemail lists no PINs)`). Printed with the plan and the drift report.
+   */
+  readonly unreadable?: readonly string[];
 }
 
 declare const guarded: unique symbol;

@@ -37,6 +37,8 @@ export interface DriftSystemStatus {
   readonly status: string;
   readonly open: number;
   readonly error?: string;
+  /** Fields the running system cannot show: drift there is not in this report. */
+  readonly unreadable?: readonly string[];
 }
 
 export interface DriftReport {
@@ -68,7 +70,8 @@ function fieldsOf(fields: PassResult['changes'][number]['fields']): DriftField[]
 export function updateDriftReport(prev: DriftReport, result: PassResult, policy: Policy, now: Date, retentionMs = CORRECTED_RETENTION_MS): DriftReport {
   const at = now.toISOString();
   const system = result.system;
-  const observed = !(result.status === 'failed' && result.changes.length === 0 && result.applied.length === 0);
+  // A pass that planned (even one failed by a blocking conflict) has read the system.
+  const observed = !(result.status === 'failed' && result.changes.length === 0 && result.applied.length === 0 && result.error?.code !== 'conflict');
   const prevByKey = new Map(prev.entries.filter((e) => e.system === system).map((e) => [keyOf(e), e]));
   const others = prev.entries.filter((e) => e.system !== system);
 
@@ -110,7 +113,14 @@ export function updateDriftReport(prev: DriftReport, result: PassResult, policy:
   const open = fresh.filter((e) => !e.corrected).length;
   return {
     generatedAt: at,
-    systems: { ...prev.systems, [system]: { revision: result.revision, checkedAt: at, status: result.status, open, ...(result.error && result.status !== 'applied' ? { error: result.error.message } : {}) } },
+    systems: {
+      ...prev.systems,
+      [system]: {
+        revision: result.revision, checkedAt: at, status: result.status, open,
+        ...(result.error && result.status !== 'applied' ? { error: result.error.message } : {}),
+        ...(result.unreadable?.length ? { unreadable: result.unreadable } : {}),
+      },
+    },
     entries,
   };
 }
@@ -148,6 +158,7 @@ export function renderDriftMarkdown(report: DriftReport): string {
   if (systems.length === 0) out.push('No drift pass has run yet.', '');
   for (const [system, s] of systems) {
     out.push(`## ${system}`, '', `Compared with \`${s.revision.slice(0, 12)}\` at ${s.checkedAt}: ${s.open} open drift(s), last pass ${s.status}.${s.error ? ` Error: ${esc(s.error)}` : ''}`, '');
+    if (s.unreadable?.length) out.push('Not readable from the running system, so drift there is not reported:', '', ...s.unreadable.map((u) => `- ${esc(u)}`), '');
     const entries = report.entries.filter((e) => e.system === system);
     if (entries.length === 0) {
       out.push('No drift.', '');
@@ -174,6 +185,7 @@ export function renderDriftHtml(report: DriftReport): string {
   const systems = Object.entries(report.systems) as Array<[SystemName, DriftSystemStatus]>;
   for (const [system, s] of systems) {
     rows.push(`<h2>${escapeHtml(system)}</h2><p>Compared with <code>${escapeHtml(s.revision.slice(0, 12))}</code> at ${escapeHtml(s.checkedAt)}: <strong>${s.open}</strong> open drift(s), last pass ${escapeHtml(s.status)}.${s.error ? ` Error: ${escapeHtml(s.error)}` : ''}</p>`);
+    if (s.unreadable?.length) rows.push(`<p>Not readable from the running system, so drift there is not reported:</p><ul>${s.unreadable.map((u) => `<li>${escapeHtml(u)}</li>`).join('')}</ul>`);
     const entries = report.entries.filter((e) => e.system === system);
     if (entries.length === 0) {
       rows.push('<p class="ok">No drift.</p>');

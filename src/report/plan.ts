@@ -80,7 +80,8 @@ function renderText(report: Report): string {
       // The plan already showed every field; an apply reports one line per change, as Terraform does.
       if (report.mode !== 'apply') for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
     }
-    for (const c of r.conflicts) out.push(`  ? ${c.kind}/${c.name}  conflict: ${c.message}`);
+    for (const c of r.conflicts) out.push(`  ? ${c.kind}/${c.name}  conflict${c.blocking ? ' (out of service until resolved)' : ''}: ${c.message}`);
+    for (const u of r.unreadable ?? []) out.push(`  ~ not readable from the running system, so drift there goes unseen: ${u}`);
     for (const reason of r.refused) out.push(`  ✗ refused: ${reason}`);
     for (const d of r.verify) out.push(`  verify: ${formatDiagnostic(d)}`);
     if (r.error && r.status === 'failed') out.push(`  error [${r.error.code}]: ${r.error.message}`);
@@ -106,7 +107,8 @@ function renderMarkdown(report: Report): string {
       }
       out.push('');
     }
-    for (const c of r.conflicts) out.push(`- **conflict** \`${c.kind}/${c.name}\`: ${esc(c.message)}`);
+    for (const c of r.conflicts) out.push(`- **conflict${c.blocking ? ', out of service until resolved' : ''}** \`${c.kind}/${c.name}\`: ${esc(c.message)}`);
+    for (const u of r.unreadable ?? []) out.push(`- **not readable from the running system** (drift there goes unseen): ${esc(u)}`);
     for (const reason of r.refused) out.push(`- **refused**: ${esc(reason)}`);
     if (r.error && r.status === 'failed') out.push(`- **error** \`${r.error.code}\`: ${esc(r.error.message)}`);
     if (r.changes.length === 0 && r.status === 'in-sync') out.push('No changes.');
@@ -126,6 +128,7 @@ function renderJson(report: Report): string {
       changes: r.changes.map(changeToJson),
       held: r.held.map((h) => ({ kind: h.change.kind, name: h.change.name, action: h.change.action, why: h.why })),
       conflicts: r.conflicts,
+      unreadable: r.unreadable ?? [],
       refused: r.refused,
       applied: r.applied.map((a) => ({ kind: a.change.kind, name: a.change.name, action: a.change.action, ok: a.ok, writes: a.writes, error: a.error ?? null })),
       verify: r.verify,

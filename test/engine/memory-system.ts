@@ -16,6 +16,9 @@ export class MemorySystem implements Reconciler<MemoryDesired, Map<string, Memor
   writes = 0;
   failOn = new Set<string>();
   observeError?: Error;
+  /** Conflicts with unowned objects keep the desired object out of service (Conflict.blocking). */
+  blockingConflicts = false;
+  unreadable?: string[];
 
   async observe(): Promise<Map<string, MemoryObject>> {
     if (this.observeError) throw this.observeError;
@@ -29,13 +32,13 @@ export class MemorySystem implements Reconciler<MemoryDesired, Map<string, Memor
       const l = live.get(name);
       const rank = d.kind === 'Group' ? 1 : 2;
       if (!l) changes.push({ system: this.system, kind: d.kind, name, key: `${d.kind}/${name}`, action: 'create', prune: false, adopt: false, rank, reason: 'missing', fields: [{ path: 'value', before: undefined, after: d.value }] });
-      else if (!l.owned) conflicts.push({ system: this.system, kind: d.kind, name, message: 'exists but is not owned' });
+      else if (!l.owned) conflicts.push({ system: this.system, kind: d.kind, name, message: 'exists but is not owned', ...(this.blockingConflicts ? { blocking: true } : {}) });
       else if (l.value !== d.value) changes.push({ system: this.system, kind: d.kind, name, key: `${d.kind}/${name}`, action: 'update', prune: false, adopt: false, rank, reason: 'differs', fields: [{ path: 'value', before: l.value, after: d.value }] });
     }
     for (const [name, l] of live) {
       if (l.owned && !desired.has(name)) changes.push({ system: this.system, kind: l.kind, name, key: `${l.kind}/${name}`, action: 'delete', prune: true, adopt: false, rank: l.kind === 'Group' ? 1 : 2, reason: 'left Git', fields: [] });
     }
-    return { system: this.system, changes, conflicts, ownedCount: [...live.values()].filter((o) => o.owned).length };
+    return { system: this.system, changes, conflicts, ownedCount: [...live.values()].filter((o) => o.owned).length, ...(this.unreadable ? { unreadable: this.unreadable } : {}) };
   }
 
   async apply(plan: GuardedPlan, _signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {

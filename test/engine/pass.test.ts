@@ -38,6 +38,35 @@ describe('runPass', () => {
     expect(r.applied.filter((a) => !a.ok).map((a) => a.change.name)).toEqual(['b']);
   });
 
+  it('fails the pass on a blocking conflict, after applying everything else, and only then', async () => {
+    const sys = new MemorySystem();
+    sys.live.set('taken', { kind: 'User', value: 'theirs', owned: false });
+    const want = desired([['a', '1'], ['taken', '2']]);
+    // A plain conflict is reported and the pass still succeeds: apply leaves that object alone by design.
+    const plain = await runPass(sys, want, policy(), { mode: 'plan', revision: 'r1' });
+    expect(plain.status).toBe('changes');
+    sys.blockingConflicts = true;
+    const planned = await runPass(sys, want, policy(), { mode: 'plan', revision: 'r1' });
+    expect(planned.status).toBe('failed');
+    expect(planned.error).toEqual({ code: 'conflict', message: expect.stringContaining('User/taken'), class: 'transient' });
+    const r = await runPass(sys, want, policy(), { mode: 'apply', revision: 'r1' });
+    expect(r.applied.map((a) => `${a.change.name}:${a.ok}`)).toEqual(['a:true']);
+    expect(sys.live.get('a')?.value).toBe('1');
+    expect(r.status).toBe('failed');
+    expect(r.error?.code).toBe('conflict');
+    expect(sys.live.get('taken')).toEqual({ kind: 'User', value: 'theirs', owned: false });
+    const again = await runPass(sys, want, policy(), { mode: 'apply', revision: 'r1' });
+    expect([again.status, again.writes]).toEqual(['failed', 0]);
+  });
+
+  it('carries what the system cannot read back into the result', async () => {
+    const sys = new MemorySystem();
+    sys.unreadable = ['User/*: password (never readable)'];
+    const r = await runPass(sys, desired([]), policy(), { mode: 'drift', revision: 'r1', isDriftPass: true });
+    expect(r.status).toBe('in-sync');
+    expect(r.unreadable).toEqual(['User/*: password (never readable)']);
+  });
+
   it('turns an unreachable system into a failed result carrying the error code', async () => {
     const sys = new MemorySystem();
     sys.observeError = new TargetUnavailableError('connect ECONNREFUSED 127.0.0.9:636');

@@ -75,6 +75,17 @@ describe('updateDriftReport', () => {
     expect(r2.systems['active-directory']).toMatchObject({ error: 'connect ECONNREFUSED', open: 1 });
   });
 
+  it('a pass failed by a blocking conflict still read the system: its drift and what it cannot read are reported', () => {
+    const p = policy({ '*': 'report' });
+    const r1 = updateDriftReport(EMPTY_DRIFT_REPORT, result([titleChange]), p, t(1));
+    const blocked = result([], { status: 'failed', error: { code: 'conflict', message: '1 conflict(s) keep desired objects out of service', class: 'transient' }, unreadable: ['User/*: password'] });
+    const r2 = updateDriftReport(r1, blocked, p, t(2));
+    expect(r2.entries).toEqual([]);
+    expect(r2.systems['active-directory']).toMatchObject({ error: '1 conflict(s) keep desired objects out of service', open: 0, unreadable: ['User/*: password'] });
+    expect(renderDriftMarkdown(r2)).toContain('- User/*: password');
+    expect(renderDriftHtml(r2)).toContain('<li>User/*: password</li>');
+  });
+
   it('records a guard refusal as the reason drift under correct was not corrected', () => {
     const r = updateDriftReport(EMPTY_DRIFT_REPORT, result([groupChange], { status: 'refused', refused: ['above the threshold'] }), policy({ '*': 'correct' }), t(1));
     expect(r.entries[0]).toMatchObject({ corrected: false, error: 'above the threshold' });

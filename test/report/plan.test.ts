@@ -53,6 +53,20 @@ describe('renderReport', () => {
     expect(md).toContain('| ~ | `User/amuller` | update | title | "a\\|b" | "c" |');
   });
 
+  it('marks a conflict that keeps an object out of service and lists what cannot be read back', () => {
+    const r = result({
+      status: 'failed', changes: [], error: { code: 'conflict', message: '1 conflict(s) keep desired objects out of service (Extension/ext-200)', class: 'transient' },
+      conflicts: [{ system: 'asterisk', kind: 'Extension', name: 'ext-200', message: 'add #tryinclude x.conf', blocking: true }],
+      unreadable: ['Extension/*: spec.voicemail.pin'],
+    });
+    const text = renderReport(report({ results: [r] }), 'text');
+    expect(text).toContain('? Extension/ext-200  conflict (out of service until resolved): add #tryinclude x.conf');
+    expect(text).toContain('~ not readable from the running system, so drift there goes unseen: Extension/*: spec.voicemail.pin');
+    expect(text).toContain('error [conflict]');
+    expect(JSON.parse(renderReport(report({ results: [r] }), 'json')).systems[0].unreadable).toEqual(['Extension/*: spec.voicemail.pin']);
+    expect(renderReport(report({ results: [r] }), 'markdown')).toContain('**conflict, out of service until resolved** `Extension/ext-200`');
+  });
+
   it('says when a guard refused the plan, and why', () => {
     const out = renderReport(report({ results: [result({ status: 'refused', refused: ['plan would delete or disable 40 objects in active-directory, above the threshold of 10'] })] }), 'text');
     expect(out).toContain('refused: plan would delete or disable 40 objects');

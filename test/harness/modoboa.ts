@@ -32,6 +32,9 @@ REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'].update(_infrasec_json.loads(os.environ.
 # Modoboa's LDAP backend does nothing until the global parameter authentication_type is "ldap".
 AUTHENTICATION_BACKENDS = ('modoboa.lib.authbackends.LDAPBackend',) + tuple(AUTHENTICATION_BACKENDS)
 PID_FILE_STORAGE_PATH = BASE_DIR
+# What \`doveadm pw -l\` offers on a Modoboa host with Dovecot. Without Dovecot, Modoboa falls back to MD5-CRYPT and
+# PLAIN and then refuses its own default scheme (sha512crypt) whenever the global parameters are saved.
+DOVECOT_SUPPORTED_SCHEMES = 'SHA512-CRYPT SHA256-CRYPT BLF-CRYPT MD5-CRYPT PLAIN'
 LOGGING = {
     'version': 1,
     'handlers': {'console': {'class': 'logging.StreamHandler'}, 'modoboa': {'class': 'modoboa.core.loggers.SQLHandler'}},
@@ -56,6 +59,12 @@ export interface ModoboaOptions {
   readonly startTimeoutMs?: number;
   /** Keep the instance directory after stop (for debugging). */
   readonly keepDir?: boolean;
+  /**
+   * PEM file of the CA that Modoboa's LDAP client (python-ldap, libldap) trusts: the harness's stand-in for the
+   * TLS_CACERT line an admin puts in the Modoboa host's ldap.conf. Verification stays on (TLS_REQCERT demand) whatever
+   * the caller's environment says. Unset: libldap's defaults (the system's store).
+   */
+  readonly ldapCaFile?: string;
 }
 
 export interface Modoboa {
@@ -73,6 +82,11 @@ export interface Modoboa {
   query(sql: string, params?: readonly (string | number)[]): Promise<unknown[][]>;
   /** Runs `manage.py ARGS` in the instance with its venv; rejects with the output's tail on failure. */
   manage(args: readonly string[]): Promise<string>;
+  /**
+   * Signs in through Modoboa's login form as a browser does (CSRF cookie and token, then the POST) and returns the
+   * answer's status: 302 signed in, 401 refused.
+   */
+  login(username: string, password: string): Promise<number>;
   /** Stops this Modoboa (its process group only) and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -109,6 +123,23 @@ async function manageIn(venv: string, instanceDir: string, args: readonly string
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`manage.py ${args[0]} failed:\n${tail(`${e.stdout ?? ''}\n${e.stderr ?? e.message}`)}`, { cause: err });
   }
+}
+
+async function loginAt(url: string, username: string, password: string): Promise<number> {
+  const form = await fetch(`${url}/accounts/login/`, { signal: AbortSignal.timeout(30_000) });
+  const html = await form.text();
+  const token = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html)?.[1];
+  if (form.status !== 200 || !token) throw new Error(`Modoboa's login form did not load (HTTP ${form.status})`);
+  const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const res = await fetch(`${url}/accounts/login/`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrfmiddlewaretoken: token, username, password }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 const QUERY_SCRIPT = [
@@ -275,7 +306,13 @@ export async function startModoboa(opts: ModoboaOptions = {}): Promise<Modoboa> 
             cwd: instance,
             detached: true, // its own process group: stop() signals the master and its workers together
             stdio: ['ignore', out, out],
-            env: { ...process.env, INFRASEC_MODOBOA_ALLOWED_HOSTS: host, INFRASEC_MODOBOA_THROTTLE_RATES: JSON.stringify(throttle) },
+            env: {
+              ...process.env,
+              INFRASEC_MODOBOA_ALLOWED_HOSTS: host,
+              INFRASEC_MODOBOA_THROTTLE_RATES: JSON.stringify(throttle),
+              ...(opts.ldapCaFile ? { LDAPTLS_CACERT: opts.ldapCaFile } : {}),
+              LDAPTLS_REQCERT: 'demand',
+            },
           },
         );
       } finally {
@@ -315,6 +352,7 @@ export async function startModoboa(opts: ModoboaOptions = {}): Promise<Modoboa> 
         pid,
         query: (sql, params) => queryDb(venv, dbFile, sql, params),
         manage: (args) => manageIn(venv, instance, args),
+        login: (username, password) => loginAt(url, username, password),
         stop: () => (stopped ??= cleanup()),
       };
     }

@@ -1,6 +1,8 @@
 // Integration: the Samba harness starts real DCs side by side, each verified over LDAPS, and stop() leaves nothing behind.
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSambaDc, type SambaDc } from './samba.ts';
@@ -49,6 +51,23 @@ describe('startSambaDc', () => {
   it('refuses a connection by IP without the certificate name (hostname check stays on)', async () => {
     await expect(rootDse(a, false)).rejects.toThrow(/altnames|IP|does not match/i);
   });
+
+  it('with certificateNamesAddress, serves a certificate of its own CA that verifies by IP as well as by name', async () => {
+    const dc = await startSambaDc({ certificateNamesAddress: true });
+    try {
+      expect((await rootDse(dc, false))['defaultNamingContext']).toBe(dc.baseDN);
+      expect((await rootDse(dc, true))['defaultNamingContext']).toBe(dc.baseDN);
+      const cert = new X509Certificate(readFileSync(join(dc.dir, 'private', 'tls', 'cert.pem')));
+      expect(cert.subjectAltName).toBe(`DNS:${dc.tlsServerName}, IP Address:${dc.host}`);
+      expect(cert.verify(new X509Certificate(readFileSync(dc.caFile)).publicKey)).toBe(true);
+      // Another DC's CA does not vouch for it.
+      const crossed = new Client({ url: dc.ldapsUrl, tlsOptions: { ca: readFileSync(a.caFile) }, connectTimeout: 5_000 });
+      await expect(crossed.bind(dc.bindDN, dc.bindPassword)).rejects.toThrow();
+      await crossed.unbind();
+    } finally {
+      await dc.stop();
+    }
+  }, 120_000);
 
   it('stop() kills only its own samba, removes its directory and is idempotent', async () => {
     const dc = await startSambaDc();

@@ -2,7 +2,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rename, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, rename, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,13 @@ export interface SambaDcOptions {
   readonly startTimeoutMs?: number;
   /** Keep the instance directory after stop (for debugging). */
   readonly keepDir?: boolean;
+  /**
+   * Serve LDAPS with a certificate from a CA the harness makes, naming the DC's loopback IP as well as its DNS name
+   * (subjectAltName), instead of Samba's self-generated one (which names the DNS name only). For clients that cannot
+   * be told a TLS server name and verify against the address they dial, e.g. python-ldap under Modoboa. Off by
+   * default: the tests of infrasec's own hostname check need a connection by IP to be refused.
+   */
+  readonly certificateNamesAddress?: boolean;
 }
 
 export interface SambaDc {
@@ -37,7 +44,7 @@ export interface SambaDc {
   readonly baseDN: string;
   readonly bindDN: string;
   readonly bindPassword: string;
-  /** Samba's self-generated CA (DIR/private/tls/ca.pem). */
+  /** The CA of the DC's certificate (DIR/private/tls/ca.pem): Samba's self-generated one, or the harness's. */
   readonly caFile: string;
   /** The name in the DC's certificate (CN=<NETBIOS>.<realm>): pass as tlsServerName/servername when connecting by IP. */
   readonly tlsServerName: string;
@@ -202,6 +209,31 @@ async function waitForLdaps(host: string, child: ChildProcess, logFile: string, 
   throw new Error(`samba (pid ${child.pid}) did not answer LDAPS on ${host}:636 within ${timeoutMs} ms${exited() ? ' (it exited)' : ''}:\n${tail}`);
 }
 
+/**
+ * Writes a CA and a server certificate naming `dnsName` and `ip` where Samba looks for its TLS files (DIR/private/tls,
+ * the key 0600 as Samba demands), so Samba serves them instead of generating its own. EC P-256: instant to make.
+ */
+async function writeAddressCertificate(dir: string, dnsName: string, ip: string): Promise<void> {
+  const tls = join(dir, 'private', 'tls');
+  await mkdir(tls, { recursive: true, mode: 0o700 });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30'];
+  const caKey = join(dir, 'harness-ca-key.pem');
+  try {
+    await run('openssl', ['req', '-x509', ...ec, '-keyout', caKey, '-out', join(tls, 'ca.pem'), '-subj', `/CN=infrasec test CA for ${ip}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    await run('openssl', ['req', '-x509', ...ec, '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem'), '-subj', `/CN=${dnsName}`,
+      '-CA', join(tls, 'ca.pem'), '-CAkey', caKey,
+      '-addext', `subjectAltName=DNS:${dnsName},IP:${ip}`, '-addext', 'basicConstraints=critical,CA:FALSE',
+      '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=serverAuth']);
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`openssl could not make the DC's certificate: ${(e.stderr ?? e.message).trim().split('\n').slice(-3).join('\n')}`, { cause: err });
+  } finally {
+    await rm(caKey, { force: true });
+  }
+  await chmod(join(tls, 'key.pem'), 0o600);
+}
+
 /** The INFRASEC_AD_* variables that point infrasec at this DC. */
 export function adEnvironment(dc: SambaDc): Record<string, string> {
   return {
@@ -254,6 +286,7 @@ export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> 
     await writeFile(conf, text);
     await mkdir(join(dir, 'run'), { recursive: true });
     await mkdir(join(dir, 'log'), { recursive: true });
+    if (opts.certificateNamesAddress) await writeAddressCertificate(dir, `${NETBIOS_NAME}.${REALM.toLowerCase()}`, host);
 
     if (!(await loopbackHas(host))) {
       try {
@@ -263,6 +296,10 @@ export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> 
         const stderr = (err as { stderr?: string }).stderr ?? '';
         if (!/File exists/.test(stderr)) throw new Error(`cannot add ${host} to lo (root needed): ${stderr.trim() || (err as Error).message}`, { cause: err });
       }
+    } else if (host !== TEMPLATE_INTERFACE) {
+      // Already there while we hold its lock and nothing listens on it: left by a harness process that died before
+      // stop() (its exit hook kills samba but cannot run `ip`). Ours now, so stop() removes it.
+      addedAddress = true;
     }
 
     const spawnSamba = async (): Promise<void> => {

@@ -1,11 +1,13 @@
 // Executes a guarded Modoboa plan in order: one write per change, then a read-back of that object (a 200 is not proof).
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Secret } from '../../desired/secret.ts';
 import { TargetUnavailableError } from '../../errors.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
 import { ModoboaApiError, type ModoboaClient } from './client.ts';
-import { aliasMarker, type AliasValues, type DomainValues, type MailboxValues, type ModoboaPayload } from './model.ts';
-import { normalizeAccount, normalizeAlias, normalizeDomain } from './observe.ts';
+import { aliasMarker, type AliasValues, type AuthenticationValues, type DomainValues, type MailboxValues, type ModoboaPayload } from './model.ts';
+import { CORE_PARAMETERS, normalizeAccount, normalizeAlias, normalizeAuthentication, normalizeDomain, readCoreParameters } from './observe.ts';
+import { authenticationDifferences } from './plan-authentication.ts';
 import { liveMailboxValues } from './plan.ts';
 
 /** The local inventory apply keeps: what infrasec created or adopted where Modoboa has no field to mark it. */
@@ -75,6 +77,9 @@ async function applyOne(c: Change, ctx: ApplyContext, signal: AbortSignal): Prom
   const { client, inventory, instance } = ctx;
   const before = client.writes;
   switch (p.op) {
+    case 'authentication.update':
+      await writeAuthentication(client, p.values, p.bindPassword, signal);
+      break;
     case 'domain.create': {
       // Inventory first: if the answer is lost, the next pass finds the domain already owned, not a stranger.
       await inventory.addDomain(p.name);
@@ -130,6 +135,27 @@ async function applyOne(c: Change, ctx: ApplyContext, signal: AbortSignal): Prom
     }
   }
   return client.writes - before;
+}
+
+/**
+ * Modoboa saves its core parameters all at once (PUT; a parameter left out falls back to its default), so the set is
+ * read right before the write (twice alike, see readCoreParameters) and sent back whole with the LDAP ones changed:
+ * what an admin set elsewhere (password scheme, theme, SMS...) stays. Then read back, the bind password compared in
+ * memory only.
+ */
+async function writeAuthentication(client: ModoboaClient, values: AuthenticationValues, bindPassword: Secret, signal: AbortSignal): Promise<void> {
+  const current = await readCoreParameters(client, signal);
+  try {
+    await client.call('PUT', CORE_PARAMETERS, { ...current, ...values, ldap_bind_password: bindPassword.reveal() }, signal);
+  } catch (err) {
+    // Modoboa's field errors quote some values back; the password must not travel in a message.
+    const secret = bindPassword.reveal();
+    if (err instanceof Error && secret && err.message.includes(secret)) throw new Error(err.message.split(secret).join('(sensitive)'));
+    throw err;
+  }
+  const back = normalizeAuthentication(await readCoreParameters(client, signal));
+  const diffs = authenticationDifferences({ values, bindPassword }, back).map((f) => (f.sensitive ? `${f.path} is not the one written` : `${f.path} is ${JSON.stringify(f.before)}, not ${JSON.stringify(f.after)}`));
+  if (diffs.length > 0) throw new ReadBackError(`read back after the write: ${diffs.join('; ')}`);
 }
 
 async function readBackDomain(client: ModoboaClient, pk: number, want: DomainValues, signal: AbortSignal): Promise<void> {

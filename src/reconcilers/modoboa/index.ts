@@ -16,13 +16,29 @@ export const modoboa: SystemModule<typeof modoboaSettingsSchema> = {
     maxRetryAfterMs: 'INFRASEC_MODOBOA_MAX_RETRY_AFTER_MS',
     instance: 'INFRASEC_MODOBOA_INSTANCE',
     mailboxRemoval: 'INFRASEC_MODOBOA_MAILBOX_REMOVAL',
+    ldapUrl: 'INFRASEC_MODOBOA_LDAP_URL',
+    ldapBindDN: 'INFRASEC_MODOBOA_LDAP_BIND_DN',
+    ldapBindPassword: 'INFRASEC_MODOBOA_LDAP_BIND_PASSWORD',
+    ldapBindPasswordFile: 'INFRASEC_MODOBOA_LDAP_BIND_PASSWORD_FILE',
+    ldapSearchBase: 'INFRASEC_MODOBOA_LDAP_SEARCH_BASE',
+    ldapSearchFilter: 'INFRASEC_MODOBOA_LDAP_SEARCH_FILTER',
   },
-  secrets: [{ value: 'token', file: 'tokenFile' }],
+  secrets: [
+    { value: 'token', file: 'tokenFile' },
+    { value: 'ldapBindPassword', file: 'ldapBindPasswordFile', required: false },
+  ],
   // Mailboxes are made for accounts the Active Directory pass has made first.
   dependsOn: ['active-directory'],
   async build(s, deps) {
     const { ModoboaReconciler } = await import('./reconciler.ts');
-    const { token, tokenFile: _, ...rest } = s;
-    return new ModoboaReconciler({ ...rest, token: credentialFromConfig(token ?? '', 'modoboa-token') }, deps);
+    const { token, tokenFile: _, ldapBindPassword, ldapBindPasswordFile: __, ...rest } = s;
+    return new ModoboaReconciler(
+      {
+        ...rest,
+        token: credentialFromConfig(token ?? '', 'modoboa-token'),
+        ldapBindPassword: ldapBindPassword === undefined ? undefined : credentialFromConfig(ldapBindPassword, 'modoboa-ldap-bind'),
+      },
+      deps,
+    );
   },
 };

@@ -1,9 +1,42 @@
 // Plain data of the Modoboa reconciler: the live objects as observed, the change payloads apply executes, ranks and markers.
+import type { Secret } from '../../desired/secret.ts';
 
-/** Dependency ranks: domains before mailboxes before the aliases that point at them (removals run in reverse). */
-export const RANK = { domain: 10, mailbox: 20, alias: 30 } as const;
+/**
+ * Dependency ranks: domains before mailboxes before the aliases that point at them (removals run in reverse). The
+ * authentication parameters go first, so the mailboxes made in the same pass take AD passwords from the start.
+ */
+export const RANK = { authentication: 5, domain: 10, mailbox: 20, alias: 30 } as const;
 
-export type ModoboaKind = 'MailDomain' | 'Mailbox' | 'MailAlias';
+export type ModoboaKind = 'Authentication' | 'MailDomain' | 'Mailbox' | 'MailAlias';
+
+/** The one Authentication object: Modoboa's global LDAP authentication parameters. */
+export const AUTHENTICATION_NAME = 'ldap';
+
+/**
+ * Modoboa's global `core` parameters that make it authenticate people against Active Directory (searchbind), by
+ * their API names. The bind password is apart: it is a Secret on both sides.
+ */
+export interface AuthenticationValues {
+  readonly authentication_type: 'ldap';
+  readonly ldap_server_address: string;
+  readonly ldap_server_port: number;
+  readonly ldap_secured: 'ssl' | 'starttls';
+  readonly ldap_is_active_directory: true;
+  readonly ldap_auth_method: 'searchbind';
+  readonly ldap_bind_dn: string;
+  readonly ldap_search_base: string;
+  readonly ldap_search_filter: string;
+}
+export interface DesiredAuthentication {
+  readonly values: AuthenticationValues;
+  readonly bindPassword: Secret;
+}
+/** The same parameters as Modoboa holds them (any value, as read). */
+export interface LiveAuthentication {
+  readonly values: Readonly<Record<keyof AuthenticationValues, unknown>>;
+  /** Modoboa shows it to super administrators; held as a Secret so it never prints. */
+  readonly bindPassword: Secret;
+}
 
 /** Alias descriptions start with this, then the instance name: `managed by infrasec (infrasec)`. */
 export const ALIAS_MARKER_PREFIX = 'managed by infrasec';
@@ -49,6 +82,8 @@ export interface LiveModoboa {
   readonly accounts: ReadonlyMap<string, LiveAccount>;
   /** By address, lower-case. */
   readonly aliases: ReadonlyMap<string, LiveAlias>;
+  /** Read only when infrasec manages the authentication parameters (ldapUrl set). */
+  readonly authentication?: LiveAuthentication;
 }
 
 /** What a mailbox account should look like; `quotaMB` undefined means the domain's default (use_domain_quota). */
@@ -70,6 +105,7 @@ export interface AliasValues {
 
 /** The one HTTP write a change makes, and what a read-back must find afterwards. */
 export type ModoboaPayload =
+  | { readonly op: 'authentication.update'; readonly values: AuthenticationValues; readonly bindPassword: Secret }
   | { readonly op: 'domain.create'; readonly name: string; readonly values: DomainValues; readonly source?: SourcePos }
   | { readonly op: 'domain.update'; readonly pk: number; readonly name: string; readonly values: DomainValues; readonly adopt: boolean; readonly source?: SourcePos }
   | { readonly op: 'domain.delete'; readonly pk: number; readonly name: string; readonly pruned: true }
@@ -90,4 +126,6 @@ export interface SourcePos {
 export interface ModoboaLayout {
   readonly instance: string;
   readonly mailboxRemoval: 'keep' | 'delete';
+  /** Set when infrasec manages Modoboa's LDAP authentication (systems.modoboa.ldapUrl). */
+  readonly authentication?: DesiredAuthentication;
 }

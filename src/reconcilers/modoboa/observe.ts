@@ -1,7 +1,12 @@
-// Reads Modoboa in bulk: one paged list call per collection (domains, accounts, aliases), normalised to plain live data.
-import { InfrasecError } from '../../errors.ts';
+// Reads Modoboa in bulk: one paged list call per collection (domains, accounts, aliases), plus its global core parameters when infrasec manages authentication; normalised to plain live data.
+import { Secret } from '../../desired/secret.ts';
+import { InfrasecError, TargetUnavailableError } from '../../errors.ts';
 import type { ModoboaClient } from './client.ts';
-import { aliasMarker, type LiveAccount, type LiveAlias, type LiveDomain, type LiveModoboa } from './model.ts';
+import { aliasMarker, type LiveAccount, type LiveAlias, type LiveAuthentication, type LiveDomain, type LiveModoboa } from './model.ts';
+import { AUTHENTICATION_KEYS } from './plan-authentication.ts';
+
+/** Modoboa's global parameters of its `core` application (authentication, LDAP, passwords, theme...): GET and PUT all at once. */
+export const CORE_PARAMETERS = 'api/v2/parameters/global/core/';
 
 /** Who owns what, beyond what Modoboa can hold: the controller's local inventory. */
 export interface Inventory {
@@ -63,15 +68,54 @@ export function normalizeAlias(raw: unknown, instance: string): LiveAlias {
   return { pk: a['pk'] as number, address: String(a['address']).toLowerCase(), recipients, enabled: a['enabled'] !== false, description, owned: description === aliasMarker(instance) };
 }
 
-export async function observeModoboa(client: ModoboaClient, inv: Inventory, instance: string, signal: AbortSignal): Promise<LiveModoboa> {
+/** The `params` object of a GET of the core parameters (every parameter, as Modoboa holds it). */
+export function coreParameters(raw: unknown): Record<string, unknown> {
+  const params = (raw as { params?: unknown } | null)?.params;
+  // Not quoted in the error, unlike other odd answers: it holds secrets.
+  if (!params || typeof params !== 'object' || Array.isArray(params)) throw new InfrasecError('modoboa-api', `Modoboa answered ${CORE_PARAMETERS} with something that is not a parameter set`);
+  return params as Record<string, unknown>;
+}
+
+/**
+ * Reads the core parameters until two answers in a row agree (at most four reads). Modoboa 2.12 builds this answer
+ * in a dict shared by all its threads, which any request arriving meanwhile resets to the defaults
+ * (parameters/tools.py: every Manager() reloads the registry's defaults in place, and get_values_dict returns that
+ * same dict): seen here as 7 answers in 30 read beside two list calls. One odd read would plan a needless write,
+ * or worse, send the defaults back in the PUT that saves every parameter.
+ */
+export async function readCoreParameters(client: ModoboaClient, signal: AbortSignal): Promise<Record<string, unknown>> {
+  let previous: string | undefined;
+  for (let read = 0; read < 4; read++) {
+    const params = coreParameters(await client.call('GET', CORE_PARAMETERS, undefined, signal));
+    const text = JSON.stringify(params);
+    if (text === previous) return params;
+    previous = text;
+  }
+  throw new TargetUnavailableError(`Modoboa answered ${CORE_PARAMETERS} differently on each of four reads (requests running beside it reset what it shows); nothing written, the next pass tries again`);
+}
+
+export function normalizeAuthentication(params: Record<string, unknown>): LiveAuthentication {
+  // Modoboa hides secret parameters from anyone but a super administrator: without it every pass would rewrite it.
+  if (!('ldap_bind_password' in params)) {
+    throw new InfrasecError('modoboa-api', "Modoboa did not show its LDAP bind password: the API token must be a super administrator's to manage authentication");
+  }
+  const values = Object.fromEntries(AUTHENTICATION_KEYS.map((k) => [k, params[k] ?? null])) as LiveAuthentication['values'];
+  const password = params['ldap_bind_password'];
+  return { values, bindPassword: new Secret(typeof password === 'string' ? password : '', 'env', 'modoboa-live-ldap-bind') };
+}
+
+export async function observeModoboa(client: ModoboaClient, inv: Inventory, instance: string, signal: AbortSignal, withAuthentication = false): Promise<LiveModoboa> {
   const [domains, accounts, aliases] = await Promise.all([
     client.list<unknown>('api/v2/domains/', signal),
     client.list<unknown>('api/v2/accounts/', signal),
     client.list<unknown>('api/v2/aliases/', signal),
   ]);
+  // After the lists, not beside them: see readCoreParameters.
+  const parameters = withAuthentication ? await readCoreParameters(client, signal) : undefined;
   return {
     domains: new Map(domains.map((d) => normalizeDomain(d, inv)).map((d) => [d.name, d])),
     accounts: new Map(accounts.map((a) => normalizeAccount(a, inv)).map((a) => [a.username, a])),
     aliases: new Map(aliases.map((a) => normalizeAlias(a, instance)).map((a) => [a.address, a])),
+    ...(parameters === undefined ? {} : { authentication: normalizeAuthentication(parameters) }),
   };
 }

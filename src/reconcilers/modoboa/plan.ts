@@ -14,6 +14,7 @@ import {
   RANK,
   type SourcePos,
 } from './model.ts';
+import { planAuthentication } from './plan-authentication.ts';
 
 const SYSTEM = 'modoboa';
 const lc = (s: string) => s.toLowerCase();
@@ -66,6 +67,9 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
   const changes: Change[] = [];
   const conflicts: Conflict[] = [];
   const conflict = (kind: ModoboaKind, name: string, message: string) => conflicts.push({ system: SYSTEM, kind, name, message });
+
+  const authentication = planAuthentication(layout.authentication, live.authentication);
+  if (authentication) changes.push(authentication);
 
   // ---------- domains ----------
   const domains = new Map<string, MailDomain>();

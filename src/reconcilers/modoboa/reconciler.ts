@@ -9,13 +9,37 @@ import { type FingerprintStore, MemoryFingerprintStore } from '../../engine/fing
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyModoboaPlan, type InventoryWriter } from './apply.ts';
 import { ModoboaClient } from './client.ts';
-import type { LiveModoboa, ModoboaLayout } from './model.ts';
+import { AUTHENTICATION_NAME, type DesiredAuthentication, type LiveModoboa, type ModoboaLayout } from './model.ts';
 import { type Inventory, observeModoboa } from './observe.ts';
+import { serverOf } from './plan-authentication.ts';
 import { planModoboa } from './plan.ts';
 import type { ModoboaSettings } from './settings.ts';
 import { verifyAgainst } from './verify.ts';
 
-export type ModoboaReconcilerSettings = Omit<ModoboaSettings, 'token' | 'tokenFile'> & { readonly token: Secret };
+export type ModoboaReconcilerSettings = Omit<ModoboaSettings, 'token' | 'tokenFile' | 'ldapBindPassword' | 'ldapBindPasswordFile'> & {
+  readonly token: Secret;
+  readonly ldapBindPassword?: Secret | undefined;
+};
+
+/** systems.modoboa.ldap* → the parameters Modoboa should hold; undefined when infrasec does not manage its authentication. */
+function desiredAuthentication(s: ModoboaReconcilerSettings): DesiredAuthentication | undefined {
+  if (s.ldapUrl === undefined) return undefined;
+  if (!s.ldapBindDN || !s.ldapSearchBase || !s.ldapBindPassword) {
+    throw new ConfigError(`systems.modoboa: ldapUrl needs ldapBindDN, ldapBindPassword (or ldapBindPasswordFile) and ldapSearchBase (Authentication/${AUTHENTICATION_NAME})`);
+  }
+  return {
+    values: {
+      authentication_type: 'ldap',
+      ...serverOf(s.ldapUrl),
+      ldap_is_active_directory: true,
+      ldap_auth_method: 'searchbind',
+      ldap_bind_dn: s.ldapBindDN,
+      ldap_search_base: s.ldapSearchBase,
+      ldap_search_filter: s.ldapSearchFilter,
+    },
+    bindPassword: s.ldapBindPassword,
+  };
+}
 
 export interface ModoboaDeps {
   /** Durable controller state: holds the inventory of domains and accounts infrasec owns. In memory when absent. */
@@ -52,7 +76,8 @@ export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa>
       onThrottled: (waitMs, path) => this.#log?.warn({ event: 'modoboa.throttled', waitMs, path }, 'Modoboa throttled a request; waiting'),
     });
     this.#store = deps.fingerprints ?? new MemoryFingerprintStore();
-    this.#layout = { instance: settings.instance, mailboxRemoval: settings.mailboxRemoval };
+    const authentication = desiredAuthentication(settings);
+    this.#layout = { instance: settings.instance, mailboxRemoval: settings.mailboxRemoval, ...(authentication ? { authentication } : {}) };
     this.#prefix = `modoboa/${this.client.origin}/${settings.instance}`;
   }
 
@@ -67,7 +92,7 @@ export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa>
 
   async observe(signal: AbortSignal): Promise<LiveModoboa> {
     const started = performance.now();
-    const live = await observeModoboa(this.client, this.#inventory, this.#layout.instance, signal);
+    const live = await observeModoboa(this.client, this.#inventory, this.#layout.instance, signal, this.#layout.authentication !== undefined);
     this.#log?.info(
       { event: 'observe.done', domains: live.domains.size, accounts: live.accounts.size, aliases: live.aliases.size, ms: Math.round(performance.now() - started) },
       'observed Modoboa',

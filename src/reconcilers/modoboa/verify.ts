@@ -3,6 +3,7 @@ import type { Diagnostic } from '../../desired/diagnostic.ts';
 import type { Applied } from '../../engine/types.ts';
 import type { LiveModoboa, ModoboaPayload } from './model.ts';
 import { liveMailboxValues } from './plan.ts';
+import { authenticationDifferences } from './plan-authentication.ts';
 
 export function verifyAgainst(live: LiveModoboa, applied: readonly Applied[]): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -14,6 +15,11 @@ export function verifyAgainst(live: LiveModoboa, applied: readonly Applied[]): D
       out.push({ file: src?.file ?? '', line: src?.line ?? 0, col: src?.col ?? 0, path: '', code: 'modoboa-verify', message: `${a.change.kind}/${a.change.name}: ${message}`, severity: 'error' });
     const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
     switch (p.op) {
+      case 'authentication.update': {
+        const fields = authenticationDifferences({ values: p.values, bindPassword: p.bindPassword }, live.authentication);
+        if (fields.length > 0) problem(`Modoboa's authentication parameters differ from what was written (${fields.map((f) => f.path).join(', ')})`);
+        break;
+      }
       case 'domain.create':
       case 'domain.update': {
         const d = live.domains.get(p.name);

@@ -77,6 +77,13 @@ export async function runControllerDemo(opts: ControllerDemoOptions = {}): Promi
     writeFileSync(env['INFRASEC_CONFIG']!, '# settings come from INFRASEC_* variables in this demo\n{}\n');
     say(`$ INFRASEC_GIT_URL=file://${bare} … infrasec run    (JSON logs: ${logFile})`);
     child = spawn(process.execPath, [CLI, 'run'], { env, cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    // If this process is made to exit early (the demo interrupted), the controller does not outlive it.
+    const running = child;
+    const orphanGuard = () => {
+      if (running.exitCode === null && running.signalCode === null) running.kill('SIGKILL');
+    };
+    process.once('exit', orphanGuard);
+    running.once('exit', () => process.off('exit', orphanGuard));
     const log = createWriteStream(logFile);
     let logged = '';
     const url = await new Promise<string>((resolve, reject) => {

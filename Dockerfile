@@ -7,13 +7,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# 2. Build dist/ with the dev dependencies (TypeScript); only dist/ leaves this stage.
+# 2. Build dist/ with the dev dependencies (TypeScript, and tsx for the step that precompiles the JSON Schemas into
+#    dist/desired/schema-validators.cjs); only dist/ leaves this stage.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
+COPY schemas schemas
+COPY scripts/build-validators.ts scripts/
 RUN npm run build
 
 # 3. Runtime: git (+ ssh, gpg for signed commits), age for encrypted secrets, tini to forward signals and reap git's children.

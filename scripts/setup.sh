@@ -64,8 +64,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # 4. The compiled CLI (dist/, what bin/infrasec.js and the image run): rebuilt from scratch when it is missing or
-#    older than a source file or the build settings, so the demo and the CLI tests run what users run.
-if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/cli.js -print -quit)" ]; then
+#    older than a source file, a JSON Schema (precompiled into dist/desired/schema-validators.cjs, the build's last
+#    output) or the build settings, so the demo and the CLI tests run what users run.
+built=dist/desired/schema-validators.cjs
+if [ ! -f dist/cli.js ] || [ ! -f "$built" ] || [ -n "$(find src schemas scripts/build-validators.ts tsconfig.json tsconfig.build.json package-lock.json -newer "$built" -print -quit)" ]; then
   echo "setup: building dist/ (npm run build)" >&2
   rm -rf dist
   npm run --silent build >&2

@@ -1,17 +1,18 @@
-// Loads the JSON Schemas in schemas/ into ajv, validates one document against its kind, and lists the fields marked x-sensitive.
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+// Validates one document against its kind's JSON Schema and lists the fields marked x-sensitive. The validators are the ones
+// precompiled by `npm run build` when they match the schema files, else compiled at first use (from src/ under tsx).
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { formatPath } from './diagnostic.ts';
 import { KINDS, type Kind } from './model.ts';
+import { compileValidators } from './schema-compile.ts';
+import { readSchemaFiles, type JsonSchema, type SchemaFiles } from './schema-files.ts';
 
-// ajv-formats is CommonJS with `exports.default`; require() gives the plugin function without ESM interop guesswork.
-const addFormats = createRequire(import.meta.url)('ajv-formats') as (ajv: Ajv, formats: string[]) => Ajv;
+export { SCHEMA_BASE, SCHEMA_DIR } from './schema-files.ts';
 
-export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
-export const SCHEMA_BASE = 'https://infrasec.dev/schemas/v1/';
+/** Written next to the compiled schema.js by scripts/build-validators.ts; absent beside schema.ts in src/. */
+export const PRECOMPILED_MODULE = new URL('./schema-validators.cjs', import.meta.url);
 
 export interface SchemaIssue {
   readonly path: ReadonlyArray<string | number>;
@@ -19,27 +20,32 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
-type JsonSchema = Record<string, unknown>;
+type Validators = ReadonlyMap<Kind, ValidateFunction>;
 
-let cached: { validators: Map<Kind, ValidateFunction>; schemas: Map<string, JsonSchema> } | undefined;
+let cached: { validators: Validators; schemas: ReadonlyMap<string, JsonSchema> } | undefined;
+
+/**
+ * The precompiled validators when `module` exists and was compiled from exactly these schema files (its digest), else
+ * undefined: schemas edited since the build are compiled again rather than checked against stale code.
+ */
+export function precompiledValidators(files: SchemaFiles, module: URL = PRECOMPILED_MODULE): Validators | undefined {
+  const path = fileURLToPath(module);
+  if (!existsSync(path)) return undefined;
+  const exported = createRequire(import.meta.url)(path) as Record<string, unknown>;
+  if (exported['schemaDigest'] !== files.digest) return undefined;
+  const validators = new Map<Kind, ValidateFunction>();
+  for (const kind of KINDS) {
+    const v = exported[kind];
+    if (typeof v !== 'function') throw new Error(`${path} has no validator for ${kind}: run \`npm run build\``);
+    validators.set(kind, v as ValidateFunction);
+  }
+  return validators;
+}
 
 function load() {
   if (cached) return cached;
-  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, keywords: ['x-sensitive'] });
-  addFormats(ajv, ['email', 'ipv4', 'date', 'date-time']);
-  const schemas = new Map<string, JsonSchema>();
-  for (const f of readdirSync(SCHEMA_DIR).filter((n) => n.endsWith('.schema.json')).sort()) {
-    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, f), 'utf8')) as JsonSchema;
-    schemas.set(f, schema);
-    ajv.addSchema(schema);
-  }
-  const validators = new Map<Kind, ValidateFunction>();
-  for (const kind of KINDS) {
-    const v = ajv.getSchema(`${SCHEMA_BASE}${kind.toLowerCase()}.schema.json`);
-    if (!v) throw new Error(`schema for ${kind} missing from ${SCHEMA_DIR}`);
-    validators.set(kind, v);
-  }
-  cached = { validators, schemas };
+  const files = readSchemaFiles();
+  cached = { validators: precompiledValidators(files) ?? compileValidators(files), schemas: files.schemas };
   return cached;
 }
 

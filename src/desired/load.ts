@@ -5,7 +5,7 @@ import { compareDiagnostics, formatPath, type Diagnostic } from './diagnostic.ts
 import { checkReferences } from './references.ts';
 import { API_VERSION, KINDS, type AnyResource, type DesiredState, type Kind, type SourceRef } from './model.ts';
 import { LIMIT_SETTINGS, totalLimits, type TotalLimits } from './limits.ts';
-import { LIMITS, parseFile, positionInDocument, type ParsedDocument } from './parse.ts';
+import { LIMITS, parseFile, type ParsedDocument } from './parse.ts';
 import { validateAgainstSchema } from './schema.ts';
 import { normalizeSpec } from './defaults.ts';
 
@@ -150,9 +150,7 @@ export function loadFromFiles(
 }
 
 function sourceRef(doc: ParsedDocument): SourceRef {
-  const at = (path: ReadonlyArray<string | number>) => positionInDocument(doc.doc, doc.lineCounter, path);
-  const { line, col } = at([]);
-  return { file: doc.file, line, col, at };
+  return { file: doc.file, line: doc.start.line, col: doc.start.col, at: doc.at };
 }
 
 function toResource(doc: ParsedDocument, diagnostics: Diagnostic[]): AnyResource | undefined {

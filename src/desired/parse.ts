@@ -1,6 +1,8 @@
-// Reads desired-state files into positioned YAML documents, rejecting hostile input (size, encoding, aliases, depth, keys).
+// Reads desired-state files into positioned YAML documents, rejecting hostile input (size, encoding, aliases, depth, keys):
+// the plain subset through plain-yaml.ts, anything else through the yaml library, which also gives positions on demand.
 import { Lexer, LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './diagnostic.ts';
+import { readPlainYaml } from './plain-yaml.ts';
 
 export const LIMITS = {
   /** Bytes per file. A COD's whole state is a few hundred KiB; anything bigger is a mistake or an attack. */
@@ -13,12 +15,16 @@ export const LIMITS = {
   maxStringLength: 16 * 1024,
 } as const;
 
+type Position = { line: number; col: number };
+
 export interface ParsedDocument {
   readonly file: string;
   readonly index: number;
   readonly value: unknown;
-  readonly doc: Document.Parsed;
-  readonly lineCounter: LineCounter;
+  /** Where the document's content starts. */
+  readonly start: Position;
+  /** Position of the node at a field path, or of its closest ancestor that exists (positionInDocument). */
+  readonly at: (path: ReadonlyArray<string | number>) => Position;
 }
 
 export interface ParseResult {
@@ -130,7 +136,6 @@ export function excessiveNestingOffset(text: string): number | undefined {
 
 /** Parses one file's bytes. Never throws for bad input: every problem becomes a diagnostic. */
 export function parseFile(file: string, bytes: Uint8Array): ParseResult {
-  const diagnostics: Diagnostic[] = [];
   if (bytes.byteLength > LIMITS.maxFileBytes) {
     return { documents: [], diagnostics: [error(file, 1, 1, '', 'file-too-large', `file is ${bytes.byteLength} bytes, above the limit of ${LIMITS.maxFileBytes}`)] };
   }
@@ -144,6 +149,26 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
+  const plain = readPlainYaml(text, { maxDepth: LIMITS.maxDepth, maxDocuments: LIMITS.maxDocumentsPerFile });
+  if (plain) {
+    // Positions are needed only for a finding: the yaml library reads the file then, once, and gives the same ones as ever.
+    let positioned: Map<number, ParsedDocument> | undefined;
+    const documents = plain.map(({ index, value, line, col }): ParsedDocument => {
+      const start = { line, col };
+      const at = (path: ReadonlyArray<string | number>) => {
+        positioned ??= new Map(parseWithLibrary(file, text).documents.map((d) => [d.index, d]));
+        return positioned.get(index)?.at(path) ?? start;
+      };
+      return { file, index, value, start, at };
+    });
+    return { documents, diagnostics: [] };
+  }
+  return parseWithLibrary(file, text);
+}
+
+/** Parses decoded text with the yaml library, with every hostile-input check: what parseFile does outside the plain subset. Never throws. */
+export function parseWithLibrary(file: string, text: string): ParseResult {
+  const diagnostics: Diagnostic[] = [];
   const tooDeepAt = excessiveNestingOffset(text);
   if (tooDeepAt !== undefined) {
     const line = lineOf(text, tooDeepAt);
@@ -203,7 +228,8 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
       } else diagnostics.push(error(file, line, col, '', 'yaml-syntax', 'document cannot be read'));
       return;
     }
-    documents.push({ file, index, value, doc, lineCounter });
+    const at = (path: ReadonlyArray<string | number>) => positionInDocument(doc, lineCounter, path);
+    documents.push({ file, index, value, start: at([]), at });
   });
   return { documents, diagnostics };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, excessiveNestingOffset, parseFile, positionInDocument } from '../../src/desired/parse.ts';
+import { LIMITS, excessiveNestingOffset, parseFile } from '../../src/desired/parse.ts';
 import { lineOf } from './documents.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -213,10 +213,18 @@ describe('excessiveNestingOffset', () => {
   });
 });
 
-describe('positionInDocument', () => {
-  const text = 'apiVersion: infrasec/v1\nkind: User\nspec:\n  groups:\n    - ops\n    - rh\n  mailbox:\n    quotaMB: 10\n';
+describe.each([
+  ['in the plain subset', ''],
+  // A tag is outside the plain subset: the yaml library reads this one from the start.
+  ['outside the plain subset', 'extra: !!str x\n'],
+])('positions %s', (_where, tail) => {
+  const text = `apiVersion: infrasec/v1\nkind: User\nspec:\n  groups:\n    - ops\n    - rh\n  mailbox:\n    quotaMB: 10\n${tail}`;
   const doc = parse(text).documents[0]!;
-  const at = (path: Array<string | number>) => positionInDocument(doc.doc, doc.lineCounter, path);
+  const at = (path: Array<string | number>) => doc.at(path);
+
+  it('starts the document at its first key', () => {
+    expect(doc.start).toEqual({ line: 1, col: 1 });
+  });
 
   it.each<[Array<string | number>, { line: number; col: number }]>([
     [[], { line: 1, col: 1 }],

@@ -1,8 +1,13 @@
 // Reads desired-state files into positioned YAML documents, rejecting hostile input (size, encoding, aliases, depth, keys):
 // the plain subset through plain-yaml.ts, anything else through the yaml library, which also gives positions on demand.
-import { Lexer, LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { Diagnostic } from './diagnostic.ts';
 import { readPlainYaml } from './plain-yaml.ts';
+
+let library: typeof import('yaml') | undefined;
+/** The yaml library, loaded at first use: a state written in the plain subset needs it only to position a finding. */
+const yaml = (): typeof import('yaml') => (library ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 export const LIMITS = {
   /** Bytes per file. A COD's whole state is a few hundred KiB; anything bigger is a mistake or an attack. */
@@ -44,6 +49,7 @@ export function positionOf(lineCounter: LineCounter, offset: number): { line: nu
 
 /** Position of the node at `path` in a document, or the closest ancestor that exists. */
 export function positionInDocument(doc: Document.Parsed, lineCounter: LineCounter, path: ReadonlyArray<string | number>): { line: number; col: number } {
+  const { isMap, isNode, isScalar } = yaml();
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
     if (isNode(node) && node.range) return positionOf(lineCounter, node.range[0]);
@@ -61,6 +67,7 @@ export function positionInDocument(doc: Document.Parsed, lineCounter: LineCounte
 
 /** Depth of a YAML node tree, walked iteratively so hostile nesting cannot blow the stack. */
 function nodeDepth(root: Node | null | undefined): { depth: number; deepest?: Node } {
+  const { isMap, isSeq } = yaml();
   let max = 0;
   let deepest: Node | undefined;
   const stack: Array<[unknown, number]> = [[root, 1]];
@@ -88,6 +95,7 @@ function nodeDepth(root: Node | null | undefined): { depth: number; deepest?: No
  * uniqueKeys check rescans every earlier key: quadratic, minutes for a 1 MiB file of short keys). Depth is already bounded.
  */
 function duplicateKeys(root: Node): Node[] {
+  const { isMap, isScalar, isSeq } = yaml();
   const found: Node[] = [];
   const stack: unknown[] = [root];
   while (stack.length > 0) {
@@ -120,7 +128,7 @@ export function excessiveNestingOffset(text: string): number | undefined {
   let flow = 0;
   let compact = 0;
   let offset = 0;
-  for (const token of new Lexer().lex(text)) {
+  for (const token of new (yaml().Lexer)().lex(text)) {
     if (token === '[' || token === '{') {
       if (++flow > LIMITS.maxDepth) return offset;
     } else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
@@ -176,6 +184,7 @@ export function parseWithLibrary(file: string, text: string): ParseResult {
     return { documents: [], diagnostics: [error(file, line, col, '', 'nesting-too-deep', `nesting deeper than ${LIMITS.maxDepth} levels`)] };
   }
 
+  const { LineCounter, isScalar, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true, merge: false, version: '1.2' });
   const list = Array.isArray(docs) ? docs : [];

@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { User } from '../src/desired/model.ts';
 import { Secret, sha256Hex } from '../src/desired/secret.ts';
-import { FileFingerprintStore } from '../src/engine/fingerprints.ts';
+import { FileFingerprintStore } from '../src/state/fingerprints.ts';
 import { guard } from '../src/engine/guard.ts';
 import { DEFAULT_POLICY } from '../src/engine/types.ts';
 import { encodeUnicodePwd } from '../src/reconcilers/active-directory/encoding.ts';

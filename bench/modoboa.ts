@@ -7,7 +7,7 @@
 import { Agent, request } from 'undici';
 import { loadavg } from 'node:os';
 import { Secret } from '../src/desired/secret.ts';
-import { MemoryFingerprintStore } from '../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../src/state/fingerprints.ts';
 import { runPass } from '../src/engine/pass.ts';
 import { DEFAULT_POLICY } from '../src/engine/types.ts';
 import { throwAwayPassword } from '../src/reconcilers/modoboa/apply.ts';

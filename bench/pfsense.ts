@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { Secret } from '../src/desired/secret.ts';
-import { MemoryFingerprintStore } from '../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../src/state/fingerprints.ts';
 import { guard } from '../src/engine/guard.ts';
 import { DEFAULT_POLICY, type Change } from '../src/engine/types.ts';
 import type { PfSensePayload } from '../src/reconcilers/pfsense/model.ts';

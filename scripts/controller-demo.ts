@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Attribute, Change as LdapChange, Client } from 'ldapts';
-import type { ControllerStatus } from '../src/engine/status.ts';
+import type { ControllerStatus } from '../src/controller/status.ts';
 import type { DriftReport } from '../src/report/drift.ts';
 import { githubSignature } from '../src/sources/webhook.ts';
 import { adEnvironment, startSambaDc, type SambaDc } from '../test/harness/samba.ts';

@@ -1,8 +1,8 @@
 // The controller's persisted state (controller-state.json): which revision each system converged to, and which are stalled.
 import { join } from 'node:path';
-import { readStateFile, writeFileAtomic } from '../engine/state-file.ts';
-import { CONTROLLER_STATE_FILE } from '../engine/state-catalog.ts';
-import type { Stall } from '../engine/status.ts';
+import { readStateFile, writeFileAtomic } from '../state/state-file.ts';
+import { CONTROLLER_STATE_FILE } from '../state/state-catalog.ts';
+import type { Stall } from './status.ts';
 import type { SystemName } from '../engine/types.ts';
 
 export interface PersistedState {

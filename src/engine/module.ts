@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { Secret, sha256Hex } from '../desired/secret.ts';
 import type { ResolvedState } from '../desired/model.ts';
-import type { FingerprintStore } from './fingerprints.ts';
+import type { FingerprintStore } from '../state/fingerprints.ts';
 import type { Reconciler, SystemName } from './types.ts';
 
 export type AnyReconciler = Reconciler<ResolvedState, unknown>;

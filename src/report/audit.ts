@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { copyFile, open, readFile, truncate } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InfrasecError } from '../errors.ts';
-import { AUDIT_HEAD_RECOVERY } from '../engine/state-catalog.ts';
-import { readStateFile, writeFileAtomic } from '../engine/state-file.ts';
+import { AUDIT_HEAD_RECOVERY } from '../state/state-catalog.ts';
+import { readStateFile, writeFileAtomic } from '../state/state-file.ts';
 import type { Change, SystemName } from '../engine/types.ts';
 import { changeToJson } from './plan.ts';
 

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { StatusBoard } from '../engine/status.ts';
+import type { StatusBoard } from '../controller/status.ts';
 import { renderDriftHtml, renderDriftJson, renderDriftMarkdown, type DriftReport } from '../report/drift.ts';
 import { constantTimeEqual, verifyWebhook } from '../sources/webhook.ts';
 import type { ControllerMetrics } from './metrics.ts';

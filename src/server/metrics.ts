@@ -1,4 +1,4 @@
-// Prometheus metrics of the controller (prom-client, one registry per controller). Only engine/status.ts writes them.
+// Prometheus metrics of the controller (prom-client, one registry per controller). Only controller/status.ts writes them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class ControllerMetrics {

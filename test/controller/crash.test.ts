@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'ldapts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerStatus } from '../../src/engine/status.ts';
+import type { ControllerStatus } from '../../src/controller/status.ts';
 import { verifyAuditFile } from '../../src/report/audit.ts';
 import { startSambaDc, type SambaDc } from '../harness/samba.ts';
 import { controllerEnv, findAccounts, ldapClient, REPO_ROOT, seededRepository, userYaml } from './ad-fixture.ts';

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type RunningController } from '../../src/commands/controller.ts';
 import { configSchema } from '../../src/config.ts';
-import type { ControllerStatus, SystemStatus } from '../../src/engine/status.ts';
+import type { ControllerStatus, SystemStatus } from '../../src/controller/status.ts';
 import { startSambaDc, type SambaDc } from '../harness/samba.ts';
 import type { GitFixture } from '../sources/git-fixture.ts';
 import { findAccounts, ldapClient, seededRepository, setTitleByHand } from './ad-fixture.ts';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Client } from 'ldapts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type RunningController } from '../../src/commands/controller.ts';
-import type { ControllerStatus } from '../../src/engine/status.ts';
+import type { ControllerStatus } from '../../src/controller/status.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { DriftReport } from '../../src/report/drift.ts';
 import { githubSignature } from '../../src/sources/webhook.ts';

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config.ts';
 import type { ResolvedState } from '../../src/desired/model.ts';
 import type { Resolved } from '../../src/desired/resolve.ts';
-import { Controller, controllerPaths } from '../../src/engine/loop.ts';
+import { Controller, controllerPaths } from '../../src/controller/controller.ts';
 import type { AnyReconciler } from '../../src/engine/systems.ts';
 import type { SystemName } from '../../src/engine/types.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../src/config.ts';
-import { Controller, controllerPaths } from '../../src/engine/loop.ts';
+import { Controller, controllerPaths } from '../../src/controller/controller.ts';
 import type { AnyReconciler } from '../../src/engine/systems.ts';
 import type { SystemName } from '../../src/engine/types.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { onceExitCode } from '../../src/commands/controller.ts';
 import { configSchema } from '../../src/config.ts';
-import { Controller } from '../../src/engine/loop.ts';
+import { Controller } from '../../src/controller/controller.ts';
 import type { AnyReconciler } from '../../src/engine/systems.ts';
 import type { SystemName } from '../../src/engine/types.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSource } from '../../src/commands/controller.ts';
 import { configSchema } from '../../src/config.ts';
-import { Controller, controllerPaths } from '../../src/engine/loop.ts';
+import { Controller, controllerPaths } from '../../src/controller/controller.ts';
 import type { AnyReconciler } from '../../src/engine/systems.ts';
 import type { SystemName } from '../../src/engine/types.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -1,6 +1,6 @@
 // Integration (real node:http on 127.0.0.1): probes, bearer token, /status, /metrics, drift format negotiation, webhook authentication.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatusBoard } from '../../src/engine/status.ts';
+import { StatusBoard } from '../../src/controller/status.ts';
 import type { PassResult } from '../../src/engine/pass.ts';
 import { EMPTY_DRIFT_REPORT, updateDriftReport, type DriftReport } from '../../src/report/drift.ts';
 import { DEFAULT_POLICY } from '../../src/engine/types.ts';

@@ -1,6 +1,6 @@
 // Turns each guarded Change into its LDAP writes, rank by rank, a few in flight within a rank; records every outcome.
 import type { Logger } from 'pino';
-import type { FingerprintStore } from '../../engine/fingerprints.ts';
+import type { FingerprintStore } from '../../state/fingerprints.ts';
 import { isPrune } from '../../engine/guard.ts';
 import type { Applied, ApplyHooks, GuardedPlan } from '../../engine/types.ts';
 import type { AdChange } from './plan.ts';

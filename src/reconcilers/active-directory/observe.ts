@@ -1,5 +1,5 @@
 // Reads live AD in bulk — one paged search for users, one for groups, one for the managed OUs — and normalizes entries to the desired shape.
-import type { FingerprintStore } from '../../engine/fingerprints.ts';
+import type { FingerprintStore } from '../../state/fingerprints.ts';
 import type { AdClient, Entry } from './client.ts';
 import { decodeGroupType, normalizeFiletime, UAC_ACCOUNTDISABLE } from './encoding.ts';
 import { normalizeDn } from './escape.ts';

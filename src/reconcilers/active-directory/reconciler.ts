@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Diagnostic } from '../../desired/diagnostic.ts';
 import type { ResolvedState } from '../../desired/model.ts';
-import type { FingerprintStore } from '../../engine/fingerprints.ts';
+import type { FingerprintStore } from '../../state/fingerprints.ts';
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyPlan } from './apply.ts';
 import { AdClient } from './client.ts';

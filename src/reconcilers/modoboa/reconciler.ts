@@ -5,7 +5,7 @@ import type { Diagnostic } from '../../desired/diagnostic.ts';
 import type { ResolvedState } from '../../desired/model.ts';
 import type { Secret } from '../../desired/secret.ts';
 import { ConfigError } from '../../errors.ts';
-import { type FingerprintStore, MemoryFingerprintStore } from '../../engine/fingerprints.ts';
+import { type FingerprintStore, MemoryFingerprintStore } from '../../state/fingerprints.ts';
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyModoboaPlan, type InventoryWriter } from './apply.ts';
 import { ModoboaClient } from './client.ts';

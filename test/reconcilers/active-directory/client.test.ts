@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, sha256Hex } from '../../../src/desired/secret.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { AuthenticationError, ConfigError, TargetUnavailableError } from '../../../src/errors.ts';
 import { ActiveDirectoryReconciler } from '../../../src/reconcilers/active-directory/reconciler.ts';
 import type { AdSettings } from '../../../src/reconcilers/active-directory/settings.ts';

@@ -1,6 +1,6 @@
 // Unit: wire entries from a paged search normalize into the desired shape (owned, enabled, never-expiring, ranged members).
 import { describe, expect, it } from 'vitest';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { memberRange, normalizeGroup, normalizeUser } from '../../../src/reconcilers/active-directory/observe.ts';
 import { passwordFingerprintKey } from '../../../src/reconcilers/active-directory/plan.ts';
 

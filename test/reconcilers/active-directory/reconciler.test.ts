@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../../src/desired/diagnostic.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret, sha256Hex } from '../../../src/desired/secret.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { guard } from '../../../src/engine/guard.ts';
 import { type Applied, DEFAULT_POLICY, type Plan, type Policy } from '../../../src/engine/types.ts';
 import { escapeDnValue } from '../../../src/reconcilers/active-directory/escape.ts';

@@ -1,7 +1,7 @@
 // Apply: the UpdateConfig frames it builds, batching under the header limit, per-change retry, reloads and the reload debt.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard } from '../../../src/engine/guard.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { DEFAULT_POLICY, type GuardedPlan as AnyGuardedPlan } from '../../../src/engine/types.ts';
 import { updateConfigHeaders } from '../../../src/reconcilers/asterisk/apply.ts';
 import type { AsteriskPayload } from '../../../src/reconcilers/asterisk/model.ts';

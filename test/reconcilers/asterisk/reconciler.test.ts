@@ -6,7 +6,7 @@ import { Secret } from '../../../src/desired/secret.ts';
 import { runPass } from '../../../src/engine/pass.ts';
 import { DEFAULT_POLICY, type GuardedPlan as AnyGuardedPlan, type Policy } from '../../../src/engine/types.ts';
 import { configSchema } from '../../../src/config.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { buildSystems } from '../../../src/engine/systems.ts';
 import { AuthenticationError, TargetUnavailableError } from '../../../src/errors.ts';
 import { createLogger, silentLogger } from '../../../src/log.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { runPass } from '../../../src/engine/pass.ts';
 import { buildSystems } from '../../../src/engine/systems.ts';
 import { silentLogger } from '../../../src/log.ts';

@@ -1,5 +1,5 @@
 // A seeded pfSense emulator and a reconciler pointed at it over HTTPS, for the pfSense integration tests.
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { guard } from '../../../src/engine/guard.ts';
 import { DEFAULT_POLICY, type Applied, type Plan, type Policy } from '../../../src/engine/types.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';

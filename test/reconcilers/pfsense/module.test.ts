@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { buildSystems } from '../../../src/engine/systems.ts';
 import { AuthenticationError, ConfigError, TargetUnavailableError } from '../../../src/errors.ts';
 import { silentLogger } from '../../../src/log.ts';

@@ -14,18 +14,18 @@ import { changeToJson } from '../report/plan.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';
 import { fastForwardVerdict, type FastForwardVerdict } from '../sources/fast-forward.ts';
 import type { Source, SourceSnapshot } from '../sources/source.ts';
-import { backoffDelay, type BackoffPolicy } from './backoff.ts';
-import { preparePass, type PassOptions, type PassResult } from './pass.ts';
-import { CONTROLLER_STATE_FILE, DRIFT_REPORT_CHECK } from './state-catalog.ts';
-import { readDerivedFile, readStateFile, writeFileAtomic } from './state-file.ts';
-import { acquireStateLock, stateLockPath, type StateLock } from './state-lock.ts';
+import { backoffDelay, type BackoffPolicy } from '../engine/backoff.ts';
+import { preparePass, type PassOptions, type PassResult } from '../engine/pass.ts';
+import { CONTROLLER_STATE_FILE, DRIFT_REPORT_CHECK } from '../state/state-catalog.ts';
+import { readDerivedFile, readStateFile, writeFileAtomic } from '../state/state-file.ts';
+import { acquireStateLock, stateLockPath, type StateLock } from '../state/state-lock.ts';
 import { userInfo } from 'node:os';
-import type { PersistedState } from '../controller/applied-state.ts';
-import { PassRecorder } from '../controller/pass-recorder.ts';
+import type { PersistedState } from './applied-state.ts';
+import { PassRecorder } from './pass-recorder.ts';
 import { sha256Hex } from '../desired/secret.ts';
 import { StatusBoard, type Stall } from './status.ts';
-import type { AnyReconciler } from './systems.ts';
-import type { SystemName } from './types.ts';
+import type { AnyReconciler } from '../engine/systems.ts';
+import type { SystemName } from '../engine/types.ts';
 
 const CONTROLLER_ACTOR = { via: 'controller', user: userInfo().username } as const;
 
@@ -48,7 +48,7 @@ export interface ControllerDeps {
   readonly stuckGraceMs?: number;
 }
 
-export type { PersistedState } from '../controller/applied-state.ts';
+export type { PersistedState } from './applied-state.ts';
 
 interface Desired {
   readonly snapshot: SourceSnapshot;

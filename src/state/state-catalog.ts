@@ -24,7 +24,7 @@ export const CONTROLLER_STATE_FILE: StateFileSpec = {
     'adopts whatever head the source offers, without the fast-forward check',
 };
 
-/** fingerprints.json: see engine/fingerprints.ts (it checks its own digest). */
+/** fingerprints.json: see state/fingerprints.ts (it checks its own digest). */
 export const FINGERPRINTS_RECOVERY =
   'It records which passwords infrasec set (fingerprints of the Git ciphertexts, no secret). Stop the controller and restore it from a backup of the ' +
   'state directory; or move it aside (mv it to a .bad name): every owned account with a password in Git is then held, its own password kept, until ' +

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireStateLock, bootId, formatLockOwner, parseLockOwner, processStartTime, stateLockPath } from '../../src/engine/state-lock.ts';
+import { acquireStateLock, bootId, formatLockOwner, parseLockOwner, processStartTime, stateLockPath } from '../../src/state/state-lock.ts';
 import { silentLogger } from '../../src/log.ts';
 
 describe('acquireStateLock', () => {

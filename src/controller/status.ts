@@ -3,8 +3,8 @@ import type { Diagnostic } from '../desired/diagnostic.ts';
 import { formatDiagnostic } from '../desired/diagnostic.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';
 import type { SignatureCheck, SourceDescription, SourceSnapshot } from '../sources/source.ts';
-import type { PassResult, PassStatus } from './pass.ts';
-import type { SystemName } from './types.ts';
+import type { PassResult, PassStatus } from '../engine/pass.ts';
+import type { SystemName } from '../engine/types.ts';
 
 /**
  * stuck: a pass ran past its timeout and has not settled; the worker waits for it rather than start a second one.

@@ -8,6 +8,7 @@ import { settingsFromEnv } from './environment.ts';
 import { DEFAULT_TOTAL_LIMITS } from './desired/limits.ts';
 import { ConfigError } from './errors.ts';
 import { SYSTEM_MODULES } from './reconcilers/registry.ts';
+import { findCycle, restrictGraph, type DependencyGraph } from './engine/dependencies.ts';
 
 const driftMode = z.enum(['correct', 'report', 'ignore']);
 
@@ -77,15 +78,31 @@ const controllerSchema = z
   })
   .strict();
 
-/** A system's section: the module's own settings plus the policy block every system shares. */
+const systemNameSchema = z.enum(SYSTEM_MODULES.map((m) => m.name) as [SystemName, ...SystemName[]]);
+
+/** A system's section: the module's own settings plus what every system shares (policy, dependsOn). */
 function systemSectionSchema(module: SystemModule) {
-  return module.settings.extend({ policy: policySchema.default(policySchema.parse({})) });
+  return module.settings.extend({
+    policy: policySchema.default(policySchema.parse({})),
+    /** Systems whose pass must converge on a commit before this one runs on it; default: what the module declares. */
+    dependsOn: z.array(systemNameSchema).optional(),
+  });
 }
 
 const systemsSchema = z
   .object(Object.fromEntries(SYSTEM_MODULES.map((m) => [m.name, systemSectionSchema(m).optional()])))
   .strict()
+  .superRefine((systems, ctx) => {
+    const cycle = findCycle(graphOf(systems as Record<string, { dependsOn?: SystemName[] } | undefined>));
+    if (cycle) ctx.addIssue({ code: 'custom', path: [cycle[0]!, 'dependsOn'], message: `systems depend on each other in a cycle (${cycle.join(' → ')}); no pass could ever run. Remove one dependsOn` });
+  })
   .default({});
+
+/** Dependencies among the configured systems: each section's dependsOn, else its module's; unconfigured systems are not waited for. */
+function graphOf(systems: Readonly<Record<string, { dependsOn?: readonly SystemName[] } | undefined>>): DependencyGraph {
+  const graph = new Map(SYSTEM_MODULES.filter((m) => systems[m.name] !== undefined).map((m) => [m.name, systems[m.name]?.dependsOn ?? m.dependsOn ?? []] as const));
+  return restrictGraph(graph, new Set(graph.keys()));
+}
 
 const desiredStateSchema = z
   .object({
@@ -259,6 +276,11 @@ async function readSecretFiles(m: SystemModule, section: Record<string, unknown>
 
 export function policyOf(config: Config, system: SystemName): Policy {
   return (config.systems[system] as SystemConfig | undefined)?.policy ?? DEFAULT_POLICY;
+}
+
+/** Which configured system waits for which on a new commit (see `dependsOn`). */
+export function dependencyGraph(config: Config): DependencyGraph {
+  return graphOf(config.systems as Record<string, { dependsOn?: SystemName[] } | undefined>);
 }
 
 /** Systems with connection settings, in registry order; the others are off and reported as skipped. */

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
-import { loadConfig, type Config } from '../config.ts';
+import { dependencyGraph, loadConfig, type Config } from '../config.ts';
 import { FileFingerprintStore } from '../state/fingerprints.ts';
 import { Controller, controllerPaths } from '../controller/controller.ts';
 import type { PassResult } from '../engine/pass.ts';
@@ -116,7 +116,7 @@ async function assemble(config: Config, logger: Logger) {
   const notifier = config.controller.notifyUrl
     ? new WebhookNotifier({ url: config.controller.notifyUrl, logger, onFailure: (n) => controller?.status.notificationFailed(n.event) })
     : undefined;
-  controller = new Controller({ config, source, reconcilers, skipped, audit, metrics, logger, notifier });
+  controller = new Controller({ config, source, reconcilers, skipped, dependencies: dependencyGraph(config), audit, metrics, logger, notifier });
   return { controller, source, metrics };
 }
 

@@ -9,8 +9,16 @@ import type { SystemName } from '../engine/types.ts';
 /**
  * stuck: a pass ran past its timeout and has not settled; the worker waits for it rather than start a second one.
  * stalled: not retried until the commit or the configuration changes (see `stalled` for why).
+ * waiting: a new revision waits until the systems this one depends on converged on it (see `waitingFor`).
  */
-export type SystemState = 'starting' | 'running' | 'stuck' | 'idle' | 'backoff' | 'stalled' | 'stopped';
+export type SystemState = 'starting' | 'running' | 'stuck' | 'idle' | 'backoff' | 'stalled' | 'waiting' | 'stopped';
+
+/** A dependent system holding a new revision until the systems it depends on converged on it. */
+export interface Waiting {
+  readonly revision: string;
+  readonly on: readonly SystemName[];
+  readonly since: string;
+}
 
 /** A failure that retrying the same commit with the same configuration would repeat. */
 export interface Stall {
@@ -48,6 +56,7 @@ export interface SystemStatus {
   /** Since when the running pass is past its timeout without settling; null when not stuck. */
   stuckSince: string | null;
   stalled: Stall | null;
+  waitingFor: Waiting | null;
 }
 
 export interface SourceStatus {
@@ -97,7 +106,7 @@ export class StatusBoard {
     for (const system of systems) {
       this.systems.set(system, {
         system, state: 'starting', appliedRevision: null, appliedAt: null, lastPass: null, lastSuccessAt: null,
-        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0, stuckSince: null, stalled: null,
+        lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0, stuckSince: null, stalled: null, waitingFor: null,
       });
       metrics.driftedObjects.set({ system }, 0);
       metrics.stuckWorkers.set({ system }, 0);
@@ -165,6 +174,21 @@ export class StatusBoard {
     const s = this.get(system);
     s.state = 'running';
     s.nextAttemptAt = null;
+    this.setWaiting(s, null);
+  }
+
+  /** The system holds `revision` until the systems it depends on converged on it (shown in /status and infrasec_system_waiting). */
+  waiting(system: SystemName, revision: string, on: readonly SystemName[]): void {
+    const s = this.get(system);
+    if (s.waitingFor?.revision !== revision || s.waitingFor.on.join() !== on.join()) this.setWaiting(s, { revision, on: [...on], since: this.now().toISOString() });
+    s.state = 'waiting';
+    s.nextAttemptAt = null;
+  }
+
+  private setWaiting(s: SystemStatus, waiting: Waiting | null): void {
+    for (const d of s.waitingFor?.on ?? []) this.metrics.waiting.remove({ system: s.system, on: d });
+    s.waitingFor = waiting;
+    for (const d of waiting?.on ?? []) this.metrics.waiting.set({ system: s.system, on: d }, 1);
   }
 
   /** The running pass is past its timeout and has not settled: shown in /status, /readyz and infrasec_worker_stuck. */

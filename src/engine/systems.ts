@@ -23,13 +23,13 @@ export async function buildSystems(config: Config, deps: SystemDeps, only?: read
       continue;
     }
     // The section was validated when the configuration loaded; parsing again gives the module its own type back.
-    const settings = module.settings.parse(withoutPolicy(section));
+    const settings = module.settings.parse(withoutShared(section));
     reconcilers.set(module.name, await module.build(settings, { ...deps, logger: deps.logger.child({ system: module.name }) }));
   }
   return { reconcilers, skipped };
 }
 
-function withoutPolicy(section: object): Record<string, unknown> {
-  const { policy: _, ...settings } = section as Record<string, unknown>;
+function withoutShared(section: object): Record<string, unknown> {
+  const { policy: _, dependsOn: __, ...settings } = section as Record<string, unknown>;
   return settings;
 }

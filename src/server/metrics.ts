@@ -10,6 +10,7 @@ export class ControllerMetrics {
   readonly lastSuccess: Gauge<'system'>;
   readonly appliedCommit: Gauge<'system' | 'commit'>;
   readonly stalled: Gauge<'system' | 'reason'>;
+  readonly waiting: Gauge<'system' | 'on'>;
   readonly sourceHead: Gauge<'commit' | 'applicable'>;
   readonly sourceFailures: Counter<'code'>;
   readonly webhookRequests: Counter<'result'>;
@@ -30,6 +31,10 @@ export class ControllerMetrics {
     this.stalled = new Gauge({
       name: 'infrasec_system_stalled', help: 'Systems not retried until the commit or the configuration changes (value 1), by reason (error code)',
       labelNames: ['system', 'reason'], registers,
+    });
+    this.waiting = new Gauge({
+      name: 'infrasec_system_waiting', help: 'Value 1 while a system holds a new commit until a system it depends on (on) converged on it',
+      labelNames: ['system', 'on'], registers,
     });
     this.sourceHead = new Gauge({ name: 'infrasec_source_head', help: 'Head revision of the source (value 1), and whether it may be applied', labelNames: ['commit', 'applicable'], registers });
     this.sourceFailures = new Counter({ name: 'infrasec_source_failures_total', help: 'Source syncs that failed (unreachable, missing ref, invalid or untrusted commit)', labelNames: ['code'], registers });

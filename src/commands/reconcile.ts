@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { configuredSystems, loadConfig, policyOf, type Config } from '../config.ts';
+import { configuredSystems, dependencyGraph, loadConfig, policyOf, type Config } from '../config.ts';
+import { dependencyNotConverged } from '../controller/dependency-result.ts';
+import { runInDependencyOrder } from '../engine/dependency-order.ts';
 import { formatDiagnostic } from '../desired/diagnostic.ts';
 import { loadResolvedState } from '../desired/resolve.ts';
 import { FileFingerprintStore } from '../state/fingerprints.ts';
@@ -143,7 +145,13 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
           return EXIT.error;
         }
       }
-      results = await Promise.all(entries.map(([system, r], i) => recorders.get(system)!.apply(r, prepared[i] as PreparedPass, passOpts(system))));
+      // A dependent applies once its dependencies converged, and not at all when one did not (its result says which).
+      const at = new Map(entries.map(([system, r], i) => [system, { reconciler: r, prepared: prepared[i]! }]));
+      results = await runInDependencyOrder(entries.map(([system]) => system), dependencyGraph(config), async (system) => {
+        const { reconciler, prepared: p } = at.get(system)!;
+        const result = await recorders.get(system)!.apply(reconciler, p, passOpts(system));
+        return { result, converged: converged(result) };
+      }, (system, on) => dependencyNotConverged(system, revision, on, new Date()));
     }
     if (mode === 'apply') results = await recordOutcomes(results, recorders, config.stateDir);
     process.stdout.write(`${renderReport({ mode, revision, results, skipped }, opts.format)}\n`);
@@ -151,6 +159,10 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
   } finally {
     await Promise.all(entries.map(([, r]) => r.close().catch(() => undefined)));
   }
+}
+
+function converged(r: PassResult): boolean {
+  return r.status === 'applied' || r.status === 'in-sync' || r.status === 'changes';
 }
 
 /** Waits for each system's audit records; a converged system is recorded where the controller reads it. */
@@ -165,7 +177,7 @@ async function recordOutcomes(results: readonly PassResult[], recorders: Readonl
       out.push({ ...result, status: 'failed', error: { ...recordingError, class: 'transient' } });
       continue;
     }
-    if (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes') {
+    if (converged(result)) {
       await recordConverged(stateDir, result.system, result.revision, new Date().toISOString());
     }
     out.push(result);

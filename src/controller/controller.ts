@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Resolved } from '../desired/resolve.ts';
 import type { BackoffPolicy } from '../engine/backoff.ts';
 import { dependentsOf, waitingOn, type DependencyGraph } from '../engine/dependencies.ts';
+import { runInDependencyOrder } from '../engine/dependency-order.ts';
 import type { AnyReconciler } from '../engine/module.ts';
 import type { PassResult } from '../engine/pass.ts';
 import type { SystemName } from '../engine/types.ts';
@@ -160,21 +161,12 @@ export class Controller {
       await this.tracker.syncOnce();
       const desired = this.tracker.desired;
       if (!desired) return [];
-      const runs = new Map<SystemName, Promise<{ result: PassResult; converged: boolean }>>();
-      const runSystem = (system: SystemName): Promise<{ result: PassResult; converged: boolean }> => {
-        let run = runs.get(system);
-        if (!run) {
-          run = (async () => {
-            const outcomes = await Promise.all((this.dependencies.get(system) ?? []).map(async (d) => [d, await runSystem(d)] as const));
-            const notConverged = outcomes.filter(([d, o]) => !o.converged && !this.convergedOn(d, desired.state.revision)).map(([d]) => d);
-            if (notConverged.length > 0) return { result: dependencyNotConverged(system, desired.state.revision, notConverged, this.now()), converged: false };
-            return this.passes.run(system, desired);
-          })();
-          runs.set(system, run);
-        }
-        return run;
-      };
-      return await Promise.all([...this.deps.reconcilers.keys()].map((s) => runSystem(s).then((o) => o.result)));
+      const revision = desired.state.revision;
+      return await runInDependencyOrder([...this.deps.reconcilers.keys()], this.dependencies, async (system) => {
+        const outcome = await this.passes.run(system, desired);
+        // A drift pass on a revision applied before also counts: the system is on it.
+        return { result: outcome.result, converged: outcome.converged || (outcome.result.status !== 'failed' && this.convergedOn(system, revision)) };
+      }, (system, on) => dependencyNotConverged(system, revision, on, this.now()));
     } finally {
       await this.notifications.flush();
       await this.writer.flush();

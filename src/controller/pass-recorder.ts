@@ -29,7 +29,7 @@ export class PassRecorder {
   hooks(also?: ApplyHooks): ApplyHooks {
     return {
       onApplied: (a: Applied, done: number, total: number) => {
-        this.#writes.push(this.audit.append([changeRecord(a.change, { ...this.ctx, time: this.now().toISOString() }, a.ok ? 'ok' : 'failed', a.error)]));
+        this.#writes.push(this.audit.append([changeRecord(a.change, { ...this.ctx, time: this.now().toISOString() }, a.ok ? 'ok' : a.notAttempted ? 'not-attempted' : 'failed', a.error)]));
         also?.onApplied?.(a, done, total);
       },
     };

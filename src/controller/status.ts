@@ -221,7 +221,7 @@ export class StatusBoard {
     };
     s.driftOpen = opts.driftOpen;
     this.metrics.passDuration.observe({ system, kind: opts.drift ? 'drift' : 'apply' }, result.durationMs / 1000);
-    for (const a of result.applied) this.metrics.changes.inc({ system, action: a.change.action, result: a.ok ? 'ok' : 'failed' });
+    for (const a of result.applied) this.metrics.changes.inc({ system, action: a.change.action, result: a.ok ? 'ok' : a.notAttempted ? 'not-attempted' : 'failed' });
     for (const h of result.held) this.metrics.changes.inc({ system, action: h.change.action, result: 'held' });
     this.metrics.driftedObjects.set({ system }, opts.driftOpen);
     this.setStall(s, opts.stall);

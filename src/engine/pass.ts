@@ -4,6 +4,7 @@ import type { Diagnostic } from '../desired/diagnostic.ts';
 import { GuardRefusedError, InfrasecError } from '../errors.ts';
 import { silentLogger } from '../log.ts';
 import { classify, type FailureClass } from './classify.ts';
+import { notAttempted } from './apply-halt.ts';
 import { guard } from './guard.ts';
 import type { Applied, ApplyHooks, Change, Conflict, DriftMode, GuardedPlan, Policy, Reconciler, SystemName } from './types.ts';
 
@@ -119,22 +120,46 @@ export async function completePass<D, L>(reconciler: Reconciler<D, L>, prepared:
   const log = passLogger(reconciler.system, opts);
   const signal = opts.signal ?? new AbortController().signal;
   const before = prepared.result;
+  // Outcomes as the reconciler reports them, so a failure that escapes apply still leaves each change accounted for.
+  const reported: Applied[] = [];
+  const hooks: ApplyHooks = {
+    onApplied: (a, done, total) => {
+      reported.push(a);
+      opts.hooks?.onApplied?.(a, done, total);
+    },
+  };
+  let applied: Applied[];
+  let escaped: PassError | undefined;
   try {
-    const applied = await reconciler.apply(prepared.plan, signal, opts.hooks);
-    const failed = applied.filter((a) => !a.ok);
-    for (const a of failed) log.error({ event: 'apply.change.failed', kind: a.change.kind, name: a.change.name, action: a.change.action, error: a.error }, 'change failed');
-    const verify = failed.length === applied.length ? [] : await reconciler.verify(applied.filter((a) => a.ok), signal);
-    const pendingHeld = before.held.length > 0;
-    // What could be applied was; a conflict that keeps desired objects out of service still fails the pass.
-    const blocked = blockingError(before.conflicts);
-    const status: PassStatus = failed.length > 0 || verify.some((d) => d.severity === 'error') || blocked ? 'failed' : pendingHeld ? 'changes' : 'applied';
-    return finish(reconciler.system, opts, clock, log, {
-      ...before, status, applied, verify,
-      error: failed.length > 0 ? { code: 'apply-failed', message: `${failed.length} of ${applied.length} change(s) failed`, class: 'transient' } : blocked,
-    }, before.startedAt);
+    applied = accountForEveryChange(prepared.plan.changes, await reconciler.apply(prepared.plan, signal, hooks), hooks);
   } catch (err) {
-    return finish(reconciler.system, opts, clock, log, { ...before, status: 'failed', error: describeError(err, log) }, before.startedAt);
+    escaped = describeError(err, log);
+    // The change in flight when apply threw may have been sent; the ones after it were not.
+    const inFlight = prepared.plan.changes.find((c) => !reported.some((a) => a.change === c));
+    if (inFlight) hooks.onApplied?.({ change: inFlight, ok: false, writes: 0, error: escaped.message }, reported.length + 1, prepared.plan.changes.length);
+    applied = accountForEveryChange(prepared.plan.changes, reported, hooks, escaped.message);
   }
+  const failed = applied.filter((a) => !a.ok);
+  for (const a of failed.filter((x) => !x.notAttempted)) log.error({ event: 'apply.change.failed', kind: a.change.kind, name: a.change.name, action: a.change.action, error: a.error }, 'change failed');
+  const notSent = failed.filter((a) => a.notAttempted).length;
+  if (notSent > 0) log.warn({ event: 'apply.halted', notAttempted: notSent, reason: failed.find((a) => a.notAttempted)?.error }, 'remaining changes not attempted');
+  let verify: Diagnostic[] = [];
+  if (!escaped && failed.length < applied.length) {
+    try {
+      verify = await reconciler.verify(applied.filter((a) => a.ok), signal);
+    } catch (err) {
+      // What was applied stays on the record; the pass fails and the next one checks again.
+      escaped = describeError(err, log);
+    }
+  }
+  const pendingHeld = before.held.length > 0;
+  // What could be applied was; a conflict that keeps desired objects out of service still fails the pass.
+  const blocked = blockingError(before.conflicts);
+  const status: PassStatus = escaped || failed.length > 0 || verify.some((d) => d.severity === 'error') || blocked ? 'failed' : pendingHeld ? 'changes' : 'applied';
+  return finish(reconciler.system, opts, clock, log, {
+    ...before, status, applied, verify,
+    error: failed.length > 0 ? { code: 'apply-failed', message: failureSummary(failed, applied.length), class: escaped?.class ?? 'transient' } : escaped ?? blocked,
+  }, before.startedAt);
 }
 
 /** observe → plan → guard → (apply → verify when mode is apply). */
@@ -159,6 +184,31 @@ function blockingError(conflicts: readonly Conflict[]): PassError | undefined {
     message: `${blocking.length} conflict(s) keep desired objects out of service (${shown}); each conflict line says what to change`,
     class: 'transient',
   };
+}
+
+function failureSummary(failed: readonly Applied[], total: number): string {
+  const notSent = failed.filter((a) => a.notAttempted);
+  const parts = [
+    failed.length > notSent.length ? `${failed.length - notSent.length} of ${total} change(s) failed` : '',
+    notSent.length > 0 ? `${notSent.length} of ${total} ${notSent[0]!.error ?? 'not attempted'} (the next pass tries them again)` : '',
+  ];
+  return parts.filter(Boolean).join('; ');
+}
+
+/**
+ * The contract: apply returns one outcome per planned change. A change a reconciler left out (it stopped early) was
+ * not sent: it is added as not attempted, and reported through the hooks so the audit trail records it too.
+ */
+function accountForEveryChange(planned: readonly Change[], applied: readonly Applied[], hooks: ApplyHooks, why = 'the system stopped before this change'): Applied[] {
+  const seen = new Set(applied.map((a) => a.change));
+  const missing = planned.filter((c) => !seen.has(c));
+  const out = [...applied];
+  for (const c of missing) {
+    const a = notAttempted(c, why);
+    out.push(a);
+    hooks.onApplied?.(a, out.length, planned.length);
+  }
+  return out;
 }
 type Clock = { readonly now: () => Date; readonly started: Date };
 type Outcome = Omit<PassResult, 'startedAt' | 'durationMs' | 'writes' | 'system' | 'mode' | 'revision'>;

@@ -112,6 +112,11 @@ export interface Applied<Payload = unknown> {
   /** Writes actually sent to the system for this change. */
   readonly writes: number;
   readonly error?: string;
+  /**
+   * Nothing was sent for this change: an earlier one found the system unavailable, or the pass was stopped
+   * (engine/apply-halt.ts). Recorded as `not-attempted`; the next pass plans it again.
+   */
+  readonly notAttempted?: boolean;
 }
 
 export interface ApplyHooks<Payload = unknown> {

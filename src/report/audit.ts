@@ -11,7 +11,8 @@ import { changeToJson } from './plan.ts';
 export const GENESIS = '0'.repeat(64);
 
 /** pending: written before the change is sent (write-ahead); ok/failed follow once it is done. */
-export type AuditResult = 'pending' | 'ok' | 'failed' | 'refused' | 'held' | 'rejected';
+/** not-attempted: nothing was sent for the change (the system became unavailable earlier in the pass). */
+export type AuditResult = 'pending' | 'ok' | 'failed' | 'not-attempted' | 'refused' | 'held' | 'rejected';
 
 /** Who ran the pass: the controller, or a person with `infrasec apply` (their OS user). */
 export interface Actor {

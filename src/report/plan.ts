@@ -2,7 +2,7 @@
 import { formatDiagnostic } from '../desired/diagnostic.ts';
 import { REDACTED } from '../desired/secret.ts';
 import type { PassMode, PassResult } from '../engine/pass.ts';
-import type { Change, ChangeAction, FieldChange, SystemName } from '../engine/types.ts';
+import type { Applied, Change, ChangeAction, FieldChange, SystemName } from '../engine/types.ts';
 
 export type ReportFormat = 'text' | 'json' | 'markdown';
 
@@ -51,7 +51,8 @@ function summaryLine(report: Report): string {
   const n = countActions(all);
   const conflicts = report.results.reduce((k, r) => k + r.conflicts.length, 0);
   const held = report.results.reduce((k, r) => k + r.held.length, 0);
-  const failed = report.results.reduce((k, r) => k + r.applied.filter((a) => !a.ok).length, 0);
+  const failed = report.results.reduce((k, r) => k + r.applied.filter((a) => !a.ok && !a.notAttempted).length, 0);
+  const notAttempted = report.results.reduce((k, r) => k + r.applied.filter((a) => a.notAttempted).length, 0);
   const verb = report.mode === 'apply' ? 'Apply complete' : report.mode === 'drift' ? 'Drift' : 'Plan';
   const counts = report.mode === 'apply'
     ? `${n.create} created, ${n.update} updated, ${n.disable} disabled, ${n.delete} deleted`
@@ -62,10 +63,15 @@ function summaryLine(report: Report): string {
     conflicts ? `${conflicts} conflict(s)` : '',
     held && report.mode !== 'drift' ? `${held} held back` : '',
     failed ? `${failed} failed` : '',
+    notAttempted ? `${notAttempted} not attempted` : '',
     report.results.some((r) => r.status === 'refused') ? 'refused by a guard' : '',
   ].filter(Boolean);
   const skipped = report.skipped.length ? ` Skipped: ${report.skipped.map((s) => `${s.system} (${s.reason})`).join(', ')}.` : '';
   return `${verb}: ${counts}${extras.length ? `; ${extras.join(', ')}` : ''}.${skipped}`;
+}
+
+function failureNote(a: Applied): string {
+  return a.notAttempted ? `  (${a.error ?? 'not attempted'})` : `  (FAILED: ${a.error ?? 'failed'})`;
 }
 
 function renderText(report: Report): string {
@@ -73,9 +79,9 @@ function renderText(report: Report): string {
   for (const r of report.results) {
     out.push(`${r.system} @ ${r.revision.slice(0, 12)}: ${r.status}`);
     const heldWhy = new Map(r.held.map((h) => [h.change, h.why]));
-    const failures = new Map(r.applied.filter((a) => !a.ok).map((a) => [a.change, a.error ?? 'failed']));
+    const failures = new Map(r.applied.filter((a) => !a.ok).map((a) => [a.change, a]));
     for (const c of r.changes) {
-      const note = heldWhy.has(c) && report.mode !== 'drift' ? `  (not applied: ${heldWhy.get(c)})` : failures.has(c) ? `  (FAILED: ${failures.get(c)})` : '';
+      const note = heldWhy.has(c) && report.mode !== 'drift' ? `  (not applied: ${heldWhy.get(c)})` : failures.has(c) ? failureNote(failures.get(c)!) : '';
       out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${note}`);
       // The plan already showed every field; an apply reports one line per change, as Terraform does.
       if (report.mode !== 'apply') for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
@@ -130,7 +136,7 @@ function renderJson(report: Report): string {
       conflicts: r.conflicts,
       unreadable: r.unreadable ?? [],
       refused: r.refused,
-      applied: r.applied.map((a) => ({ kind: a.change.kind, name: a.change.name, action: a.change.action, ok: a.ok, writes: a.writes, error: a.error ?? null })),
+      applied: r.applied.map((a) => ({ kind: a.change.kind, name: a.change.name, action: a.change.action, ok: a.ok, notAttempted: a.notAttempted ?? false, writes: a.writes, error: a.error ?? null })),
       verify: r.verify,
       error: r.error ?? null,
     })),

@@ -23,7 +23,7 @@ export class ControllerMetrics {
       name: 'infrasec_pass_duration_seconds', help: 'Duration of reconcile passes (kind: apply for a new commit, drift for a re-check of the applied one)',
       labelNames: ['system', 'kind'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers,
     });
-    this.changes = new Counter({ name: 'infrasec_changes_total', help: 'Object changes by system, action and result (ok, failed, held)', labelNames: ['system', 'action', 'result'], registers });
+    this.changes = new Counter({ name: 'infrasec_changes_total', help: 'Object changes by system, action and result (ok, failed, not-attempted, held)', labelNames: ['system', 'action', 'result'], registers });
     this.driftedObjects = new Gauge({ name: 'infrasec_drifted_objects', help: 'Objects whose live state differs from the applied commit and is not corrected', labelNames: ['system'], registers });
     this.passFailures = new Counter({ name: 'infrasec_pass_failures_total', help: 'Passes that failed or were refused, by error code', labelNames: ['system', 'code'], registers });
     this.lastSuccess = new Gauge({ name: 'infrasec_last_success_timestamp_seconds', help: 'Unix time of the last pass that completed without error', labelNames: ['system'], registers });

@@ -1,5 +1,7 @@
 // A tiny in-memory system for engine tests: live objects in a Map, a real diffing planner, writes counted.
 import type { Diagnostic } from '../../src/desired/diagnostic.ts';
+import { ApplyHalt } from '../../src/engine/apply-halt.ts';
+import { TargetUnavailableError } from '../../src/errors.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan, Plan, Policy, Reconciler } from '../../src/engine/types.ts';
 
 export interface MemoryObject {
@@ -19,6 +21,10 @@ export class MemorySystem implements Reconciler<MemoryDesired, Map<string, Memor
   /** Conflicts with unowned objects keep the desired object out of service (Conflict.blocking). */
   blockingConflicts = false;
   unreadable?: string[];
+  /** The connection drops when this change is sent (TargetUnavailableError); the engine's ApplyHalt stops the rest. */
+  dropOn?: string;
+  /** apply returns after this many outcomes, leaving the rest out (a reconciler breaking the one-outcome-per-change contract). */
+  stopAfter?: number;
 
   async observe(): Promise<Map<string, MemoryObject>> {
     if (this.observeError) throw this.observeError;
@@ -43,9 +49,16 @@ export class MemorySystem implements Reconciler<MemoryDesired, Map<string, Memor
 
   async apply(plan: GuardedPlan, _signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
     const out: Applied[] = [];
+    const halt = new ApplyHalt();
     for (const change of plan.changes) {
+      if (this.stopAfter !== undefined && out.length >= this.stopAfter) break;
       let applied: Applied;
-      if (this.failOn.has(change.name)) applied = { change, ok: false, writes: 0, error: 'refused by the system' };
+      if (halt.reason !== undefined) applied = halt.notAttempted(change);
+      else if (this.dropOn === change.name) {
+        const err = new TargetUnavailableError('memory system went away', {});
+        halt.failed(err, _signal, () => err.message);
+        applied = { change, ok: false, writes: 0, error: err.message };
+      } else if (this.failOn.has(change.name)) applied = { change, ok: false, writes: 0, error: 'refused by the system' };
       else {
         if (change.action === 'delete') this.live.delete(change.name);
         else this.live.set(change.name, { kind: change.kind, value: String(change.fields[0]?.after), owned: true });

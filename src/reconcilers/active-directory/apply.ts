@@ -5,6 +5,7 @@ import { isPrune } from '../../engine/guard.ts';
 import type { Applied, ApplyHooks, GuardedPlan } from '../../engine/types.ts';
 import type { AdChange } from './plan.ts';
 import { REDACTED } from '../../desired/secret.ts';
+import { ApplyHalt } from '../../engine/apply-halt.ts';
 import { TargetUnavailableError } from '../../errors.ts';
 import { type AdClient, AdOperationAbortedError, describeLdapError } from './client.ts';
 import { encodeUnicodePwd } from './encoding.ts';
@@ -101,8 +102,8 @@ export async function applyPlan(plan: GuardedPlan<AdPayload>, deps: ApplyDeps, s
   const total = plan.changes.length;
   const checkpoint = new FingerprintCheckpoint(deps.fingerprints);
   // Once AD is unreachable (or the pass gave up), the rest of the pass is not sent: each change would only wait out
-  // its own timeout. They are reported failed, and the next pass (retried with backoff) sends them.
-  const halt: Halt = {};
+  // its own timeout. They are recorded as not attempted, and the next pass (retried with backoff) sends them.
+  const halt = new ApplyHalt();
   const finish = (a: Applied<AdPayload>) => {
     results.push(a);
     hooks?.onApplied?.(a, results.length, total);
@@ -131,20 +132,19 @@ interface Sent {
   readonly ok: boolean;
   readonly writes: number;
   readonly error?: string;
+  readonly notAttempted?: boolean;
   readonly payload?: AdPayload;
 }
 
-interface Halt {
-  reason?: string;
-}
-
-async function sendChange(change: AdChange, deps: ApplyDeps, signal: AbortSignal, halt: Halt): Promise<Sent> {
+async function sendChange(change: AdChange, deps: ApplyDeps, signal: AbortSignal, halt: ApplyHalt): Promise<Sent> {
   const payload = change.payload;
   if (!payload || !Array.isArray(payload.writes)) {
     return { ok: false, writes: 0, error: 'change has no active-directory payload (was it planned by this reconciler?)' };
   }
-  if (signal.aborted) return { ok: false, writes: 0, error: 'aborted before this change was sent' };
-  if (halt.reason) return { ok: false, writes: 0, error: `not sent: ${halt.reason}` };
+  if (halt.checkSignal(signal)) {
+    const { error } = halt.notAttempted(change);
+    return { ok: false, writes: 0, notAttempted: true, error };
+  }
   let writes = 0;
   for (const [i, write] of payload.writes.entries()) {
     const withPassword = i === 0 ? payload.password : undefined;
@@ -152,7 +152,8 @@ async function sendChange(change: AdChange, deps: ApplyDeps, signal: AbortSignal
       await send(deps.client, write, withPassword?.secret.reveal(), signal);
       writes++;
     } catch (err) {
-      if (err instanceof TargetUnavailableError || err instanceof AdOperationAbortedError) halt.reason ??= redact(`Active Directory became unavailable during the pass (${describeLdapError(err)})`, payload);
+      const lost = err instanceof AdOperationAbortedError ? new TargetUnavailableError(describeLdapError(err), {}) : err;
+      halt.failed(lost, signal, () => redact(`Active Directory became unavailable during the pass (${describeLdapError(err)})`, payload));
       return { ok: false, writes, error: redact(`${write.op} ${write.dn} failed: ${describeLdapError(err)}`, payload), payload };
     }
   }
@@ -162,6 +163,7 @@ async function sendChange(change: AdChange, deps: ApplyDeps, signal: AbortSignal
 /** Records what AD now holds: only after the writes succeeded is a password's fingerprint stored. */
 async function settle(change: AdChange, sent: Sent, checkpoint: FingerprintCheckpoint, logger: Logger | undefined): Promise<Applied<AdPayload>> {
   const log = logger?.child({ kind: change.kind, name: change.name, action: change.action });
+  if (sent.notAttempted) return { change, ok: false, writes: 0, notAttempted: true, error: sent.error };
   if (!sent.ok) {
     log?.warn({ event: 'apply.change.failed', writes: sent.writes, error: sent.error }, 'change failed');
     return { change, ok: false, writes: sent.writes, error: sent.error };

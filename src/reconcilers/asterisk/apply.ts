@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Secret } from '../../desired/secret.ts';
 import type { Applied, ApplyHooks, GuardedPlan } from '../../engine/types.ts';
+import { notAttempted } from '../../engine/apply-halt.ts';
 import { InfrasecError, TargetUnavailableError } from '../../errors.ts';
 import { AmiHeaderError, type AmiClient, type AmiHeaders, type HeaderValue } from './client.ts';
 import { type AsteriskPayload, type ConfigOp, FILE_ROLES, type FileRole, MODULE_OF } from './model.ts';
@@ -73,6 +74,8 @@ export function updateConfigHeaders(file: string, ops: readonly ConfigOp[]): Ami
 interface Progress {
   writes: number;
   error?: string;
+  /** Nothing of it was sent: the connection was lost earlier in the pass (engine/apply-halt.ts). */
+  notAttempted?: boolean;
   /** Units still to be written before the change is complete. */
   open: number;
 }
@@ -98,7 +101,8 @@ export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyD
 
   const finish = (c: AsteriskChange) => {
     const p = progress.get(c) ?? { writes: 0, open: 0 };
-    const applied: Applied<AsteriskPayload> = p.error === undefined ? { change: c, ok: true, writes: p.writes } : { change: c, ok: false, writes: p.writes, error: p.error };
+    const applied: Applied<AsteriskPayload> = p.error === undefined ? { change: c, ok: true, writes: p.writes }
+      : p.notAttempted && p.writes === 0 ? notAttempted(c, p.error) : { change: c, ok: false, writes: p.writes, error: p.error };
     results.push(applied);
     if (!applied.ok) logger?.warn({ event: 'apply.change.failed', kind: c.kind, name: c.name, error: applied.error }, 'change failed');
     hooks?.onApplied?.(applied, results.length, total);
@@ -106,6 +110,14 @@ export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyD
   const fail = (c: AsteriskChange, message: string) => {
     const p = progress.get(c);
     if (p && p.error === undefined) p.error = message;
+  };
+  /** The connection was lost before anything of this change was sent. */
+  const skip = (c: AsteriskChange, lost: Error) => {
+    const p = progress.get(c);
+    if (p && p.error === undefined) {
+      p.error = lost.message;
+      p.notAttempted = true;
+    }
   };
 
   try {
@@ -140,6 +152,7 @@ export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyD
     buffers.set(role, []);
     if (units.length === 0) return;
     const live = units.filter((u) => progress.get(u.change)?.error === undefined);
+    const lostBefore = broken;
     if (!broken && live.length > 0) {
       const module = MODULE_OF[role];
       if (!pendingMarked.has(module)) {
@@ -153,7 +166,9 @@ export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyD
     }
     for (const u of units) {
       const p = progress.get(u.change)!;
-      if (broken) fail(u.change, `not applied: ${broken.message}; the next pass will converge`);
+      // Units of the batch in flight when the connection dropped may have been saved; the others were never sent.
+      if (lostBefore) skip(u.change, lostBefore);
+      else if (broken) fail(u.change, `not applied: ${broken.message}; the next pass will converge`);
       if (--p.open === 0) finish(u.change);
     }
   };
@@ -200,7 +215,7 @@ export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyD
     const p = progress.get(c)!;
     const groups = payloadOf(c).groups;
     if (groups.length === 0 || p.error !== undefined || broken) {
-      if (broken) fail(c, `not applied: ${broken.message}; the next pass will converge`);
+      if (broken) skip(c, broken);
       finish(c);
       continue;
     }
@@ -238,7 +253,7 @@ export async function applyPlan(plan: GuardedPlan<AsteriskPayload>, deps: ApplyD
       continue;
     }
     const needed = spec.always || spec.triggers.some((t) => wrote.has(t));
-    if (broken) fail(c, `not reloaded: ${broken.message}; the next pass will reload`);
+    if (broken) skip(c, broken);
     else if (needed) {
       try {
         const r = await client.action('Reload', [['Module', spec.module]], signal);

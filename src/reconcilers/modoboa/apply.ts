@@ -2,7 +2,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Secret } from '../../desired/secret.ts';
-import { TargetUnavailableError } from '../../errors.ts';
+import { ApplyHalt } from '../../engine/apply-halt.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
 import { ModoboaApiError, type ModoboaClient } from './client.ts';
 import { aliasMarker, type AliasValues, type AuthenticationValues, type DomainValues, type MailboxValues, type ModoboaPayload } from './model.ts';
@@ -176,20 +176,19 @@ async function readBackAlias(client: ModoboaClient, pk: number, want: AliasValue
 
 export async function applyModoboaPlan(plan: GuardedPlan, ctx: ApplyContext, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {
   const out: Applied[] = [];
-  let unreachable: string | undefined;
+  const halt = new ApplyHalt();
   for (const c of plan.changes) {
     let applied: Applied;
-    if (unreachable !== undefined) {
-      applied = { change: c, ok: false, writes: 0, error: `not attempted: ${unreachable}` };
+    if (halt.reason !== undefined) {
+      applied = halt.notAttempted(c);
     } else {
       const before = ctx.client.writes;
       try {
         const writes = await applyOne(c, ctx, signal);
         applied = { change: c, ok: true, writes };
       } catch (err) {
-        if (signal.aborted) throw err;
         const message = (err as Error).message;
-        if (err instanceof TargetUnavailableError) unreachable = message;
+        halt.failed(err, signal, () => message);
         applied = { change: c, ok: false, writes: ctx.client.writes - before, error: message };
       }
     }

@@ -1,6 +1,7 @@
 // Turns a guarded plan into pfRest writes: one at a time, fresh ids looked up by marker before each, each read back;
 // one /firewall/apply after the firewall writes.
 import type { Logger } from 'pino';
+import { ApplyHalt } from '../../engine/apply-halt.ts';
 import { ApplyError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
 import type { PfSenseClient } from './client.ts';
@@ -240,7 +241,14 @@ export async function applyPfSensePlan(plan: GuardedPlan, ctx: ApplyContext, sig
   let firewallWritten = false;
   let applyAsked = false;
   const total = plan.changes.length;
+  const halt = new ApplyHalt();
   for (const c of plan.changes) {
+    if (halt.reason !== undefined) {
+      const skipped = halt.notAttempted(c);
+      results.push(skipped);
+      hooks?.onApplied?.(skipped, results.length, total);
+      continue;
+    }
     const w = new Writer(ctx, signal);
     const p = c.payload as unknown as PfSensePayload;
     let result: Applied;
@@ -256,13 +264,8 @@ export async function applyPfSensePlan(plan: GuardedPlan, ctx: ApplyContext, sig
     } catch (err) {
       result = { change: c, ok: false, writes: w.writes, error: message(err) };
       ctx.logger?.error({ event: 'apply.change.failed', kind: c.kind, name: c.name, error: result.error }, 'pfSense change failed');
-      if (err instanceof TargetUnavailableError || signal.aborted) {
-        // The connection is gone: stop here; what is written stays marked owed and the next pass converges.
-        if (w.writes > 0 && FIREWALL_KINDS.has(c.kind)) firewallWritten = true;
-        results.push(result);
-        hooks?.onApplied?.(result, results.length, total);
-        break;
-      }
+      // The connection is gone: the rest is not attempted; what is written stays marked owed and the next pass converges.
+      halt.failed(err, signal, () => result.error ?? 'pfSense became unavailable');
     }
     if (w.writes > 0 && FIREWALL_KINDS.has(c.kind)) firewallWritten = true;
     results.push(result);
@@ -271,6 +274,8 @@ export async function applyPfSensePlan(plan: GuardedPlan, ctx: ApplyContext, sig
   if (firewallWritten || applyAsked) {
     // Remember the debt first: if the apply call is lost, the next pass owes it.
     await ctx.markApplyOwed();
+    // After a lost connection the apply is owed, not attempted (the pass already failed on the lost change).
+    if (halt.reason !== undefined) return results;
     const applyChange = results.find((r) => r.change.kind === 'FirewallApply');
     try {
       await ctx.client.write('POST', 'firewall/apply', { async: false }, signal);

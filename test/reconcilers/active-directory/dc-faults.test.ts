@@ -3,7 +3,12 @@ import { Attribute, Change as LdapChange } from 'ldapts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, sha256Hex } from '../../../src/desired/secret.ts';
 import { TargetUnavailableError } from '../../../src/errors.ts';
+import type { GuardedPlan } from '../../../src/engine/types.ts';
+import { applyPlan } from '../../../src/reconcilers/active-directory/apply.ts';
 import { AdClient } from '../../../src/reconcilers/active-directory/client.ts';
+import type { AdChange } from '../../../src/reconcilers/active-directory/plan.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
+import { expectHaltedAfterLoss } from '../../engine/halted-apply.ts';
 import { resolveAdSettings } from '../../../src/reconcilers/active-directory/settings.ts';
 import { ldapClient } from '../../controller/ad-fixture.ts';
 import { startSambaDc, type SambaDc } from '../../harness/samba.ts';
@@ -75,6 +80,37 @@ afterEach(async () => {
 afterAll(async () => {
   await dc?.stop();
 }, 60_000);
+
+describe('AD apply when the DC freezes mid-pass', () => {
+  it('the first lost connection stops the remaining changes, which are recorded as not attempted, not each left to time out', async () => {
+    const client = adClient();
+    const changes: AdChange[] = Array.from({ length: 12 }, (_, i) => {
+      const dn = dns[i % dns.length]!;
+      return {
+        system: 'active-directory', kind: 'User', name: `fault-${i}`, key: `User/fault-${i}`, action: 'update', prune: false, adopt: false, rank: 1, reason: 'test', fields: [],
+        payload: { dn, writes: [{ op: 'modify', dn, changes: describeChange(`halt-${i}`) }], expect: { kind: 'User', name: `fault-${i % dns.length}`, present: true } },
+      };
+    });
+    const plan = { system: 'active-directory', changes, conflicts: [], ownedCount: 0 } as unknown as GuardedPlan<never>;
+    let frozen = false;
+    try {
+      const applied = await applyPlan(plan as never, { client, fingerprints: new MemoryFingerprintStore(), concurrency: 2 }, new AbortController().signal, {
+        onApplied: () => {
+          if (!frozen) {
+            frozen = true;
+            dc.pause();
+          }
+        },
+      });
+      expect(applied.filter((a) => a.ok).length).toBeGreaterThanOrEqual(1);
+      // Two changes in flight at the freeze wait out their deadline; nothing else is sent.
+      expectHaltedAfterLoss(applied, changes.length, 2);
+      expect(applied.find((a) => a.notAttempted)?.error).toContain('Active Directory became unavailable during the pass');
+    } finally {
+      dc.resume();
+    }
+  }, 60_000);
+});
 
 describe('AD client against a DC that freezes or restarts', () => {
   it('4 concurrent modifies on a bound session during a freeze all reject by their deadline, and the client works after SIGCONT', async () => {

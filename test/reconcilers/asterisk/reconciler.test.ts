@@ -1,6 +1,7 @@
 // Integration: the Asterisk reconciler over TCP against the AMI emulator on a FreePBX-like config dir.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { expectHaltedAfterLoss } from '../../engine/halted-apply.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
 import { runPass } from '../../../src/engine/pass.ts';
@@ -268,6 +269,9 @@ describe('AsteriskReconciler over AMI', () => {
     expect(dropped).toBe(true);
     expect(r.status).toBe('failed');
     expect(r.applied.some((a) => !a.ok && /next pass/.test(a.error ?? ''))).toBe(true);
+    // The changes of the UpdateConfig in flight fail (it may have been saved); nothing after it is sent.
+    expectHaltedAfterLoss(r.applied, r.changes.length, 4);
+    expect(r.error?.message).toMatch(/not attempted: AMI connection .* was closed/);
     const again = await apply(desired());
     expect(again.applied.filter((a) => !a.ok).map((a) => a.error)).toEqual([]);
     expect(again.error).toBeUndefined();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig, policyOf } from '../../../src/config.ts';
 import type { ResolvedState, User } from '../../../src/desired/model.ts';
 import { loadResolvedState } from '../../../src/desired/resolve.ts';
-import { MemoryFingerprintStore } from '../../../src/engine/fingerprints.ts';
+import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import type { AnyReconciler } from '../../../src/engine/module.ts';
 import { runPass } from '../../../src/engine/pass.ts';
 import { buildSystems } from '../../../src/engine/systems.ts';

@@ -4,6 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectHaltedAfterLoss } from '../../engine/halted-apply.ts';
 import { loadConfig } from '../../../src/config.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
@@ -269,6 +270,9 @@ describe('ModoboaReconciler against a real Modoboa', () => {
       const broken = await pass(viaProxy, desired);
       expect(broken.status, why(broken)).toBe('failed');
       expect(broken.error?.message).toMatch(/unreachable|dropped|failed/);
+      // The mailbox whose answer was lost fails; the other mailboxes and the alias are not attempted.
+      expectHaltedAfterLoss(broken.applied, broken.changes.length, 1);
+      expect(broken.applied.filter((a) => a.notAttempted).map((a) => a.change.name)).toEqual(expect.arrayContaining(['hal@coupure.test', 'ivy@coupure.test', 'jon@coupure.test']));
       // The account was created although its answer was lost.
       expect(await m.query("SELECT count(*) FROM core_user WHERE username = 'gus@coupure.test'")).toEqual([[1]]);
     } finally {

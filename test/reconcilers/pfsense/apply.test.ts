@@ -1,5 +1,6 @@
 // Apply against the emulator over HTTPS: every kind created, updated, reordered, removed; id shifts; the lock; lost connections; injection.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectHaltedAfterLoss } from '../../engine/halted-apply.ts';
 import type { Obj } from '../../emulators/pfsense/index.js';
 import { alias, portForward, rule, state } from './desired-builder.ts';
 import { type Fixture, newReconciler, pass, POLICY, startFixture } from './firewall-fixture.ts';
@@ -125,10 +126,13 @@ describe('pfSense apply', () => {
   it('converges on the next pass after the connection drops mid-apply (write done, reply lost)', async () => {
     let writes = 0;
     fx.emu.beforeRequest = (info) => (info.method !== 'GET' && ++writes === 3 ? 'drop-after' : undefined);
+    fx.emu.resetStats();
     const broken = await pass(fx.reconciler, V1);
     fx.emu.beforeRequest = undefined;
     expect(broken.applied.some((a) => !a.ok && /failed|socket|closed|other side/i.test(a.error ?? ''))).toBe(true);
-    expect(broken.applied.length).toBeLessThan(broken.plan.changes.length);
+    // The change whose reply was lost fails; nothing after it is sent.
+    expectHaltedAfterLoss(broken.applied, broken.plan.changes.length, 1);
+    expect(fx.emu.stats.writeRequests).toBe(3);
     const next = await pass(fx.reconciler, V1);
     expect(next.applied.every((a) => a.ok)).toBe(true);
     expect(next.verify).toEqual([]);

@@ -7,7 +7,7 @@ import type { ValidationFormat } from './report/validation.ts';
 const EXIT = { ok: 0, error: 1 } as const;
 
 // Each command's modules are imported only when that command runs (or for help), so `--version` and `validate`
-// do not load the AD, Asterisk, git, HTTP and metrics stacks.
+// do not load the systems' clients, git, HTTP and metrics stacks.
 const COMMAND_MODULES = {
   reconcile: { names: ['plan', 'apply', 'drift'], load: async () => (await import('./commands/reconcile.ts')).registerReconcileCommands },
   controller: { names: ['run', 'audit'], load: async () => (await import('./commands/controller.ts')).registerControllerCommands },

@@ -208,7 +208,7 @@ function deepMerge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-/** INFRASEC_DRIFT_POLICY: `correct`, or per system/kind `asterisk=report,User=ignore`. */
+/** INFRASEC_DRIFT_POLICY: `correct`, or per system/kind `SYSTEM=report,User=ignore`. */
 function applyDriftPolicy(raw: Record<string, unknown>, spec: string): void {
   const systems = (raw['systems'] ?? {}) as Record<string, Record<string, unknown>>;
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {

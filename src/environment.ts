@@ -57,7 +57,7 @@ export function convertEnvValue(field: z.ZodType | undefined, raw: string): Conv
 
 /**
  * Reads every variable of `map` (setting path below `schema` → variable name). An unset or empty variable means
- * "not set here". `prefix` places the result in the whole configuration (e.g. `systems.asterisk`) for messages.
+ * "not set here". `prefix` places the result in the whole configuration (e.g. `systems.NAME`) for messages.
  */
 export function settingsFromEnv(schema: z.ZodType, map: Readonly<Record<string, string>>, env: Env, prefix = ''): EnvReading {
   const value: Record<string, unknown> = {};

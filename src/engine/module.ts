@@ -27,7 +27,7 @@ export interface SecretSetting {
 }
 
 /**
- * One system, in one place. How a new system plugs in (pfSense and Modoboa follow exactly this):
+ * One system, in one place. How a new system plugs in (every folder under src/reconcilers/ follows exactly this):
  *
  * 1. `src/reconcilers/<name>/settings.ts`: a zod object (`.strict()`) of every setting the reconciler has, each with
  *    its default there and nowhere else (a `*_DEFAULTS` constant the schema reads is fine). Secrets are plain
@@ -35,13 +35,13 @@ export interface SecretSetting {
  *    Do not declare `policy`: config.ts adds the common `policy` block to every system's section.
  * 2. `src/reconcilers/<name>/index.ts` exports the module, importing only settings.ts statically, e.g.
  *    ```ts
- *    export const pfsense: SystemModule<typeof pfSenseSettingsSchema> = {
- *      name: 'pfsense',                                  // the key under `systems:` in infrasec.yaml
- *      settings: pfSenseSettingsSchema,
- *      env: { url: 'INFRASEC_PFSENSE_URL', apiKey: 'INFRASEC_PFSENSE_API_KEY', 'tls.caFile': 'INFRASEC_PFSENSE_CA_FILE' },
+ *    export const relay: SystemModule<typeof relaySettingsSchema> = {
+ *      name: 'relay',                                    // the key under `systems:` in infrasec.yaml
+ *      settings: relaySettingsSchema,
+ *      env: { url: 'INFRASEC_RELAY_URL', apiKey: 'INFRASEC_RELAY_API_KEY', 'tls.caFile': 'INFRASEC_RELAY_CA_FILE' },
  *      secrets: [{ value: 'apiKey', file: 'apiKeyFile' }],
- *      dependsOn: ['active-directory'],
- *      build: async (settings, deps) => new (await import('./reconciler.ts')).PfSenseReconciler(settings, deps),
+ *      dependsOn: ['directory'],                         // another module's name
+ *      build: async (settings, deps) => new (await import('./reconciler.ts')).RelayReconciler(settings, deps),
  *    };
  *    ```
  *    `env` maps a setting's dotted path to its variable; the value is converted by the zod type at that path
@@ -50,7 +50,7 @@ export interface SecretSetting {
  * 3. Add the module to `SYSTEM_MODULES` in `src/reconcilers/registry.ts`. Nothing else names the system: config
  *    loading, env variables, secret files, `--system` choices, workers, status and metrics follow from the registry.
  * 4. Tests under `test/reconcilers/<name>/`, including one that builds the reconciler from `configSchema` through
- *    `buildSystems` (see test/reconcilers/asterisk/reconciler.test.ts).
+ *    `buildSystems` (the existing systems' reconciler tests show how).
  */
 export interface SystemModule<Schema extends z.ZodObject = z.ZodObject> {
   readonly name: SystemName;

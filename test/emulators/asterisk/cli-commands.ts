@@ -1,5 +1,6 @@
 // The Asterisk CLI commands reachable through Action: Command (a small subset), with the CLI's "No such command" text.
 import { asciiLower } from './c-strings.js';
+import { showBridgeProfile, showUserProfile } from './cli-confbridge.js';
 import { RELOAD, type AsteriskRuntime } from './runtime.js';
 
 export interface CliResult {
@@ -35,7 +36,7 @@ const REGISTERED = [
   'pjsip list endpoints', 'pjsip list aors', 'pjsip list auths', 'pjsip list contacts', 'pjsip send notify',
   'voicemail show users', 'voicemail show zones', 'voicemail reload', 'confbridge list', 'confbridge kick',
   'confbridge mute', 'confbridge unmute', 'confbridge lock', 'confbridge unlock', 'confbridge show profile bridges',
-  'confbridge show profile users', 'confbridge show menus', 'manager show commands', 'manager show command',
+  'confbridge show profile users', 'confbridge show profile bridge', 'confbridge show profile user', 'confbridge show menus', 'manager show commands', 'manager show command',
   'manager show connected', 'manager show users', 'manager show user', 'manager show settings', 'manager reload',
   'logger reload', 'logger rotate', 'logger show channels', 'database show', 'database put', 'database get',
   'database del', 'database deltree', 'channel originate', 'channel request hangup', 'bridge show all',
@@ -127,6 +128,12 @@ export function runCli(line: string, ctx: CliContext): CliResult {
   }
   if (is('pjsip', 'show', 'endpoints')) {
     return { ok: true, output: ctx.runtime.pjsip.cliShowEndpoints() };
+  }
+  if (lw.length === 5 && lw[0] === 'confbridge' && lw[1] === 'show' && lw[2] === 'profile' && (lw[3] === 'user' || lw[3] === 'bridge')) {
+    const type = lw[3];
+    const p = ctx.runtime.confbridge.profile(words[4] as string, type);
+    if (!p) return { ok: true, output: `No conference ${type} profile named '${words[4]}' found!\n` };
+    return { ok: true, output: type === 'user' ? showUserProfile(p) : showBridgeProfile(p) };
   }
   if (is('dialplan', 'reload')) {
     ctx.runtime.dialplan.reload();

@@ -3,12 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AmiUser } from './action-types.js';
 import { startAmiEmulator } from './server.js';
+import { STOCK_ISSABEL_FILES, STOCK_ISSABEL_GUI_FILES } from './stock-issabel.js';
 
 const USAGE = `usage: main.ts --config-dir DIR [--port 5038] [--host 127.0.0.1] [--version 22.10.1]
                [--user name:secret[:read[:write]]]... [--seed]
   --user     repeatable; read/write are comma lists of classes (default all)
-  --seed     create a minimal pjsip.conf (+ empty pjsip_custom.conf), extensions.conf, voicemail.conf and
-             confbridge.conf in DIR when they do not exist`;
+  --seed     create the files of a stock Issabel PBX (stock-issabel.ts) in DIR where they do not exist; the GUI
+             files among them are what a GUI regeneration writes back`;
 
 function parseArgs(argv: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -27,15 +28,6 @@ function parseArgs(argv: string[]): Record<string, string[]> {
   return out;
 }
 
-const SEED: Record<string, string> = {
-  'pjsip.conf': '[global]\ntype=global\n\n[transport-udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:5060\n\n#include pjsip_custom.conf\n',
-  'pjsip_custom.conf': '',
-  'extensions.conf': '[general]\nstatic=yes\n\n[from-internal]\ninclude => from-internal-custom\n\n#include extensions_custom.conf\n',
-  'extensions_custom.conf': '[from-internal-custom]\n',
-  'voicemail.conf': '[general]\nformat=wav49|gsm|wav\n\n[default]\n',
-  'confbridge.conf': '[general]\n\n#include confbridge_custom.conf\n',
-  'confbridge_custom.conf': '',
-};
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -46,7 +38,7 @@ async function main(): Promise<void> {
   const configDir = path.resolve(args['config-dir']![0]!);
   fs.mkdirSync(configDir, { recursive: true });
   if (args['seed']) {
-    for (const [name, text] of Object.entries(SEED)) {
+    for (const [name, text] of Object.entries(STOCK_ISSABEL_FILES)) {
       const p = path.join(configDir, name);
       if (!fs.existsSync(p)) fs.writeFileSync(p, text);
     }
@@ -61,6 +53,7 @@ async function main(): Promise<void> {
     host: args['host']?.[0],
     version: args['version']?.[0],
     users,
+    ...(args['seed'] ? { guiGenerated: STOCK_ISSABEL_GUI_FILES } : {}),
   });
   console.log(`AMI emulator (Asterisk ${emu.version}, AMI ${emu.amiVersion}) on ${emu.host}:${emu.port}, config dir ${emu.configDir}`);
   const stop = () => {

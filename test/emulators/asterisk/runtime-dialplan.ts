@@ -16,6 +16,8 @@ export interface Priority {
 export interface Extension {
   name: string;
   priorities: Priority[];
+  /** `exten => N,hint,PJSIP/N`: priority PRIORITY_HINT, listed before priority 1, never run by a call. */
+  hint?: { app: string; file: string; lineno: number };
 }
 
 export interface DialplanContext {
@@ -102,7 +104,10 @@ export class DialplanRuntime {
           prioText = lm[1] ?? '';
           label = lm[2] ?? '';
         }
-        if (asciiLower(prioText) === 'hint') continue;
+        if (asciiLower(prioText) === 'hint') {
+          ext.hint ??= { app: astStrip(parts.join(',')), file: v.file, lineno: v.lineno };
+          continue;
+        }
         let prio: number;
         if (asciiLower(prioText) === 'n') prio = ext === lastExten ? lastPrio + 1 : 1;
         else prio = Number.parseInt(prioText, 10);
@@ -123,6 +128,11 @@ export class DialplanRuntime {
 
   context(name: string): DialplanContext | undefined {
     return this.contexts.get(name);
+  }
+
+  /** ast_walk_contexts(): a new context is linked at the head of the list, so the walk runs newest first. */
+  walkContexts(): DialplanContext[] {
+    return [...this.contexts.values()].reverse();
   }
 
   /** Find the extension a call to `exten`@`context` would run (exact names first, then patterns, then includes). */

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { actionsByName } from './action-registry.js';
 import type { ActionDefinition, AmiUser } from './action-types.js';
 import { asciiLower, binaryToUtf8, utf8ToBinary } from './c-strings.js';
+import { GuiRegeneration } from './gui-regeneration.js';
 import type { ConfTree } from './conf-model.js';
 import { authorityToStr } from './permissions.js';
 import { Reply } from './protocol.js';
@@ -37,6 +38,12 @@ export interface AmiEmulatorOptions {
   authLimit?: number;
   /** The sleep(1) before "Authentication failed" (default 1000 ms). */
   authFailDelayMs?: number;
+  /**
+   * A PBX GUI owns these files (config-dir relative): regenerateGui() writes them back as they were when the emulator
+   * started, as the GUI's "Apply Config" writes them from its database. voicemail.conf is always rewritten by the GUI's
+   * voicemail writer instead (see gui-voicemail.ts).
+   */
+  guiGenerated?: readonly string[];
 }
 
 export interface AmiStats {
@@ -92,6 +99,11 @@ export interface AmiEmulator {
   hangup(channel: string): boolean;
   /** Number of open AMI connections. */
   sessionCount(): number;
+  /**
+   * The PBX GUI's "Apply Config": the guiGenerated files written again, voicemail.conf rewritten by the Issabel GUI's
+   * voicemail writer, then every module reloaded. Returns the files written.
+   */
+  regenerateGui(): string[];
 }
 
 const DEFAULT_USERS: AmiUser[] = [{ username: 'admin', secret: 'amipass', read: ['all'], write: ['all'] }];
@@ -129,6 +141,7 @@ export async function startAmiEmulator(options: AmiEmulatorOptions): Promise<Ami
     for (const s of sessions) s.deliver(category, text);
   };
 
+  const gui = new GuiRegeneration(realDir, options.guiGenerated ?? []);
   const runtime = new AsteriskRuntime(configDir, (module, status) =>
     publishTo(1 /* system */, 'Reload', [
       ['Module', module],
@@ -237,6 +250,11 @@ export async function startAmiEmulator(options: AmiEmulatorOptions): Promise<Ami
     joinConference: (opts) => runtime.confbridge.join(opts).channel,
     hangup: (channel: string) => runtime.confbridge.leave(channel),
     sessionCount: () => sessions.size,
+    regenerateGui: () => {
+      const written = gui.run();
+      runtime.reload(null);
+      return written;
+    },
   };
   return emulator;
 }

@@ -1,4 +1,4 @@
-// Benchmark: against the AMI emulator, infrasec's initial apply of N extensions vs the same sections sent as raw UpdateConfig actions, and a no-op plan vs a raw GetConfig of the same files.
+// Benchmark: against the AMI emulator, infrasec's initial apply of N extensions vs the same sections sent as raw UpdateConfig actions, and a no-op plan vs the same reads sent raw (files, then what Asterisk runs).
 //
 // Usage: npm run bench:asterisk [-- N]   (N extensions, default 2000; env INFRASEC_BENCH_AST_ROUNDS no-op rounds, default 15; _PAIRS 2 or 1)
 //
@@ -19,7 +19,7 @@ import { AsteriskReconciler } from '../src/reconcilers/asterisk/reconciler.ts';
 import { renderExtension } from '../src/reconcilers/asterisk/render.ts';
 import { resolveAsteriskSettings } from '../src/reconcilers/asterisk/settings.ts';
 import { ext, state } from '../test/reconcilers/asterisk/desired-builder.ts';
-import { FREEPBX_FILES } from '../test/reconcilers/asterisk/pbx-fixture.ts';
+import { PBX_FILES } from '../test/reconcilers/asterisk/pbx-fixture.ts';
 
 const N = Number(process.argv[2] ?? process.env['INFRASEC_BENCH_AST_EXTENSIONS'] ?? 2000);
 const ROUNDS = Number(process.env['INFRASEC_BENCH_AST_ROUNDS'] ?? 15);
@@ -58,7 +58,7 @@ interface Pbx {
 
 async function freshPbx(): Promise<Pbx> {
   const dir = mkdtempSync(join(tmpdir(), 'infrasec-bench-ast-'));
-  for (const [f, text] of Object.entries(FREEPBX_FILES)) writeFileSync(join(dir, f), text);
+  for (const [f, text] of Object.entries(PBX_FILES)) writeFileSync(join(dir, f), text);
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/emulators/asterisk/main.ts', '--port', '0', '--config-dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -89,7 +89,8 @@ function reconcilerFor(p: Pbx): AsteriskReconciler {
   return new AsteriskReconciler({ host: '127.0.0.1', port: p.port, username: 'admin', secret: amiSecret, timeoutMs: 60_000, transports: { wss: 'transport-wss' } });
 }
 
-const FILES: Record<FileRole, string> = { pjsip: 'pjsip_custom.conf', confbridge: 'confbridge_custom.conf', voicemail: 'voicemail.conf', extensions: 'extensions_custom.conf' };
+const LAYOUT = resolveAsteriskSettings({ host: '127.0.0.1', username: 'admin', secret: amiSecret, transports: { wss: 'transport-wss' } }).layout;
+const FILES: Record<FileRole, string> = LAYOUT.files;
 
 /**
  * The baseline: the same rendered sections and lines, written by hand as NewCat/Append (the aor under a temporary
@@ -97,9 +98,10 @@ const FILES: Record<FileRole, string> = { pjsip: 'pjsip_custom.conf', confbridge
  */
 function rawBatches(): Array<{ file: string; headers: AmiHeaders }> {
   const ops: Record<FileRole, Array<Array<[string, string, string?, HeaderValue?, string?]>>> = { pjsip: [], confbridge: [], voicemail: [], extensions: [] };
-  const layout = resolveAsteriskSettings({ host: '127.0.0.1', username: 'admin', secret: amiSecret, transports: { wss: 'transport-wss' } }).layout;
+  const layout = LAYOUT;
   for (const role of ['pjsip', 'voicemail', 'extensions'] as const) ops[role].push([['NewCat', OWNERSHIP_TEMPLATE, 'template']]);
   for (const c of [layout.context, layout.messageContext]) ops.extensions.push([['NewCat', c, `inherit=${OWNERSHIP_TEMPLATE}`]]);
+  ops.extensions.push([['Append', layout.includeFrom, undefined, ['>', layout.context], 'include']]);
   ops.voicemail.push([['NewCat', layout.voicemailContext, `inherit=${OWNERSHIP_TEMPLATE}`]]);
   for (const e of exts) {
     const o = renderExtension(e, desired.secrets, layout).object!;
@@ -147,6 +149,8 @@ async function rawWrite(): Promise<{ ms: number; messages: number; ops: number }
   const batches = rawBatches();
   const c = await connect(p);
   const t0 = performance.now();
+  // UpdateConfig cannot create a file: the mailboxes' own file is made first, as infrasec does.
+  if ((await c.action('CreateConfig', [['Filename', FILES.voicemail]], signal)).isError) throw new Error('raw CreateConfig failed');
   for (const b of batches) {
     const r = await c.action('UpdateConfig', b.headers, signal);
     if (r.isError) throw new Error(`raw UpdateConfig ${b.file} failed: ${r.message}`);
@@ -211,13 +215,22 @@ async function main(): Promise<void> {
   console.log(`raw UpdateConfig + Reload     : mean ${fmt(rawApply)}  (${ops.raw} ops in ${ops.rawMessages} UpdateConfig messages)`);
   console.log(`infrasec apply (writes+reload): mean ${fmt(infApply)}  (${ops.infrasec} ops and reloads)`);
 
-  // No-op plan on the converged PBX vs a raw read of the same four files over one AMI connection.
+  // No-op plan on the converged PBX vs the same reads sent raw over one AMI connection: the five files, then what
+  // Asterisk runs (endpoint list and each endpoint's details, mailboxes, infrasec's contexts, where each number lands).
   const { pbx, rec } = converged!;
   const raw = await connect(pbx);
+  const numbers = exts.map((e) => e.spec.number);
   const rawRead = async () => {
     const t0 = performance.now();
-    const answers = await Promise.all(FILE_ROLES.map((r) => raw.action('GetConfig', [['Filename', FILES[r]]], signal)));
-    if (answers.some((a) => a.isError)) throw new Error('raw GetConfig failed');
+    const files = await Promise.all([...FILE_ROLES.map((r) => FILES[r]), LAYOUT.voicemailConf].map((f) => raw.action('GetConfig', [['Filename', f], ['Filter', 'TEMPLATES=include']], signal)));
+    if (files.some((a) => a.isError)) throw new Error('raw GetConfig failed');
+    await Promise.all([
+      raw.list('PJSIPShowEndpoints', [], signal),
+      ...numbers.map((n) => raw.list('PJSIPShowEndpoint', [['Endpoint', n]], signal)),
+      raw.list('VoicemailUsersList', [], signal),
+      ...[LAYOUT.context, LAYOUT.messageContext, LAYOUT.includeFrom].map((c) => raw.list('ShowDialPlan', [['Context', c]], signal)),
+      ...numbers.map((n) => raw.list('ShowDialPlan', [['Context', LAYOUT.endpointContext], ['Extension', n]], signal)),
+    ]);
     return ms(t0);
   };
   const noop = async () => {
@@ -245,7 +258,7 @@ async function main(): Promise<void> {
   const readMed = median(reads);
   const planMed = median(plans);
   const paired = median(reads.map((r, i) => (plans[i] ?? NaN) / r));
-  console.log(`raw GetConfig x4 (pipelined)  : median ${fmt(readMed)} of ${ROUNDS}  [${reads.map(fmt).join(', ')}]`);
+  console.log(`raw reads (files + running)   : median ${fmt(readMed)} of ${ROUNDS}  [${reads.map(fmt).join(', ')}]`);
   console.log(`infrasec no-op observe+plan   : median ${fmt(planMed)} of ${ROUNDS}  [${plans.map(fmt).join(', ')}]`);
   console.log('');
   console.log(`no-op plan / raw read   = ${paired.toFixed(2)}x median of paired rounds, ${(planMed / readMed).toFixed(2)}x of medians  (target <= 1.5x)`);

@@ -44,7 +44,6 @@ async function writeConfig(stateDir: string, desired?: string): Promise<string> 
     '    username: admin',
     '    secret: amipass',
     '    transports: { udp: 0.0.0.0-udp, wss: transport-wss }',
-    '    policy: { adopt: [Context/from-internal-custom] }',
     ...(desired ? ['controller:', `  directory: ${desired}`, '  pollIntervalSeconds: 3600', '  driftIntervalSeconds: 3600'] : []),
   ].join('\n'));
   return file;

@@ -39,10 +39,10 @@ describe('changes carry a stable key and first-class prune and adopt flags', () 
 
   it('Asterisk: an adopted context is flagged adopt, keyed by kind and name', () => {
     const d = ast.state({ extensions: [ast.ext('ext-200', '200')] });
-    const live = ast.live({ files: { extensions: [ast.section('from-internal-custom', [['exten', '999,1,Hangup()']], false)] } });
-    const p = planAsterisk(d, live, policy({ adopt: ['Context/from-internal-custom'] }), ast.layout);
+    const live = ast.live({ files: { extensions: [ast.section('infrasec-internal', [['exten', '999,1,Hangup()']], false)] } });
+    const p = planAsterisk(d, live, policy({ adopt: ['Context/infrasec-internal'] }), ast.layout);
     const context = p.changes.find((c) => c.kind === 'Context');
-    expect(context).toMatchObject({ key: 'Context/from-internal-custom', adopt: true, prune: false });
+    expect(context).toMatchObject({ key: 'Context/infrasec-internal', adopt: true, prune: false });
     expect(p.changes.filter((c) => c.kind !== 'Context').every((c) => !c.adopt && c.key === `${c.kind}/${c.name}`)).toBe(true);
   });
 });

@@ -244,6 +244,30 @@ export class AmiClient {
     return this.#send(action, headers, true, signal);
   }
 
+  /** Signals of pending actions, each watched by one listener however many actions are pipelined under it. */
+  readonly #watched = new Map<AbortSignal, { count: number; listener: () => void }>();
+
+  /** An abort drops the session, failing every pending action; returns the release for one action. */
+  #watch(signal: AbortSignal): () => void {
+    let w = this.#watched.get(signal);
+    if (!w) {
+      const listener = () => this.#drop(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      w = { count: 0, listener };
+      this.#watched.set(signal, w);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    w.count++;
+    const watch = w;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--watch.count > 0) return;
+      signal.removeEventListener('abort', watch.listener);
+      this.#watched.delete(signal);
+    };
+  }
+
   #send(action: string, headers: AmiHeaders, list: boolean, signal?: AbortSignal): Promise<AmiList> {
     const socket = this.#socket;
     const id = `infrasec-${++this.#seq}`;
@@ -261,11 +285,10 @@ export class AmiClient {
         // The stream position is unknown after a lost reply: drop the session rather than misread the next one.
         this.#drop(this.#unavailable(`Asterisk AMI at ${this.where} did not answer ${action} within ${this.#opts.timeoutMs} ms`));
       }, this.#opts.timeoutMs);
-      const onAbort = () => this.#drop(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const release = signal ? this.#watch(signal) : undefined;
       const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        release?.();
       };
       this.#pending.set(id, {
         action,

@@ -18,6 +18,8 @@ export const asterisk: SystemModule<typeof asteriskSettingsSchema> = {
     'files.confbridge': 'INFRASEC_AMI_CONFBRIDGE_FILE',
     'files.voicemail': 'INFRASEC_AMI_VOICEMAIL_FILE',
     context: 'INFRASEC_AMI_CONTEXT',
+    includeFrom: 'INFRASEC_AMI_INCLUDE_FROM',
+    voicemailConf: 'INFRASEC_AMI_VOICEMAIL_CONF',
     endpointContext: 'INFRASEC_AMI_ENDPOINT_CONTEXT',
     messageContext: 'INFRASEC_AMI_MESSAGE_CONTEXT',
     voicemailContext: 'INFRASEC_AMI_VOICEMAIL_CONTEXT',

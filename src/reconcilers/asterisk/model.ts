@@ -95,18 +95,82 @@ export interface RunningEndpoint {
   readonly transport: string;
 }
 
+/** A value read from what Asterisk runs: text, or for a secret only its fingerprint (see fingerprint.ts). */
+export type RunningValue = string | { readonly fingerprint: string };
+
+/** One loaded res_pjsip object (EndpointDetail, AorDetail, AuthDetail), by lower-cased header name (`DtmfMode` → `dtmfmode`). */
+export type RunningFields = ReadonlyMap<string, RunningValue>;
+
 export interface RunningMailbox {
   readonly context: string;
   readonly mailbox: string;
   readonly fullname: string;
   readonly email: string;
+  readonly pager: string;
+  /** AttachMessage: Yes / No. */
+  readonly attach: string;
 }
 
-/** What res_pjsip and app_voicemail have loaded; undefined when the list could not be read (permissions). */
+/** One priority of the loaded dialplan (a ListDialplan event). `hint` for a hint. */
+export interface RunningPriority {
+  readonly exten: string;
+  readonly priority: string;
+  readonly label: string;
+  readonly app: string;
+  readonly data: string;
+}
+
+export interface RunningContext {
+  readonly priorities: readonly RunningPriority[];
+  readonly includes: readonly string[];
+}
+
+/** Where a call from endpointContext to one of infrasec's numbers ends up, following the loaded includes in order. */
+export interface RunningReach {
+  /** The context whose extension answers first; null when nothing does (or endpointContext is not loaded). */
+  readonly answeredBy: string | null;
+  /** infrasec's context is among the contexts the search goes through at all. */
+  readonly reached: boolean;
+}
+
+/**
+ * What Asterisk runs, read back through AMI; each part is undefined when it could not be read (the AMI user lacks the
+ * class it needs). Compared with the files by runtime-compare.ts.
+ */
 export interface RunningState {
   readonly endpoints?: ReadonlyMap<string, RunningEndpoint>;
-  /** Keyed `mailbox@context`. */
+  /** `endpoint/200`, `aor/200`, `auth/200-auth` (lower case) of the owned endpoints that are loaded. */
+  readonly pjsip?: ReadonlyMap<string, RunningFields>;
+  /** Keyed `mailbox@context` (lower case). */
   readonly mailboxes?: ReadonlyMap<string, RunningMailbox>;
+  /** infrasec's contexts and includeFrom, by lower-cased name; null when the context is not loaded. */
+  readonly dialplan?: ReadonlyMap<string, RunningContext | null>;
+  /** Per owned number of `context` (as dialled, `25*` included). */
+  readonly reach?: ReadonlyMap<string, RunningReach>;
+  /** Loaded ConfBridge profiles by lower-cased name (null: not loaded); 'no-permission' without write=command. */
+  readonly confbridge?: ReadonlyMap<string, RunningFields | null> | 'no-permission';
+}
+
+/** The admin's [includeFrom] in the extensions file, through which from-internal reaches infrasec's context. */
+export interface IncludeLink {
+  /** missing: no such category; unowned: the admin's (the usual case); owned: an earlier infrasec owned it whole. */
+  readonly state: 'off' | 'missing' | 'unowned' | 'owned';
+  /** Categories of that name in the file (Append reaches all of them). */
+  readonly categories: number;
+  /** How many `include => <context>` lines each category has. */
+  readonly includes: readonly number[];
+}
+
+/** The file app_voicemail loads (voicemailConf), as GetConfig shows it with its #includes resolved. */
+export interface VoicemailRoot {
+  readonly file: string;
+  readonly exists: boolean;
+  /** It shows the ownership template of files.voicemail, so that file is #included (undefined: it has none to show yet). */
+  readonly includesOwned?: boolean;
+  /** Mailbox numbers of voicemailContext defined outside infrasec's sections (the GUI's). */
+  readonly foreignMailboxes: ReadonlySet<string>;
+  /** GetConfig refused it (it does not parse: app_voicemail cannot load it either). */
+  readonly readError?: string;
 }
 
 /** Owned content observe could not place under an object identity. */
@@ -117,6 +181,8 @@ export interface Strays {
 
 export interface LiveAsterisk {
   readonly files: Readonly<Record<FileRole, LiveFile>>;
+  readonly link: IncludeLink;
+  readonly voicemailRoot: VoicemailRoot;
   /** Owned sections and lines in owned containers, grouped by identity (key). */
   readonly objects: ReadonlyMap<string, AsteriskObject>;
   readonly containers: ReadonlyMap<string, ContainerState>;
@@ -147,6 +213,8 @@ export interface Expectation {
   /** Sections (by name) and lines (by value) that must be gone. */
   readonly absent?: { readonly sections: ReadonlyArray<{ role: FileRole; name: string }>; readonly lines: readonly LineSpec[] };
   readonly containers?: readonly ContainerRef[];
+  /** The include line in [includeFrom]: exactly one per category (true) or none (false). */
+  readonly link?: boolean;
   readonly template?: FileRole;
   /** Reload: the running side of this module must match the files. */
   readonly runtime?: string;
@@ -168,13 +236,14 @@ export interface AsteriskPayload {
   readonly source?: { readonly file: string; readonly line: number; readonly col: number };
 }
 
-export const CHANGE_KINDS = ['ConfigFile', 'Context', 'Extension', 'Conference', 'Section', 'Reload'] as const;
+export const CHANGE_KINDS = ['ConfigFile', 'Context', 'Include', 'Extension', 'Conference', 'Section', 'Reload'] as const;
 export type AsteriskChangeKind = (typeof CHANGE_KINDS)[number];
 
-/** Files and templates first, then the containers, the objects, stray owned sections; reloads after every write. */
+/** Files and templates first, then the containers and the include line reaching them, the objects, stray owned sections; reloads after every write. */
 export const RANK: Readonly<Record<AsteriskChangeKind, number>> = {
   ConfigFile: 0,
   Context: 1,
+  Include: 1,
   Extension: 2,
   Conference: 3,
   Section: 4,

@@ -1,4 +1,4 @@
-// Reads the owned files (one GetConfig each) and what res_pjsip and app_voicemail have loaded, and maps them to the desired shape.
+// Reads the owned files (one GetConfig each) and the voicemail file Asterisk loads, maps them to the desired shape, and has running.ts read what Asterisk runs.
 import { Secret } from '../../desired/secret.ts';
 import { AuthenticationError, InfrasecError } from '../../errors.ts';
 import type { AmiClient, AmiMessage } from './client.ts';
@@ -15,12 +15,12 @@ import {
   type LiveFile,
   type ObjectKind,
   OWNERSHIP_TEMPLATE,
-  type RunningEndpoint,
-  type RunningMailbox,
-  type RunningState,
+  type IncludeLink,
   type SectionSpec,
+  type VoicemailRoot,
 } from './model.ts';
 import { conferenceKey, extensionKey, parseExten, PROFILE_SUFFIXES } from './render.ts';
+import { readRunning, type RunningTargets } from './running.ts';
 import type { AsteriskLayout } from './settings.ts';
 
 /** Variables whose values are secrets, per file. GetConfig returns them in clear; they are wrapped at once. */
@@ -132,6 +132,8 @@ export function ownedGrouper(layout: AsteriskLayout): { add(file: LiveFile): voi
           groupLines(role, s.name, vars, layout, get, strays);
           continue;
         }
+        // An [includeFrom] an earlier version owned whole is not a stray: plan gives it back to the admin with one include line.
+        if (role === 'extensions' && layout.includeFrom && s.name.toLowerCase() === layout.includeFrom.toLowerCase()) continue;
         const spec: SectionSpec = { role, name: s.name, type: typeOf(vars), vars };
         const key = sectionKey(spec);
         if (key) get(key.kind, key.key).sections.push(spec);
@@ -215,20 +217,15 @@ export interface ObserveDeps {
   readonly layout: AsteriskLayout;
   readonly pendingReloads: () => ReadonlySet<string>;
   readonly now: () => Date;
-  /**
-   * Also list the mailboxes app_voicemail runs. Verify does; a plain pass does not: the list is as long as the
-   * voicemail file itself and a reload owed by infrasec is already known from its reload-pending mark.
-   */
-  readonly mailboxes?: boolean;
 }
 
-/** One GetConfig per file and PJSIPShowEndpoints (plus VoicemailUsersList when asked), pipelined on one session. */
+/**
+ * One GetConfig per file infrasec writes, plus the voicemail file app_voicemail loads; then what Asterisk runs for
+ * the owned objects found there (running.ts). Everything of one phase is pipelined on one session.
+ */
 export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): Promise<LiveAsterisk> {
   const { client, layout } = deps;
   await client.connect(signal);
-  // The short lists go first; each answer is parsed and grouped as it arrives, while Asterisk works on the next one.
-  const endpoints = client.list('PJSIPShowEndpoints', [], signal).then(runningEndpoints);
-  const mailboxes = deps.mailboxes ? client.list('VoicemailUsersList', [], signal).then(runningMailboxes) : Promise.resolve(undefined);
   const grouper = ownedGrouper(layout);
   const reads = FILE_ROLES.map((role) =>
     client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal).then((m) => {
@@ -237,15 +234,77 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
       return file;
     }),
   );
+  const separateRoot = layout.voicemailConf !== layout.files.voicemail;
+  // Read only to see what app_voicemail loads: a file that does not parse is reported, not fatal to the pass.
+  const root = separateRoot
+    ? client.action('GetConfig', [['Filename', layout.voicemailConf], ['Filter', 'TEMPLATES=include']], signal).then((m) => {
+        if (m.isError && !/not found|permission denied/i.test(m.message)) return { file: { role: 'voicemail', file: layout.voicemailConf, exists: true, sections: [], hasTemplate: false } as LiveFile, error: m.message || 'error' };
+        return { file: toLiveFile('voicemail', layout.voicemailConf, m) };
+      })
+    : Promise.resolve(undefined);
   // ONE await for every pipelined read. Awaiting them one after another leaves the later ones' rejections unhandled
   // when an earlier one fails (an abort rejects them all at once), and an unhandled rejection kills the controller.
-  const [answers, runningEndpointList, runningMailboxList] = await Promise.all([Promise.all(reads), endpoints, mailboxes]);
+  const [answers, rootFile] = await Promise.all([Promise.all(reads), root]);
   const files = {} as Record<FileRole, LiveFile>;
   FILE_ROLES.forEach((role, i) => {
     files[role] = answers[i] as LiveFile;
   });
-  const running: RunningState = { endpoints: runningEndpointList, mailboxes: runningMailboxList };
-  return { files, ...grouper.result(), running, pendingReloads: deps.pendingReloads(), observedAt: deps.now().toISOString() };
+  const grouped = grouper.result();
+  const running = await readRunning(client, layout, runningTargets(grouped.objects, layout), signal);
+  return {
+    files,
+    ...grouped,
+    link: includeLink(files.extensions, layout),
+    voicemailRoot: { ...voicemailRoot(rootFile?.file ?? files.voicemail, files.voicemail, layout), ...(rootFile?.error ? { readError: rootFile.error } : {}) },
+    running,
+    pendingReloads: deps.pendingReloads(),
+    observedAt: deps.now().toISOString(),
+  };
+}
+
+/** The owned endpoints, ConfBridge profiles and dialled numbers whose running side is read. */
+export function runningTargets(objects: ReadonlyMap<string, AsteriskObject>, layout: AsteriskLayout): RunningTargets {
+  const endpoints: string[] = [];
+  const profiles: Array<{ name: string; type: 'user' | 'bridge' }> = [];
+  const numbers = new Set<string>();
+  for (const o of objects.values()) {
+    for (const s of o.sections) {
+      if (s.role === 'pjsip' && s.type === 'endpoint') endpoints.push(s.name);
+      if (s.role === 'confbridge' && (s.type === 'user' || s.type === 'bridge')) profiles.push({ name: s.name, type: s.type });
+    }
+    for (const l of o.lines) {
+      if (l.role !== 'extensions' || l.category.toLowerCase() !== layout.context.toLowerCase() || typeof l.value !== 'string') continue;
+      const p = parseExten(l.value);
+      if (p) numbers.add(p.exten);
+    }
+  }
+  return { endpoints, profiles, numbers: [...numbers] };
+}
+
+/** [includeFrom] in the extensions file: its state and how many `include => <context>` lines each namesake has. */
+export function includeLink(file: LiveFile, layout: AsteriskLayout): IncludeLink {
+  if (!layout.includeFrom) return { state: 'off', categories: 0, includes: [] };
+  const cats = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === layout.includeFrom.toLowerCase());
+  const ours = (v: ConfVar) => v.name.toLowerCase() === 'include' && typeof v.value === 'string' && v.value.split(',')[0]!.trim().toLowerCase() === layout.context.toLowerCase();
+  return {
+    state: cats.length === 0 ? 'missing' : cats.some(isOwned) ? 'owned' : 'unowned',
+    categories: cats.length,
+    includes: cats.map((c) => c.vars.filter(ours).length),
+  };
+}
+
+/**
+ * What the voicemail file app_voicemail loads shows: infrasec's file through its ownership template (so it is
+ * #included), and the mailboxes of voicemailContext defined outside infrasec's sections.
+ */
+export function voicemailRoot(root: LiveFile, own: LiveFile, layout: AsteriskLayout): VoicemailRoot {
+  const foreign = new Set<string>();
+  for (const s of root.sections) {
+    if (s.isTemplate || isOwned(s) || s.name.toLowerCase() !== layout.voicemailContext.toLowerCase()) continue;
+    for (const v of s.vars) if (/^[0-9]+$/.test(v.name)) foreign.add(v.name);
+  }
+  const includesOwned = root === own ? true : own.hasTemplate ? root.hasTemplate : undefined;
+  return { file: root.file, exists: root.exists, ...(includesOwned === undefined ? {} : { includesOwned }), foreignMailboxes: foreign };
 }
 
 function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
@@ -258,28 +317,4 @@ function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
   }
   const sections = parseGetConfig(m, role);
   return { role, file, exists: true, sections, hasTemplate: sections.some((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE) };
-}
-
-/** res_pjsip answers an empty list with an error ("No endpoints found"); any other error leaves the state unknown. */
-function runningEndpoints(r: { response: AmiMessage; events: readonly AmiMessage[] }): ReadonlyMap<string, RunningEndpoint> | undefined {
-  if (r.response.isError) return /no endpoints found/i.test(r.response.message) ? new Map() : undefined;
-  const out = new Map<string, RunningEndpoint>();
-  for (const e of r.events) {
-    if (e.event !== 'EndpointList') continue;
-    const name = e.get('ObjectName') ?? '';
-    out.set(name, { name, aor: e.get('Aor') ?? '', auths: e.get('Auths') ?? '', transport: e.get('Transport') ?? '' });
-  }
-  return out;
-}
-
-function runningMailboxes(r: { response: AmiMessage; events: readonly AmiMessage[] }): ReadonlyMap<string, RunningMailbox> | undefined {
-  if (r.response.isError) return undefined;
-  const out = new Map<string, RunningMailbox>();
-  for (const e of r.events) {
-    if (e.event !== 'VoicemailUserEntry') continue;
-    const mailbox = e.get('VoiceMailbox') ?? '';
-    const context = e.get('VMContext') ?? '';
-    out.set(`${mailbox}@${context}`.toLowerCase(), { context, mailbox, fullname: e.get('Fullname') ?? '', email: e.get('Email') ?? '' });
-  }
-  return out;
 }

@@ -27,7 +27,9 @@ import {
   type SectionSpec,
   TMP_PREFIX,
 } from './model.ts';
+import { planLink, unreachable, voicemailConflicts } from './links.ts';
 import { conferenceKey, extensionKey, numbersOf, renderConference, renderExtension, type Rendered } from './render.ts';
+import { linkDiffs, type RunningDiff, runningDiffs, unreadableFields } from './running-compare.ts';
 import type { AsteriskLayout } from './settings.ts';
 
 const SYSTEM = 'asterisk';
@@ -63,7 +65,8 @@ interface Wanted {
 export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy: Policy, layout: AsteriskLayout): Plan<AsteriskPayload> {
   const changes: AsteriskChange[] = [];
   const conflicts: Conflict[] = [];
-  const conflict = (kind: string, name: string, message: string) => conflicts.push({ system: SYSTEM, kind, name, message });
+  // Every conflict here leaves a desired object out of service (not written, or written where nothing reaches it).
+  const conflict = (kind: string, name: string, message: string) => conflicts.push({ system: SYSTEM, kind, name, message, blocking: true });
 
   // 1. Render; refuse what cannot be written safely; one owner per dialplan number.
   const wanted: Wanted[] = [];
@@ -140,11 +143,24 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     accepted.push({ kind: w.kind, name: w.name, resource: w.resource, rendered: w.rendered, object: w.rendered.object, unowned, adopt: clashes });
   }
 
+  // A mailbox the GUI already defines in the same voicemail context: app_voicemail keeps the first definition, so
+  // infrasec's line is not written (the rest of the extension is) and the pass fails until one of them goes.
+  const heldMailboxes = new Set<string>();
+  for (const w of accepted) {
+    for (const l of w.object.lines) {
+      if (l.role !== 'voicemail' || !live.voicemailRoot.foreignMailboxes.has(l.var)) continue;
+      heldMailboxes.add(w.object.key);
+      conflict(w.kind, w.name, `mailbox ${l.var}@${l.category} is already defined outside infrasec's sections of ${layout.voicemailConf} (by the GUI?); app_voicemail would keep only one of them. Remove it there, give this extension another number, or set voicemailContext to another context`);
+    }
+  }
+
   // 2. Shared containers: created when missing, adopted on request, otherwise off limits.
   const blocked = new Set<string>();
   const rebuilt = new Set<string>();
   const neededContainers = new Map<string, ContainerRef>();
-  for (const w of accepted) for (const c of w.rendered.containers) neededContainers.set(containerId(c.role, c.name), c);
+  for (const w of accepted) {
+    for (const c of w.rendered.containers) if (!(c.role === 'voicemail' && heldMailboxes.has(w.object.key))) neededContainers.set(containerId(c.role, c.name), c);
+  }
   for (const [id, c] of [...neededContainers].sort(([a], [b]) => a.localeCompare(b))) {
     const state = live.containers.get(id) ?? 'missing';
     if (state === 'owned') continue;
@@ -165,18 +181,42 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
       }));
       rebuilt.add(id);
     } else {
-      conflict('Context', c.name, `[${c.name}] in ${layout.files[c.role]} ${what} (no (${OWNERSHIP_TEMPLATE}) template); its lines are not managed. Add Context/${c.name} to policy.adopt to take it over`);
+      const setting = c.role === 'voicemail' ? 'voicemailContext' : lower(c.name) === lower(layout.messageContext) ? 'messageContext' : 'context';
+      conflict('Context', c.name, `[${c.name}] in ${layout.files[c.role]} ${what} (no (${OWNERSHIP_TEMPLATE}) template); its lines are not managed. Add Context/${c.name} to policy.adopt to take it over, or set ${setting} to a context of infrasec's own`);
       blocked.add(id);
     }
   }
 
+  // 2b. The one include line that makes the PBX's internal context reach infrasec's.
+  const inContext = (l: LineSpec) => l.role === 'extensions' && lower(l.category) === lower(layout.context);
+  const keptLive = [...live.objects.values()].filter((o) => claimed.has(o.key) && !accepted.some((w) => w.object.key === o.key));
+  const linkNeeded = !blocked.has(containerId('extensions', layout.context)) && (accepted.some((w) => w.object.lines.some(inContext)) || keptLive.some((o) => o.lines.some(inContext)));
+  const link = planLink(live, layout, linkNeeded);
+  if (link) {
+    changes.push(change('Include', layout.includeFrom, link.action, [{ path: `extensions:[${layout.includeFrom}].include`, before: link.before, after: link.after }], link.reason, {
+      groups: [{ role: 'extensions', ops: link.ops }],
+      expect: { link: !link.prune },
+      pruned: link.prune,
+    }));
+  }
+
   // 3. Each desired object against what it owns live (by identity, or by its label after a renumbering).
   for (const w of accepted) claimed.add(w.object.key);
-  const runtimeReasons = new Map<string, string[]>();
-  const addReason = (module: string, reason: string) => {
-    let list = runtimeReasons.get(module);
-    if (!list) runtimeReasons.set(module, (list = []));
-    list.push(reason);
+  const runtimeDiffs = new Map<string, RunningDiff[]>();
+  const addDiff = (d: RunningDiff) => {
+    let list = runtimeDiffs.get(d.module);
+    if (!list) runtimeDiffs.set(d.module, (list = []));
+    list.push(d);
+  };
+  const unreadable = new Set<string>();
+  // Mailboxes app_voicemail cannot load (its file does not include infrasec's) are the voicemail conflict's business,
+  // not a reason to reload app_voicemail on every pass.
+  const vmUnreachable = live.voicemailRoot.includesOwned === false && layout.voicemailConf !== layout.files.voicemail;
+  /** Objects in sync in the file: what Asterisk runs is compared with it; the ones it reaches are checked for calls too. */
+  const inSync: Array<{ w: (typeof accepted)[number]; object: AsteriskObject }> = [];
+  const checkRunning = (w: (typeof accepted)[number], sections: readonly SectionSpec[], lines: readonly LineSpec[]) => {
+    for (const d of runningDiffs(sections, lines, live, layout, unreadable)) if (!(vmUnreachable && d.module === MODULE_OF.voicemail)) addDiff(d);
+    inSync.push({ w, object: { ...w.object, sections, lines } });
   };
   for (const w of accepted) {
     const d = w.object;
@@ -192,17 +232,17 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     const liveSections = stale.length === 0 ? (own?.sections ?? []) : [...(own?.sections ?? []), ...stale.flatMap((o) => o.sections)];
     const allLines = stale.length === 0 ? (own?.lines ?? []) : [...(own?.lines ?? []), ...stale.flatMap((o) => o.lines)];
     const liveLines = rebuilt.size === 0 ? allLines : allLines.filter((l) => !rebuilt.has(containerId(l.role, l.category)));
-    const desiredLines = blocked.size === 0 ? d.lines : d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)));
+    const desiredLines = blocked.size === 0 && !heldMailboxes.has(d.key) ? d.lines : d.lines.filter((l) => !blocked.has(containerId(l.role, l.category)) && !(l.role === 'voicemail' && heldMailboxes.has(d.key)));
     const adopt = w.adopt.length > 0;
     // The common case, a pass with nothing to do: one cheap equality check per object before any diffing.
     if (!adopt && stale.length === 0 && own && sameObject(d.sections, desiredLines, own.sections, liveLines)) {
-      for (const m of runtimeMismatches(d.sections, desiredLines, live, layout)) addReason(m.module, m.reason);
+      checkRunning(w, d.sections, desiredLines);
       continue;
     }
     const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...w.unowned] : liveSections, liveLines, layout);
     if (diff.groups.length === 0) {
       // The file is as Git wants it; is it also what Asterisk runs?
-      for (const m of runtimeMismatches(d.sections, desiredLines, live, layout)) addReason(m.module, m.reason);
+      checkRunning(w, d.sections, desiredLines);
       continue;
     }
     const exists = liveSections.length > 0 || liveLines.length > 0 || adopt;
@@ -237,6 +277,28 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     }));
   }
 
+  // Owned contexts no desired object needs any more (nor a refused one still holds lines in).
+  const kept = new Set([...neededContainers.keys(), ...keptLive.flatMap((o) => o.lines.map((l) => containerId(l.role, l.category)))]);
+  for (const [id, state] of [...live.containers].sort(([a], [b]) => a.localeCompare(b))) {
+    if (state !== 'owned' || kept.has(id)) continue;
+    const role = id.slice(0, id.indexOf('/')) as FileRole;
+    const name = live.files[role].sections.find((x) => !x.isTemplate && containerId(role, x.name) === id)?.name ?? id.slice(id.indexOf('/') + 1);
+    changes.push(change('Context', name, 'delete', [{ path: `${role}:[${name}]`, before: 'owned context', after: null }], `no desired object has lines in [${name}] any more`, {
+      groups: [{ role, ops: [{ op: 'DelCat', cat: name }] }],
+      expect: { absent: { sections: [{ role, name }], lines: [] } },
+      pruned: true,
+    }));
+  }
+
+  // Calls and mailboxes the PBX does not reach although the files are right.
+  const mailboxes = accepted.reduce((n, w) => n + (heldMailboxes.has(w.object.key) ? 0 : w.object.lines.filter((l) => l.role === 'voicemail').length), 0);
+  for (const c of voicemailConflicts(live, layout, mailboxes)) conflicts.push(c);
+  // Where calls land is meaningful only once the dialplan that was read is the one Git wants (nothing to write or reload).
+  const dialplanSettled = !changes.some((c) => payloadOf(c).groups.some((g) => g.role === 'extensions')) && !runtimeDiffs.has(MODULE_OF.extensions) && linkDiffs(live, layout).length === 0 && !live.pendingReloads.has(MODULE_OF.extensions);
+  if (dialplanSettled) {
+    for (const { w, object } of inSync) for (const why of unreachable(object, live, layout)) conflict(w.kind, w.name, why);
+  }
+
   // 5. Files and their ownership template, needed wherever a plan creates owned categories.
   for (const role of FILE_ROLES) {
     const creates = changes.some((c) => payloadOf(c).groups.some((g) => g.role === role && g.ops.some((op) => op.op === 'NewCat')));
@@ -252,21 +314,28 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
 
   // 6. Reloads: after writes to a module's file, when its running side differs, or when a reload was never confirmed.
   const willRun = (c: AsteriskChange) => !(c.prune && !policy.prune);
+  if (!link) for (const d of linkDiffs(live, layout)) addDiff(d);
   for (const role of FILE_ROLES) {
     const module = MODULE_OF[role];
     const triggers = changes.filter((c) => willRun(c) && payloadOf(c).groups.some((g) => g.role === role)).map((c) => `${c.kind}/${c.name}`);
-    const reasons = [...(runtimeReasons.get(module) ?? [])];
+    const diffs = runtimeDiffs.get(module) ?? [];
+    const reasons = diffs.map((d) => d.reason);
     if (live.pendingReloads.has(module)) reasons.push('an earlier apply wrote the file but its reload was not confirmed');
     if (triggers.length === 0 && reasons.length === 0) continue;
-    const why = reasons.length > 0 ? reasons.join('; ') : `${triggers.length} change(s) write ${layout.files[role]}`;
-    changes.push(change('Reload', module, 'update', [{ path: 'running', before: reasons.length > 0 ? 'differs from the file' : 'previous file', after: 'reloaded' }], why, {
+    const why = reasons.length > 0 ? `what Asterisk runs differs from ${layout.files[role]}: ${reasons.length > 6 ? `${reasons.slice(0, 6).join('; ')} and ${reasons.length - 6} more` : reasons.join('; ')}` : `${triggers.length} change(s) write ${layout.files[role]}`;
+    const fields: FieldChange[] = diffs.length > 0
+      ? diffs.map((d) => ({ path: `running ${d.path}`, before: d.before, after: d.after, ...(d.sensitive ? { sensitive: true } : {}) }))
+      : [{ path: 'running', before: reasons.length > 0 ? 'differs from the file' : 'previous file', after: 'reloaded' }];
+    changes.push(change('Reload', module, 'update', fields, why, {
       groups: [],
       reload: { module, triggers, always: reasons.length > 0 },
       expect: { runtime: module },
     }));
   }
 
-  return { system: SYSTEM, changes, conflicts, ownedCount: live.objects.size };
+  const ownedCount = live.objects.size + [...live.containers.values()].filter((x) => x === 'owned').length + (live.link.includes.some((k) => k > 0) ? 1 : 0);
+  for (const u of unreadableFields(accepted.map((w) => w.object), live)) unreadable.add(u);
+  return { system: SYSTEM, changes, conflicts, ownedCount, ...(unreadable.size > 0 ? { unreadable: [...unreadable] } : {}) };
 }
 
 /** What res_pjsip runs, by lower-cased section name: endpoint names, and the aors and auths they use. */
@@ -325,41 +394,6 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 function typeOfVars(vars: readonly ConfVar[]): string {
   const t = [...vars].reverse().find((v) => lower(v.name) === 'type');
   return t && typeof t.value === 'string' ? lower(t.value.trim()) : '';
-}
-
-/**
- * Where the running side does not show what an owned object's file config says: its endpoint not loaded (or loaded
- * with other aors/auth/transport), its mailbox not loaded (or with another name or e-mail). Keyed by module.
- */
-export function runtimeMismatches(sections: readonly SectionSpec[], lines: readonly LineSpec[], live: LiveAsterisk, layout: AsteriskLayout): Array<{ module: string; reason: string }> {
-  const out: Array<{ module: string; reason: string }> = [];
-  const endpoints = live.running.endpoints;
-  if (endpoints) {
-    for (const ep of sections) {
-      if (ep.role !== 'pjsip' || ep.type !== 'endpoint') continue;
-      const loaded = endpoints.get(ep.name);
-      const want = (name: string) => {
-        const v = [...ep.vars].reverse().find((x) => lower(x.name) === name);
-        return v ? revealValue(v.value) : '';
-      };
-      if (!loaded) out.push({ module: MODULE_OF.pjsip, reason: `endpoint ${ep.name} is in ${layout.files.pjsip} but not loaded` });
-      else if (loaded.aor !== want('aors') || loaded.auths !== want('auth') || loaded.transport !== want('transport')) {
-        out.push({ module: MODULE_OF.pjsip, reason: `endpoint ${ep.name} is loaded with other aors/auth/transport than ${layout.files.pjsip} says` });
-      }
-    }
-  }
-  const mailboxes = live.running.mailboxes;
-  if (mailboxes) {
-    for (const box of lines) {
-      if (box.role !== 'voicemail') continue;
-      const id = `${box.var}@${box.category}`;
-      const loaded = mailboxes.get(id.toLowerCase());
-      const fields = describeValue(box.value).split(',');
-      if (!loaded) out.push({ module: MODULE_OF.voicemail, reason: `mailbox ${id} is in ${layout.files.voicemail} but not loaded` });
-      else if (loaded.fullname !== (fields[1] ?? '') || loaded.email !== (fields[2] ?? '')) out.push({ module: MODULE_OF.voicemail, reason: `mailbox ${id} is loaded with another name or e-mail` });
-    }
-  }
-  return out;
 }
 
 interface Diff {

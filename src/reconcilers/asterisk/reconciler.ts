@@ -45,11 +45,7 @@ export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsteris
     return `asterisk/${this.settings.host}:${this.settings.port}/reload-pending/${module}`;
   }
 
-  observe(signal: AbortSignal): Promise<LiveAsterisk> {
-    return this.#observe(signal, false);
-  }
-
-  async #observe(signal: AbortSignal, mailboxes: boolean): Promise<LiveAsterisk> {
+  async observe(signal: AbortSignal): Promise<LiveAsterisk> {
     const started = performance.now();
     const live = await observeAsterisk(
       {
@@ -57,7 +53,6 @@ export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsteris
         layout: this.layout,
         now: this.#now,
         pendingReloads: () => new Set(FILE_ROLES.map((r) => MODULE_OF[r]).filter((m) => this.#store.get(this.#pendingKey(m)) !== undefined)),
-        mailboxes,
       },
       signal,
     );
@@ -93,8 +88,7 @@ export class AsteriskReconciler implements Reconciler<ResolvedState, LiveAsteris
   }
 
   async verify(applied: readonly Applied<AsteriskPayload>[], signal: AbortSignal): Promise<Diagnostic[]> {
-    // Verify also asks app_voicemail what it loaded, which a plain pass skips.
-    const diagnostics = await verifyApplied(applied, () => this.#observe(signal, true), this.layout);
+    const diagnostics = await verifyApplied(applied, () => this.observe(signal), this.layout);
     this.#log?.info({ event: 'verify.done', checked: applied.length, problems: diagnostics.length }, 'verified Asterisk');
     return diagnostics;
   }

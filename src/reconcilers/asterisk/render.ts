@@ -67,6 +67,15 @@ export function callerIdDisplay(name: string): string {
   return name.replace(/["<>\\]/g, '').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * Free text as a dialplan application argument can carry it: letters (any script), digits, spaces and . - _ ' only.
+ * Dialplan is executable: `,` `(` `)` `$` `[` `;` `"` `\` `|` would end the argument, call a function or start an
+ * expression, so they are dropped, never escaped.
+ */
+export function dialplanText(text: string): string {
+  return text.normalize('NFC').replace(/[^\p{L}\p{N} ._'-]/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, 60).trim();
+}
+
 /** The full-name field of a voicemail line: `,` separates fields and `|` options, so both become spaces. */
 export function voicemailFullName(name: string): string {
   return callerIdDisplay(name).replace(/[,|]/g, ' ').replace(/\s+/g, ' ').trim();
@@ -209,17 +218,22 @@ export function renderConference(conf: Conference, secrets: SecretStore, layout:
     { role: 'confbridge', name: profileName(name, 'user'), type: 'user', vars: user },
   ];
   const exten = (value: string): LineSpec => ({ role: 'extensions', category: layout.context, var: 'exten', value });
-  const lines: LineSpec[] = [
-    exten(`${n},1(${name}),Answer()`),
-    exten(`${n},2,ConfBridge(${n},${profileName(name, 'bridge')},${profileName(name, 'user')})`),
-    exten(`${n},3,Hangup()`),
-  ];
+  // The title reaches callers as the connected-line name their phone shows while it rings (PJSIP sends it in the
+  // answer's identity headers); a config comment would be the other carrier, but UpdateConfig cannot write one.
+  const title = dialplanText(s.title);
+  const entry = (number: string, label: string | undefined, profile: string): LineSpec[] => {
+    const first = label ? `1(${label})` : '1';
+    const steps = title ? [`Set(CONNECTEDLINE(name)=${title})`, 'Answer()'] : ['Answer()'];
+    steps.push(`ConfBridge(${n},${profileName(name, 'bridge')},${profile})`, 'Hangup()');
+    return steps.map((app, i) => exten(`${number},${i === 0 ? first : i + 1},${app}`));
+  };
+  const lines: LineSpec[] = entry(n, name, profileName(name, 'user'));
   const numbers = [n];
   if (leaderPin) {
     const leader: ConfVar[] = [v('type', 'user'), v('pin', leaderPin), v('admin', 'yes'), v('marked', 'yes'), ...common];
     sections.push({ role: 'confbridge', name: profileName(name, 'leader'), type: 'user', vars: leader });
     const l = leaderNumber(n);
-    lines.push(exten(`${l},1,Answer()`), exten(`${l},2,ConfBridge(${n},${profileName(name, 'bridge')},${profileName(name, 'leader')})`), exten(`${l},3,Hangup()`));
+    lines.push(...entry(l, undefined, profileName(name, 'leader')));
     numbers.push(l);
   }
   return {

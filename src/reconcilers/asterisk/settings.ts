@@ -18,13 +18,27 @@ export interface AsteriskSettings {
   readonly authType?: 'plain' | 'md5';
   /** The files infrasec writes, relative to the Asterisk config dir; the admin #includes them from the roots. */
   readonly files?: Partial<Record<FileRole, string>>;
-  /** The dialplan context infrasec owns in the extensions file (default from-internal-custom, which FreePBX includes). */
+  /** The dialplan context infrasec owns outright in the extensions file (default infrasec-internal). */
   readonly context?: string;
+  /**
+   * The admin's context through which the PBX's internal calls reach `context` (default from-internal-custom, which
+   * FreePBX and Issabel include in from-internal): infrasec adds one `include => <context>` line to it and leaves the
+   * rest of it alone. '' adds none (the admin includes `context` where it should be reached).
+   */
+  readonly includeFrom?: string;
+  /**
+   * The file app_voicemail loads (default voicemail.conf): read, never written, to check that it #includes
+   * files.voicemail and to see the GUI's own mailboxes.
+   */
+  readonly voicemailConf?: string;
   /** `context=` of the endpoints: where their calls start (default from-internal). */
   readonly endpointContext?: string;
   /** The context SIP MESSAGEs from messaging-enabled endpoints enter (default textmessage, as in the seed). */
   readonly messageContext?: string;
-  /** The voicemail.conf context infrasec owns (default infrasec); mailboxes are `<number>@<context>`. */
+  /**
+   * The voicemail context the mailboxes go to (default `default`, where FreePBX/Issabel mailboxes and their *97/*98
+   * feature codes look); infrasec owns a section of that name in files.voicemail. Mailboxes are `<number>@<context>`.
+   */
   readonly voicemailContext?: string;
   /** Transport section per protocol (FreePBX names them `0.0.0.0-udp`...); unset means no `transport=` line. */
   readonly transports?: Partial<Record<SipTransport, string>>;
@@ -40,6 +54,9 @@ export interface AsteriskSettings {
 export interface AsteriskLayout {
   readonly files: Readonly<Record<FileRole, string>>;
   readonly context: string;
+  /** '' when infrasec adds no include line. */
+  readonly includeFrom: string;
+  readonly voicemailConf: string;
   readonly endpointContext: string;
   readonly messageContext: string;
   readonly voicemailContext: string;
@@ -62,11 +79,13 @@ export interface ResolvedAsteriskSettings {
 export const ASTERISK_DEFAULTS = {
   port: 5038,
   timeoutMs: 10_000,
-  files: { pjsip: 'pjsip_custom.conf', confbridge: 'confbridge_custom.conf', voicemail: 'voicemail.conf', extensions: 'extensions_custom.conf' },
-  context: 'from-internal-custom',
+  files: { pjsip: 'pjsip_custom.conf', confbridge: 'confbridge_custom.conf', voicemail: 'voicemail_custom.conf', extensions: 'extensions_custom.conf' },
+  context: 'infrasec-internal',
+  includeFrom: 'from-internal-custom',
+  voicemailConf: 'voicemail.conf',
   endpointContext: 'from-internal',
   messageContext: 'textmessage',
-  voicemailContext: 'infrasec',
+  voicemailContext: 'default',
   ringSeconds: 25,
   webrtcOption: true,
   authType: 'plain',
@@ -95,6 +114,8 @@ export const asteriskSettingsSchema = z
       .strict()
       .default({ ...ASTERISK_DEFAULTS.files }),
     context: contextName.default(ASTERISK_DEFAULTS.context),
+    includeFrom: z.union([contextName, z.literal('')]).default(ASTERISK_DEFAULTS.includeFrom),
+    voicemailConf: z.string().default(ASTERISK_DEFAULTS.voicemailConf),
     endpointContext: contextName.default(ASTERISK_DEFAULTS.endpointContext),
     messageContext: contextName.default(ASTERISK_DEFAULTS.messageContext),
     voicemailContext: contextName.default(ASTERISK_DEFAULTS.voicemailContext),
@@ -123,6 +144,8 @@ export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSe
   const layout: AsteriskLayout = {
     files,
     context: s.context ?? ASTERISK_DEFAULTS.context,
+    includeFrom: s.includeFrom ?? ASTERISK_DEFAULTS.includeFrom,
+    voicemailConf: s.voicemailConf ?? ASTERISK_DEFAULTS.voicemailConf,
     endpointContext: s.endpointContext ?? ASTERISK_DEFAULTS.endpointContext,
     messageContext: s.messageContext ?? ASTERISK_DEFAULTS.messageContext,
     voicemailContext: s.voicemailContext ?? ASTERISK_DEFAULTS.voicemailContext,
@@ -136,6 +159,14 @@ export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSe
     }
   }
   if (layout.context.toLowerCase() === layout.messageContext.toLowerCase()) throw new ConfigError('asterisk context and messageContext must differ');
+  if (layout.includeFrom !== '') {
+    if (!CONTEXT_NAME.test(layout.includeFrom) || /^(general|globals)$/i.test(layout.includeFrom)) throw new ConfigError(`asterisk includeFrom "${layout.includeFrom}" must be [A-Za-z0-9_-]+ and not a reserved category`, { field: 'includeFrom' });
+    for (const other of [layout.context, layout.messageContext]) {
+      if (layout.includeFrom.toLowerCase() === other.toLowerCase()) throw new ConfigError(`asterisk includeFrom must name the admin's context, not one infrasec owns (${other})`, { field: 'includeFrom' });
+    }
+  }
+  // Read only; it may be files.voicemail itself on a PBX without a GUI (then UpdateConfig rewrites it and its #includes).
+  if (!FILE_NAME.test(layout.voicemailConf) || layout.voicemailConf.startsWith('.')) throw new ConfigError(`asterisk voicemailConf "${layout.voicemailConf}" must be a plain file name ending in .conf`, { field: 'voicemailConf' });
   for (const [proto, name] of Object.entries(layout.transports)) {
     if (name !== undefined && !TRANSPORT_NAME.test(name)) throw new ConfigError(`asterisk transports.${proto} "${name}" is not a valid section name`, { proto });
   }

@@ -1,8 +1,10 @@
 // Re-reads the files and the running side after apply and checks each applied change left what it promised.
 import type { Diagnostic } from '../../desired/diagnostic.ts';
 import type { Applied } from '../../engine/types.ts';
-import { type AsteriskPayload, containerId, type Expectation, type LiveAsterisk, revealValue, type SectionSpec } from './model.ts';
-import { payloadOf, runtimeMismatches } from './plan.ts';
+import { type AsteriskPayload, containerId, type Expectation, type LiveAsterisk, MODULE_OF, revealValue, type SectionSpec } from './model.ts';
+import { unreachable } from './links.ts';
+import { payloadOf } from './plan.ts';
+import { linkDiffs, runningDiffs } from './running-compare.ts';
 import type { AsteriskLayout } from './settings.ts';
 
 /** Pure: what is wrong with `live` against one change's expectation (empty when it holds). */
@@ -32,10 +34,16 @@ export function checkExpectation(expect: Expectation, live: LiveAsterisk, layout
     if (live.containers.get(containerId(c.role, c.name)) !== 'owned') problems.push(`context [${c.name}] in ${layout.files[c.role]} is not owned by infrasec`);
   }
   if (expect.template && !live.files[expect.template].hasTemplate) problems.push(`${layout.files[expect.template]} has no ownership template`);
+  if (expect.link !== undefined) {
+    const ok = expect.link ? live.link.includes.length > 0 && live.link.includes.every((k) => k === 1) : live.link.includes.every((k) => k === 0);
+    if (!ok) problems.push(`[${layout.includeFrom}] in ${layout.files.extensions} does not hold ${expect.link ? 'exactly one' : 'no'} include => ${layout.context}`);
+  }
   if (expect.runtime) {
-    for (const o of live.objects.values()) {
-      for (const m of runtimeMismatches(o.sections, o.lines, live, layout)) if (m.module === expect.runtime) problems.push(`after reload: ${m.reason}`);
-    }
+    const diffs = [...live.objects.values()].flatMap((o) => runningDiffs(o.sections, o.lines, live, layout));
+    if (expect.runtime === MODULE_OF.extensions) diffs.push(...linkDiffs(live, layout));
+    for (const d of diffs) if (d.module === expect.runtime) problems.push(`after reload: ${d.reason}${d.module === MODULE_OF.voicemail && live.voicemailRoot.includesOwned === false ? ` (${layout.voicemailConf} does not #include ${layout.files.voicemail}: add "#tryinclude ${layout.files.voicemail}" at its end)` : ''}`);
+    // Once the dialplan runs as written: do calls from the endpoints reach it?
+    if (expect.runtime === MODULE_OF.extensions) for (const o of live.objects.values()) for (const why of unreachable(o, live, layout)) problems.push(`after reload: ${why}`);
   }
   return problems;
 }

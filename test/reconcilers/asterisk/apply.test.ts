@@ -80,7 +80,7 @@ describe('applyPlan over AMI', () => {
     const plan = await guarded(rec, d);
     const bad: Change = {
       system: 'asterisk', kind: 'Extension', name: 'ext-bad', key: 'Extension/ext-bad', action: 'update', prune: false, adopt: false, fields: [], reason: 'forged', rank: 2,
-      payload: { groups: [{ role: 'extensions', ops: [{ op: 'Delete', cat: 'custom-night', var: 'exten', match: 'no such line' }] }], expect: {} } satisfies AsteriskPayload,
+      payload: { groups: [{ role: 'extensions', ops: [{ op: 'Delete', cat: 'custom-recordme', var: 'exten', match: 'no such line' }] }], expect: {} } satisfies AsteriskPayload,
     };
     const i = plan.changes.findIndex((c) => c.name === 'ext-201');
     const forged = { ...plan, changes: [...plan.changes.slice(0, i), bad, ...plan.changes.slice(i)] } as unknown as GuardedPlan;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Secret } from '../../../src/desired/secret.ts';
 import { AmiClient, AmiMessage } from '../../../src/reconcilers/asterisk/client.ts';
 import { type FileRole, type LiveFile, OWNERSHIP_TEMPLATE, revealValue } from '../../../src/reconcilers/asterisk/model.ts';
-import { groupOwned, observeAsterisk, parseGetConfig } from '../../../src/reconcilers/asterisk/observe.ts';
+import { groupOwned, includeLink, observeAsterisk, parseGetConfig, voicemailRoot } from '../../../src/reconcilers/asterisk/observe.ts';
 import { startAmiEmulator } from '../../emulators/asterisk/index.ts';
 import { layout, section, TEMPLATE } from './desired-builder.ts';
 
@@ -62,7 +62,7 @@ describe('groupOwned', () => {
       files({
         extensions: [
           TEMPLATE,
-          section('from-internal-custom', [
+          section('infrasec-internal', [
             ['exten', '25,1(reunion),Answer()'], ['exten', '25,2,ConfBridge(25,reunion-bridge,reunion-user)'], ['exten', '25*,2,ConfBridge(25,reunion-bridge,reunion-leader)'],
             ['exten', '200,1(ext-200),Dial(PJSIP/200,25)'], ['same', 'n,Hangup()'],
           ]),
@@ -74,17 +74,42 @@ describe('groupOwned', () => {
     expect(g.objects.get('conf:reunion')!.lines).toHaveLength(3);
     expect(g.objects.get('conf:reunion')!.label).toBe('reunion');
     expect(g.objects.get('ext:200')!.label).toBe('ext-200');
-    expect(g.objects.get('ext:200')!.lines.map((l) => l.category)).toEqual(['from-internal-custom', 'textmessage']);
+    expect(g.objects.get('ext:200')!.lines.map((l) => l.category)).toEqual(['infrasec-internal', 'textmessage']);
     expect(g.strays.lines.map((l) => `${l.var} => ${l.value as string}`)).toEqual(['same => n,Hangup()']);
-    expect(g.containers.get('extensions/from-internal-custom')).toBe('owned');
+    expect(g.containers.get('extensions/infrasec-internal')).toBe('owned');
   });
 
   it('tells missing, unowned and duplicated contexts apart, and reads no lines from them', () => {
-    const g = groupOwned(files({ extensions: [section('from-internal-custom', [['exten', '999,1,Hangup()']], false)], voicemail: [TEMPLATE, section('infrasec', []), section('infrasec', [])] }), layout);
-    expect(g.containers.get('extensions/from-internal-custom')).toBe('unowned');
+    const g = groupOwned(files({ extensions: [section('infrasec-internal', [['exten', '999,1,Hangup()']], false)], voicemail: [TEMPLATE, section('default', []), section('default', [])] }), layout);
+    expect(g.containers.get('extensions/infrasec-internal')).toBe('unowned');
     expect(g.containers.get('extensions/textmessage')).toBe('missing');
-    expect(g.containers.get('voicemail/infrasec')).toBe('duplicate');
+    expect(g.containers.get('voicemail/default')).toBe('duplicate');
     expect(g.objects.size).toBe(0);
+  });
+
+  it('leaves an [from-internal-custom] an earlier version owned out of the strays: plan gives it back with the include line', () => {
+    const f = files({ extensions: [TEMPLATE, section('from-internal-custom', [['exten', '200,1(ext-200),Dial(PJSIP/200,25)']])] });
+    const g = groupOwned(f, layout);
+    expect(g.strays.sections).toEqual([]);
+    expect(g.objects.size).toBe(0);
+    expect(includeLink(f.extensions, layout)).toEqual({ state: 'owned', categories: 1, includes: [0] });
+  });
+
+  it('counts infrasec\'s include line in each [from-internal-custom], the admin\'s lines aside', () => {
+    const f = files({ extensions: [section('from-internal-custom', [['exten', '1234,1,Hangup()'], ['include', 'custom-recordme'], ['include', 'infrasec-internal']], false), section('from-internal-custom', [], false)] });
+    expect(includeLink(f.extensions, layout)).toEqual({ state: 'unowned', categories: 2, includes: [1, 0] });
+    expect(includeLink(files({}).extensions, layout)).toEqual({ state: 'missing', categories: 0, includes: [] });
+  });
+
+  it('sees through voicemail.conf whether infrasec\'s file is #included, and which mailboxes of [default] are the GUI\'s', () => {
+    const own = files({ voicemail: [TEMPLATE, section('default', [['200', '1234,Poste,,,']])] }).voicemail;
+    const gui = section('default', [['100', '4321,Accueil,,,'], ['101', '1111,Bureau,,,']], false);
+    const included = { ...own, file: 'voicemail.conf', sections: [section('general', [['format', 'wav']], false), gui, ...own.sections], hasTemplate: true };
+    expect(voicemailRoot(included, own, layout)).toEqual({ file: 'voicemail.conf', exists: true, includesOwned: true, foreignMailboxes: new Set(['100', '101']) });
+    const alone = { ...included, sections: [gui], hasTemplate: false };
+    expect(voicemailRoot(alone, own, layout).includesOwned).toBe(false);
+    // Before infrasec wrote its file there is nothing to recognise it by.
+    expect(voicemailRoot(alone, files({}).voicemail, layout).includesOwned).toBeUndefined();
   });
 
   it('does not count variables an admin put into the ownership template as the sections\' own', () => {
@@ -95,23 +120,35 @@ describe('groupOwned', () => {
 });
 
 describe('observeAsterisk over AMI', () => {
-  it('reads each file once, reports a missing file as absent, and what res_pjsip and (when asked) app_voicemail run', async () => {
+  it('reads each file once and the voicemail file Asterisk loads, then what Asterisk runs for the owned objects (secrets as fingerprints only)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'infrasec-observe-'));
     writeFileSync(join(dir, 'pjsip.conf'), '#include pjsip_custom.conf\n');
-    writeFileSync(join(dir, 'pjsip_custom.conf'), `[${OWNERSHIP_TEMPLATE}](!)\n[300](${OWNERSHIP_TEMPLATE})\ntype=endpoint\naors=300\nauth=300-auth\n`);
-    writeFileSync(join(dir, 'voicemail.conf'), '[general]\n[infrasec]\n300 => 1234,Poste,,,\n');
-    writeFileSync(join(dir, 'extensions_custom.conf'), '');
+    writeFileSync(join(dir, 'pjsip_custom.conf'), `[${OWNERSHIP_TEMPLATE}](!)\n[300](${OWNERSHIP_TEMPLATE})\ntype=endpoint\naors=300\nauth=300-auth\ncallerid="Poste" <300>\n[300-auth](${OWNERSHIP_TEMPLATE})\ntype=auth\nusername=300\npassword=Running-Secret-300\n[300](${OWNERSHIP_TEMPLATE})\ntype=aor\nmax_contacts=1\n`);
+    writeFileSync(join(dir, 'voicemail.conf'), '[general]\n[default]\n100 => 4321,Accueil,,,\n#tryinclude voicemail_custom.conf\n');
+    writeFileSync(join(dir, 'voicemail_custom.conf'), `[${OWNERSHIP_TEMPLATE}](!)\n[default](${OWNERSHIP_TEMPLATE})\n300 => 1234,Poste,,,\n`);
+    writeFileSync(join(dir, 'extensions.conf'), '[from-internal]\ninclude => from-internal-custom\n#include extensions_custom.conf\n');
+    writeFileSync(join(dir, 'extensions_custom.conf'), `[from-internal-custom]\nexten => 1234,1,Hangup()\ninclude => infrasec-internal\n[${OWNERSHIP_TEMPLATE}](!)\n[infrasec-internal](${OWNERSHIP_TEMPLATE})\nexten => 300,1(ext-300),Dial(PJSIP/300,25)\n`);
     const emu = await startAmiEmulator({ configDir: dir });
     const client = new AmiClient({ host: '127.0.0.1', port: emu.port, username: 'admin', secret: new Secret('amipass', 'env', 't'), timeoutMs: 3000 });
     try {
-      const live = await observeAsterisk({ client, layout, pendingReloads: () => new Set(['pbx_config']), now: () => new Date(0), mailboxes: true }, new AbortController().signal);
-      expect(emu.stats.actions).toMatchObject({ GetConfig: 4, PJSIPShowEndpoints: 1, VoicemailUsersList: 1 });
+      const live = await observeAsterisk({ client, layout, pendingReloads: () => new Set(['pbx_config']), now: () => new Date(0) }, new AbortController().signal);
+      // Four files, voicemail.conf, then: the endpoint list and 300's details, the mailboxes, three contexts and where 300 is answered.
+      expect(emu.stats.actions).toMatchObject({ GetConfig: 5, PJSIPShowEndpoints: 1, PJSIPShowEndpoint: 1, VoicemailUsersList: 1, ShowDialPlan: 4 });
       expect(live.files.confbridge.exists).toBe(false);
       expect(live.files.pjsip.hasTemplate).toBe(true);
-      expect(live.objects.get('ext:300')?.sections).toHaveLength(1);
+      expect(live.objects.get('ext:300')?.sections).toHaveLength(3);
       expect(live.running.endpoints?.get('300')).toEqual({ name: '300', aor: '300', auths: '300-auth', transport: '' });
-      expect(live.running.mailboxes?.get('300@infrasec')).toMatchObject({ fullname: 'Poste' });
-      expect(live.containers.get('voicemail/infrasec')).toBe('unowned');
+      expect(live.running.pjsip?.get('endpoint/300')?.get('callerid')).toBe('"Poste" <300>');
+      expect(live.running.pjsip?.get('auth/300-auth')?.get('password')).toEqual({ fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(JSON.stringify([...(live.running.pjsip ?? new Map()).values()].map((m) => [...m]))).not.toContain('Running-Secret-300');
+      expect(live.running.mailboxes?.get('300@default')).toMatchObject({ fullname: 'Poste' });
+      expect(live.running.dialplan?.get('infrasec-internal')?.priorities).toEqual([{ exten: '300', priority: '1', label: 'ext-300', app: 'Dial', data: 'PJSIP/300,25' }]);
+      expect(live.running.dialplan?.get('from-internal-custom')?.includes).toEqual(['infrasec-internal']);
+      expect(live.running.dialplan?.get('textmessage')).toBeNull();
+      expect(live.running.reach?.get('300')).toEqual({ answeredBy: 'infrasec-internal', reached: true });
+      expect(live.link).toEqual({ state: 'unowned', categories: 1, includes: [1] });
+      expect(live.voicemailRoot).toMatchObject({ file: 'voicemail.conf', includesOwned: true, foreignMailboxes: new Set(['100']) });
+      expect(live.containers.get('voicemail/default')).toBe('owned');
       expect([...live.pendingReloads]).toEqual(['pbx_config']);
       expect(live.observedAt).toBe('1970-01-01T00:00:00.000Z');
     } finally {

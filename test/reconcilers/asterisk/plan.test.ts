@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { guard } from '../../../src/engine/guard.ts';
 import { DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
-import type { ConfigOp, LiveAsterisk } from '../../../src/reconcilers/asterisk/model.ts';
+import { fingerprintOf } from '../../../src/reconcilers/asterisk/fingerprint.ts';
+import type { ConfigOp, LiveAsterisk, RunningMailbox, RunningPriority, RunningValue } from '../../../src/reconcilers/asterisk/model.ts';
 import { type AsteriskChange as Change, payloadOf, planAsterisk } from '../../../src/reconcilers/asterisk/plan.ts';
 import { renderConference, renderExtension } from '../../../src/reconcilers/asterisk/render.ts';
-import { conf, ext, layout, live, section, state } from './desired-builder.ts';
+import { conf, ext, layout, live, runningOf, section, state } from './desired-builder.ts';
 
 const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, ...over });
 const plan = (d: ResolvedState, l: LiveAsterisk, p: Policy = policy()) => planAsterisk(d, l, p, layout);
@@ -36,6 +37,20 @@ const rendered = (d: ResolvedState, kind: 'ext' | 'conf', name: string) => {
 };
 const d200 = state({ extensions: [e200] });
 const written200 = rendered(d200, 'ext', 'ext-200');
+const written200vm = rendered(state({ extensions: [e200vm], secrets: vmPin }), 'ext', 'ext-200');
+/** Every field of a new softphone 200, as a reviewer reads them in a plan. */
+const ALL_200 = [
+  ...['type', 'context', 'disallow', 'allow', 'dtmf_mode', 'auth', 'aors', 'callerid', 'direct_media', 'rtp_symmetric', 'force_rport', 'rewrite_contact'].map((f) => `pjsip:endpoint[200].${f}`),
+  ...['type', 'max_contacts', 'remove_existing', 'qualify_frequency'].map((f) => `pjsip:aor[200].${f}`),
+  ...['type', 'auth_type', 'username'].map((f) => `pjsip:auth[200-auth].${f}`),
+  'pjsip:auth[200-auth].password=(sensitive)',
+].join(', ');
+type Running = ReturnType<typeof runningOf>;
+/** A running state as runningOf builds it, edited by hand (what an admin changed, reloaded, then restored in the file only). */
+function tampered(r: Running, edit: (r: { pjsip: Map<string, Map<string, RunningValue>>; dialplan: Map<string, { priorities: RunningPriority[]; includes: string[] }>; reach: Map<string, { answeredBy: string | null; reached: boolean }>; mailboxes: Map<string, RunningMailbox> }) => void): Running {
+  edit(r as never);
+  return r;
+}
 
 interface Case {
   readonly name: string;
@@ -49,12 +64,13 @@ interface Case {
 const cases: Case[] = [
   { name: 'nothing desired, nothing live: no changes', desired: state({}), live: live(), changes: [] },
   {
-    name: 'a new softphone on an empty PBX: templates, dialplan context, the extension, then reloads',
+    name: 'a new softphone on an empty PBX: templates, infrasec\'s context, the include line reaching it, the extension, then reloads',
     desired: d200,
     live: live(),
     changes: [
-      'create Context/from-internal-custom [extensions:[from-internal-custom]]',
-      'create Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[from-internal-custom]]',
+      'create Context/infrasec-internal [extensions:[infrasec-internal]]',
+      'create Include/from-internal-custom [extensions:[from-internal-custom].include]',
+      `create Extension/ext-200 [${ALL_200}, extensions:[infrasec-internal]]`,
       'update ConfigFile/pjsip_custom.conf [pjsip:[infrasec-managed](!)]',
       'update ConfigFile/extensions_custom.conf [extensions:[infrasec-managed](!)]',
       'update Reload/res_pjsip [running]',
@@ -78,13 +94,17 @@ const cases: Case[] = [
     name: 'a changed voicemail PIN replaces the mailbox line, shown as sensitive only',
     desired: state({ extensions: [e200vm], secrets: { 'Extension/ext-200#voicemail.pin': '654321' } }),
     live: live({ written: [rendered(state({ extensions: [e200vm], secrets: vmPin }), 'ext', 'ext-200')] }),
-    changes: ['update Extension/ext-200 [voicemail:[infrasec].200.secret=(sensitive)]', 'update Reload/app_voicemail [running]'],
+    changes: ['update Extension/ext-200 [voicemail:[default].200.secret=(sensitive)]', 'update Reload/app_voicemail [running]'],
   },
   {
-    name: 'an owned extension that left Git is deleted as a prune',
+    name: 'the last owned extension left Git: it, infrasec\'s context and the include line go, all as prunes',
     desired: state({}),
     live: live({ written: [written200] }),
-    changes: ['delete Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[from-internal-custom]]'],
+    changes: [
+      'delete Include/from-internal-custom [extensions:[from-internal-custom].include]',
+      `delete Extension/ext-200 [${ALL_200}, extensions:[infrasec-internal]]`,
+      'delete Context/infrasec-internal [extensions:[infrasec-internal]]',
+    ],
   },
   {
     name: 'an unowned [200] made by the GUI in the same file is a conflict, not a change',
@@ -101,15 +121,41 @@ const cases: Case[] = [
     changes: ['update Extension/ext-200 [pjsip:identify[200].type]', 'update Reload/res_pjsip [running]'],
   },
   {
-    name: 'an unowned dialplan context blocks the dialplan lines only',
+    name: 'the admin\'s own [from-internal-custom] with lines (stock FreePBX/Issabel) gets one include line, no adoption, no conflict',
     desired: d200,
-    live: live({ files: { extensions: [section('from-internal-custom', [['exten', '999,1,Hangup()']], false)] } }),
+    live: live({ files: { extensions: [section('from-internal-custom', [['exten', '1234,1,Playback(demo-congrats)'], ['include', 'custom-recordme']], false)] } }),
     changes: [
-      'create Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive)]',
+      'create Context/infrasec-internal [extensions:[infrasec-internal]]',
+      'update Include/from-internal-custom [extensions:[from-internal-custom].include]',
+      `create Extension/ext-200 [${ALL_200}, extensions:[infrasec-internal]]`,
+      'update ConfigFile/pjsip_custom.conf [pjsip:[infrasec-managed](!)]',
+      'update ConfigFile/extensions_custom.conf [extensions:[infrasec-managed](!)]',
+      'update Reload/res_pjsip [running]',
+      'update Reload/pbx_config [running]',
+    ],
+  },
+  {
+    name: 'an unowned [infrasec-internal] blocks the dialplan lines: a blocking conflict naming policy.adopt and the setting',
+    desired: d200,
+    live: live({ files: { extensions: [section('infrasec-internal', [['exten', '999,1,Hangup()']], false)] } }),
+    changes: [
+      `create Extension/ext-200 [${ALL_200}]`,
       'update ConfigFile/pjsip_custom.conf [pjsip:[infrasec-managed](!)]',
       'update Reload/res_pjsip [running]',
     ],
-    conflicts: ['Context/from-internal-custom: [from-internal-custom] in extensions_custom.conf exists and is not managed by infrasec (no (infrasec-managed) template); its lines are not managed. Add Context/from-internal-custom to policy.adopt to take it over'],
+    conflicts: ['Context/infrasec-internal: [infrasec-internal] in extensions_custom.conf exists and is not managed by infrasec (no (infrasec-managed) template); its lines are not managed. Add Context/infrasec-internal to policy.adopt to take it over, or set context to a context of infrasec\'s own'],
+  },
+  {
+    name: 'an [from-internal-custom] an earlier infrasec owned whole is given back to the admin with only the include line',
+    desired: d200,
+    live: live({ written: [written200], link: false, files: { extensions: [section('from-internal-custom', [['exten', '200,1(ext-200),Dial(PJSIP/200,25)']])] } }),
+    changes: ['update Include/from-internal-custom [extensions:[from-internal-custom].include]', 'update Reload/pbx_config [running]'],
+  },
+  {
+    name: 'the include line twice in [from-internal-custom]: both go by value, one comes back',
+    desired: d200,
+    live: live({ written: [written200], link: false, files: { extensions: [section('from-internal-custom', [['include', 'infrasec-internal'], ['exten', '1234,1,Hangup()'], ['include', 'infrasec-internal']], false)] } }),
+    changes: ['update Include/from-internal-custom [extensions:[from-internal-custom].include]', 'update Reload/pbx_config [running]'],
   },
   {
     name: 'an owned endpoint deleted by hand: the pair is rebuilt',
@@ -120,14 +166,90 @@ const cases: Case[] = [
   {
     name: 'file as Git says but res_pjsip runs without the endpoint: a reload only',
     desired: d200,
-    live: live({ written: [written200], running: { endpoints: new Map() } }),
-    changes: ['update Reload/res_pjsip [running]'],
+    live: live({ written: [written200], running: { endpoints: new Map(), pjsip: new Map() } }),
+    changes: ['update Reload/res_pjsip [running pjsip:endpoint[200]]'],
   },
   {
-    name: 'file and running side agree: nothing',
+    name: 'file and running side agree, field by field: nothing',
     desired: d200,
-    live: live({ written: [written200], running: { endpoints: new Map([['200', { name: '200', aor: '200', auths: '200-auth', transport: '' }]]) } }),
+    live: live({ written: [written200], running: runningOf([written200]) }),
     changes: [],
+  },
+  {
+    name: 'res_pjsip runs another caller name and another password than the file: a reload naming both, the password as sensitive',
+    desired: d200,
+    live: live({ written: [written200], running: tampered(runningOf([written200]), (r) => {
+      r.pjsip.get('endpoint/200')!.set('callerid', '"Hacked" <200>');
+      r.pjsip.get('auth/200-auth')!.set('password', fingerprintOf('changed-while-running'));
+    }) }),
+    changes: ['update Reload/res_pjsip [running pjsip:endpoint[200].callerid, running pjsip:auth[200-auth].password=(sensitive)]'],
+  },
+  {
+    name: 'the loaded dialplan lacks a priority and runs another application: pbx_config is reloaded',
+    desired: d200,
+    live: live({ written: [written200], running: tampered(runningOf([written200]), (r) => {
+      const ctx = r.dialplan.get('infrasec-internal')!;
+      ctx.priorities = ctx.priorities.filter((p) => p.priority !== '2').map((p) => (p.priority === '1' ? { ...p, data: 'PJSIP/999,25' } : p));
+    }) }),
+    changes: ['update Reload/pbx_config [running extensions:[infrasec-internal].200,1, running extensions:[infrasec-internal].200,2]'],
+  },
+  {
+    name: 'the include line is in the file but not loaded: pbx_config is reloaded',
+    desired: d200,
+    live: live({ written: [written200], running: tampered(runningOf([written200]), (r) => {
+      r.dialplan.get('from-internal-custom')!.includes = [];
+    }) }),
+    changes: ['update Reload/pbx_config [running extensions:[from-internal-custom].include]'],
+  },
+  {
+    name: 'a number answered before infrasec\'s context is searched (a GUI extension) is a blocking conflict',
+    desired: d200,
+    live: live({ written: [written200], running: tampered(runningOf([written200]), (r) => {
+      r.reach.set('200', { answeredBy: 'ext-local', reached: true });
+    }) }),
+    changes: [],
+    conflicts: ['Extension/ext-200: 200@from-internal is answered by [ext-local], which from-internal searches before [infrasec-internal]: remove 200 from [ext-local] or give this object another number'],
+  },
+  {
+    name: 'a number from-internal never reaches in infrasec\'s context (it does not include from-internal-custom) is a blocking conflict naming includeFrom',
+    desired: d200,
+    live: live({ written: [written200], running: tampered(runningOf([written200]), (r) => {
+      r.reach.set('200', { answeredBy: 'bad-number', reached: false });
+    }) }),
+    changes: [],
+    conflicts: ['Extension/ext-200: 200@from-internal never reaches [infrasec-internal] ([bad-number] answers it instead): from-internal does not include [from-internal-custom], directly or through its includes. Set includeFrom to a context from-internal includes (it is from-internal-custom now)'],
+  },
+  {
+    name: 'app_voicemail runs another e-mail for the mailbox: app_voicemail is reloaded',
+    desired: state({ extensions: [e200vm], secrets: vmPin }),
+    live: live({ written: [written200vm], running: tampered(runningOf([written200vm]), (r) => {
+      r.mailboxes.set('200@default', { ...r.mailboxes.get('200@default')!, email: 'other@x.fr' });
+    }) }),
+    changes: ['update Reload/app_voicemail [running voicemail:[default].200.email]'],
+  },
+  {
+    name: 'voicemail.conf does not #include infrasec\'s voicemail file: a blocking conflict saying which line to add, and no reload',
+    desired: state({ extensions: [e200vm], secrets: vmPin }),
+    live: live({ written: [written200vm], voicemailConf: { includesOwnFile: false }, running: tampered(runningOf([written200vm]), (r) => r.mailboxes.clear()) }),
+    changes: [],
+    conflicts: [
+      'ConfigFile/voicemail_custom.conf: voicemail.conf does not #include voicemail_custom.conf, so app_voicemail loads none of the 1 mailbox(es) infrasec writes there. This PBX leaves no place of its own for them: add the line "#tryinclude voicemail_custom.conf" at the end of voicemail.conf once (the Issabel GUI keeps that line when it rewrites the file, and never reads or rewrites the file it names), or set files.voicemail to a file voicemail.conf already #includes; infrasec does not write voicemail.conf itself, since UpdateConfig would rewrite it and every file it #includes',
+    ],
+  },
+  {
+    name: 'the GUI already defines mailbox 200@default: the mailbox is held and the conflict says so; the endpoint is still written',
+    desired: state({ extensions: [e200vm], secrets: vmPin }),
+    live: live({ voicemailConf: { sections: [section('default', [['200', '4321,Accueil,,,']], false)] } }),
+    changes: [
+      'create Context/infrasec-internal [extensions:[infrasec-internal]]',
+      'create Include/from-internal-custom [extensions:[from-internal-custom].include]',
+      `create Extension/ext-200 [${ALL_200.replace('rewrite_contact', 'rewrite_contact, pjsip:endpoint[200].mailboxes').replace('qualify_frequency', 'qualify_frequency, pjsip:aor[200].mailboxes')}, extensions:[infrasec-internal]]`,
+      'update ConfigFile/pjsip_custom.conf [pjsip:[infrasec-managed](!)]',
+      'update ConfigFile/extensions_custom.conf [extensions:[infrasec-managed](!)]',
+      'update Reload/res_pjsip [running]',
+      'update Reload/pbx_config [running]',
+    ],
+    conflicts: ['Extension/ext-200: mailbox 200@default is already defined outside infrasec\'s sections of voicemail.conf (by the GUI?); app_voicemail would keep only one of them. Remove it there, give this extension another number, or set voicemailContext to another context'],
   },
   {
     name: 'a reload an earlier apply could not confirm is owed',
@@ -140,7 +262,7 @@ const cases: Case[] = [
     desired: state({ extensions: [ext('ext-200', '210')] }),
     live: live({ written: [written200] }),
     changes: [
-      'update Extension/ext-200 [pjsip:endpoint[210].type, pjsip:endpoint[210].context, pjsip:endpoint[210].disallow, pjsip:endpoint[210].allow, pjsip:endpoint[210].dtmf_mode, pjsip:endpoint[210].auth, pjsip:endpoint[210].aors, pjsip:endpoint[210].callerid, pjsip:endpoint[210].direct_media, pjsip:endpoint[210].rtp_symmetric, pjsip:endpoint[210].force_rport, pjsip:endpoint[210].rewrite_contact, pjsip:aor[210].type, pjsip:aor[210].max_contacts, pjsip:aor[210].remove_existing, pjsip:aor[210].qualify_frequency, pjsip:auth[210-auth].type, pjsip:auth[210-auth].auth_type, pjsip:auth[210-auth].username, pjsip:auth[210-auth].password=(sensitive), pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[from-internal-custom]]',
+      'update Extension/ext-200 [pjsip:endpoint[210].type, pjsip:endpoint[210].context, pjsip:endpoint[210].disallow, pjsip:endpoint[210].allow, pjsip:endpoint[210].dtmf_mode, pjsip:endpoint[210].auth, pjsip:endpoint[210].aors, pjsip:endpoint[210].callerid, pjsip:endpoint[210].direct_media, pjsip:endpoint[210].rtp_symmetric, pjsip:endpoint[210].force_rport, pjsip:endpoint[210].rewrite_contact, pjsip:aor[210].type, pjsip:aor[210].max_contacts, pjsip:aor[210].remove_existing, pjsip:aor[210].qualify_frequency, pjsip:auth[210-auth].type, pjsip:auth[210-auth].auth_type, pjsip:auth[210-auth].username, pjsip:auth[210-auth].password=(sensitive), pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact, pjsip:aor[200].type, pjsip:aor[200].max_contacts, pjsip:aor[200].remove_existing, pjsip:aor[200].qualify_frequency, pjsip:auth[200-auth].type, pjsip:auth[200-auth].auth_type, pjsip:auth[200-auth].username, pjsip:auth[200-auth].password=(sensitive), extensions:[infrasec-internal]]',
       'update Reload/res_pjsip [running]',
       'update Reload/pbx_config [running]',
     ],
@@ -219,9 +341,9 @@ describe('planAsterisk', () => {
       'RenameCat infrasec-tmp-200-aor>200',
       'NewCat 200-auth',
       ...['type', 'auth_type', 'username', 'password'].map((v) => `Append 200-auth ${v}`),
-      'Append from-internal-custom exten',
-      'Append from-internal-custom exten',
-      'Append from-internal-custom exten',
+      'Append infrasec-internal exten',
+      'Append infrasec-internal exten',
+      'Append infrasec-internal exten',
     ]);
   });
 
@@ -231,13 +353,13 @@ describe('planAsterisk', () => {
     expect(ops[0]).toBe('DelCat 200');
     expect(ops.filter((o) => o.startsWith('DelCat'))).toEqual(['DelCat 200']);
     // max_contacts > 1 dials every registered contact.
-    expect(ops).toContain('Delete from-internal-custom exten =200,1(ext-200),Dial(PJSIP/200,25)');
+    expect(ops).toContain('Delete infrasec-internal exten =200,1(ext-200),Dial(PJSIP/200,25)');
   });
 
   it('replaces a mailbox line by variable, so the old PIN is never sent as a Match', () => {
     const before = rendered(state({ extensions: [e200vm], secrets: vmPin }), 'ext', 'ext-200');
     const p = plan(state({ extensions: [e200vm], secrets: { 'Extension/ext-200#voicemail.pin': '999999' } }), live({ written: [before] }));
-    expect(opsOf(p.changes[0])).toEqual(['Delete infrasec 200', 'Append infrasec 200']);
+    expect(opsOf(p.changes[0])).toEqual(['Delete default 200', 'Append default 200']);
   });
 
   it('keeps every secret out of the serialized plan', () => {

@@ -14,7 +14,7 @@ import { createLogger, silentLogger } from '../../../src/log.ts';
 import type { AsteriskPayload } from '../../../src/reconcilers/asterisk/model.ts';
 import { AsteriskReconciler } from '../../../src/reconcilers/asterisk/reconciler.ts';
 import { conf, ext, state } from './desired-builder.ts';
-import { type Pbx, startPbx } from './pbx-fixture.ts';
+import { PBX_FILES, type Pbx, startPbx } from './pbx-fixture.ts';
 
 const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, deletionThreshold: { count: 50, percent: 100 }, ...over });
 const signal = () => new AbortController().signal;
@@ -75,12 +75,13 @@ describe('AsteriskReconciler over AMI', () => {
     expect(() => pbx.emulator.dial('25', 'from-internal', { pin: '0000' })).toThrow(/PIN/);
     pbx.emulator.dial('25*', 'from-internal', { pin: '90210', callerIdNum: '200' });
     pbx.emulator.dial('25', 'from-internal', { pin: '4711', callerIdNum: '201' });
-    const vmText = pbx.read('voicemail.conf');
-    expect(vmText).toContain('100 => 4321,Accueil');
-    expect(vmText).toMatch(/\[infrasec\]\(infrasec-managed\)\n200 => 200200,Direction COD,direction@cod67.example.fr,,attach=yes/);
-    // The admin's own sections in the custom files are still there.
+    // The GUI's voicemail files are not written at all; the mailboxes are in [default], where *97/*98 look.
+    for (const f of ['voicemail.conf', 'vm_general.inc', 'vm_email.inc']) expect(pbx.read(f)).toBe(PBX_FILES[f]);
+    expect(pbx.read('voicemail_custom.conf')).toMatch(/\[default\]\(infrasec-managed\)\n200 => 200200,Direction COD,direction@cod67.example.fr,,attach=yes/);
+    expect(loaded('voicemail.conf').filter((c) => c.name === 'default').flatMap((c) => c.variables.map((v) => v.name)).sort()).toEqual(['100', '200', '4000']);
+    // The admin's own sections in the custom files are still there, [from-internal-custom] with one line more.
     expect(pbx.read('pjsip_custom.conf')).toContain('[trunk-sdis]');
-    expect(pbx.read('extensions_custom.conf')).toContain('[custom-night]');
+    expect(pbx.read('extensions_custom.conf')).toMatch(/\[from-internal-custom\]\nexten => 1234,1,Playback\(demo-congrats\)[^\n]*\nexten => 1234,2,Hangup\(\)\nexten => h,1,Hangup\(\)\ninclude => custom-recordme\ninclude => infrasec-internal\n/);
     expect(pbx.read('confbridge_custom.conf')).toContain('[gui-room-bridge]');
   });
 
@@ -95,14 +96,18 @@ describe('AsteriskReconciler over AMI', () => {
     expect(writes()).toEqual(before);
   });
 
-  it('observes with one GetConfig per file', async () => {
+  it('observes with one GetConfig per file plus voicemail.conf, then one read per running object kind', async () => {
+    await apply(desired());
     const before = { ...pbx.emulator.stats.actions };
     await rec.observe(signal());
     const delta = (a: string) => (pbx.emulator.stats.actions[a] ?? 0) - (before[a] ?? 0);
-    expect(delta('GetConfig')).toBe(4);
+    expect(delta('GetConfig')).toBe(5);
     expect(delta('PJSIPShowEndpoints')).toBe(1);
-    // app_voicemail's list is as long as the file: only verify reads it.
-    expect(delta('VoicemailUsersList')).toBe(0);
+    // Per owned endpoint (its endpoint, aor and auth in one list), per ConfBridge profile, per dialled number.
+    expect(delta('PJSIPShowEndpoint')).toBe(3);
+    expect(delta('Command')).toBe(5);
+    expect(delta('ShowDialPlan')).toBe(3 + 6);
+    expect(delta('VoicemailUsersList')).toBe(1);
     expect(delta('UpdateConfig')).toBe(0);
   });
 
@@ -161,7 +166,7 @@ describe('AsteriskReconciler over AMI', () => {
     expect(endpointLoaded('4000')).toBe(false);
     pbx.write('pjsip_custom.conf', good);
     const p = await planOnly(desired());
-    expect(p.changes.map((c) => `${c.kind}/${c.name}: ${c.reason}`)).toEqual(['Reload/res_pjsip: endpoint 4000 is in pjsip_custom.conf but not loaded']);
+    expect(p.changes.map((c) => `${c.kind}/${c.name}: ${c.reason}`)).toEqual(['Reload/res_pjsip: what Asterisk runs differs from pjsip_custom.conf: endpoint 4000 is in pjsip_custom.conf but not loaded']);
     const before = writes();
     const r = await apply(desired());
     expect(r.status).toBe('applied');
@@ -187,6 +192,9 @@ describe('AsteriskReconciler over AMI', () => {
     pbx.emulator.reload('res_pjsip');
     const r = await apply(desired());
     expect(r.conflicts.map((c) => `${c.kind}/${c.name}`)).toEqual(['Extension/ext-201']);
+    // Everything else was applied, and the pass still fails: ext-201 is out of service.
+    expect([r.status, r.error?.code]).toEqual(['failed', 'conflict']);
+    expect(endpointLoaded('200')).toBe(true);
     expect(r.conflicts[0]!.message).toContain('[201] in pjsip_custom.conf');
     expect(pbx.read('pjsip_custom.conf')).toMatch(/\[201\]\nmax_contacts = 5|\[201\]\ntype = aor\nmax_contacts = 5/);
     const adopted = await apply(desired(), policy({ adopt: ['Extension/ext-201'] }));
@@ -211,6 +219,7 @@ describe('AsteriskReconciler over AMI', () => {
 
   it('rejects CR/LF in a value reaching the client before anything is sent, and the change fails', async () => {
     const before = writes();
+    const commands = pbx.emulator.stats.actions['Command'] ?? 0;
     const forged = {
       system: 'asterisk',
       conflicts: [],
@@ -231,7 +240,7 @@ describe('AsteriskReconciler over AMI', () => {
     expect(applied[0]!.error).toMatch(/CR, LF or NUL/);
     expect(applied[0]!.error).not.toContain('core stop');
     expect(writes()).toEqual(before);
-    expect(pbx.emulator.stats.actions['Command'] ?? 0).toBe(0);
+    expect(pbx.emulator.stats.actions['Command'] ?? 0).toBe(commands);
     // Validation upstream already refuses it: the planner never lets it reach a change.
     const p = await planOnly(state({ extensions: [ext('ext-200', '200', { callerIdName: 'x\nAction: Command' })] }));
     expect(p.changes).toEqual([]);
@@ -247,7 +256,7 @@ describe('AsteriskReconciler over AMI', () => {
     const applied = await rec.apply(withoutContext, signal());
     const failed = applied.filter((a) => !a.ok).map((a) => `${a.change.kind}/${a.change.name}`);
     expect(failed).toEqual(expect.arrayContaining(['Extension/ext-200', 'Conference/reunion']));
-    expect(applied.find((a) => a.change.name === 'ext-200')!.error).toMatch(/UpdateConfig voicemail.conf failed: Given category does not exist/);
+    expect(applied.find((a) => a.change.name === 'ext-200')!.error).toMatch(/UpdateConfig voicemail_custom.conf failed: Given category does not exist/);
     expect(applied.find((a) => a.change.name === 'ext-201')!.error).toMatch(/UpdateConfig extensions_custom.conf failed: Given category does not exist/);
     // Changes batched with the failing ones but sound on their own were retried alone and landed.
     expect(applied.find((a) => a.change.kind === 'ConfigFile')?.ok).toBe(true);
@@ -289,7 +298,7 @@ describe('AsteriskReconciler over AMI', () => {
     const r = await runPass(logging, desired(), policy(), { mode: 'apply', revision: 'r', logger });
     expect(r.status).toBe('applied');
     const admin = await pbx.admin();
-    await admin.action('UpdateConfig', [['SrcFilename', 'voicemail.conf'], ['DstFilename', 'voicemail.conf'], ['Action-000000', 'DelCat'], ['Cat-000000', 'infrasec']]);
+    await admin.action('UpdateConfig', [['SrcFilename', 'voicemail_custom.conf'], ['DstFilename', 'voicemail_custom.conf'], ['Action-000000', 'DelCat'], ['Cat-000000', 'default']]);
     const again = await runPass(logging, desired(), policy(), { mode: 'apply', revision: 'r', logger });
     await logging.close();
     expect(logged).toContain('apply.done');
@@ -312,7 +321,7 @@ describe('AsteriskReconciler over AMI', () => {
 describe('the asterisk system built from configuration', () => {
   it('maps the asterisk config section onto the reconciler settings', async () => {
     const config = configSchema.parse({
-      systems: { asterisk: { host: '127.0.0.1', port: 5039, username: 'infrasec', secret: 'amipass', voicemailContext: 'cod', transports: { wss: '0.0.0.0-wss' }, files: { voicemail: 'voicemail_custom.conf' } } },
+      systems: { asterisk: { host: '127.0.0.1', port: 5039, username: 'infrasec', secret: 'amipass', voicemailContext: 'cod', transports: { wss: '0.0.0.0-wss' }, files: { voicemail: 'vm_infrasec.conf' } } },
     });
     const { reconcilers } = await buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['asterisk']);
     const r = reconcilers.get('asterisk');
@@ -320,8 +329,8 @@ describe('the asterisk system built from configuration', () => {
     const s = (r as unknown as AsteriskReconciler).settings;
     expect({ host: s.host, port: s.port, username: s.username, secret: String(s.secret) }).toEqual({ host: '127.0.0.1', port: 5039, username: 'infrasec', secret: '(sensitive)' });
     expect(s.layout).toMatchObject({
-      context: 'from-internal-custom', endpointContext: 'from-internal', messageContext: 'textmessage', voicemailContext: 'cod',
-      transports: { wss: '0.0.0.0-wss' }, files: { pjsip: 'pjsip_custom.conf', voicemail: 'voicemail_custom.conf' },
+      context: 'infrasec-internal', includeFrom: 'from-internal-custom', voicemailConf: 'voicemail.conf', endpointContext: 'from-internal', messageContext: 'textmessage', voicemailContext: 'cod',
+      transports: { wss: '0.0.0.0-wss' }, files: { pjsip: 'pjsip_custom.conf', voicemail: 'vm_infrasec.conf' },
     });
   });
 });

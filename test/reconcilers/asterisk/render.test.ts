@@ -1,7 +1,7 @@
 // Pure: what desired Extensions and Conferences become in pjsip, voicemail, confbridge and dialplan config; escaping and refusals.
 import { describe, expect, it } from 'vitest';
 import type { ResolvedState } from '../../../src/desired/model.ts';
-import { callerIdDisplay, parseExten, renderConference, renderExtension, voicemailFullName } from '../../../src/reconcilers/asterisk/render.ts';
+import { callerIdDisplay, dialplanText, parseExten, renderConference, renderExtension, voicemailFullName } from '../../../src/reconcilers/asterisk/render.ts';
 import { resolveAsteriskSettings } from '../../../src/reconcilers/asterisk/settings.ts';
 import { conf, ext, layout, secret, state } from './desired-builder.ts';
 
@@ -25,9 +25,9 @@ describe('renderExtension', () => {
     expect(varsOf(o, '200', 'aor')).toEqual(['type=aor', 'max_contacts=1', 'remove_existing=yes', 'qualify_frequency=60']);
     expect(varsOf(o, '200-auth', 'auth')).toEqual(['type=auth', 'auth_type=userpass', 'username=200', 'password=(secret)']);
     expect(o.lines.map((l) => `${l.category}: ${l.var} => ${l.value as string}`)).toEqual([
-      'from-internal-custom: exten => 200,hint,PJSIP/200',
-      'from-internal-custom: exten => 200,1(ext-200),Dial(PJSIP/200,25)',
-      'from-internal-custom: exten => 200,2,Hangup()',
+      'infrasec-internal: exten => 200,hint,PJSIP/200',
+      'infrasec-internal: exten => 200,1(ext-200),Dial(PJSIP/200,25)',
+      'infrasec-internal: exten => 200,2,Hangup()',
     ]);
   });
 
@@ -45,9 +45,9 @@ describe('renderExtension', () => {
   it('gives a voicemail box: mailboxes= on endpoint and aor, a VoiceMail priority and the mailbox line with the PIN as a secret part', () => {
     const d = state({ extensions: [ext('ext-200', '200', { voicemail: { enabled: true, pin: { generate: true }, email: 'a@cod67.example.fr', attach: true } })], secrets: vmPin });
     const o = rendered(d, 'ext', 'ext-200');
-    expect(varsOf(o, '200', 'endpoint')).toContain('mailboxes=200@infrasec');
-    expect(varsOf(o, '200', 'aor')).toContain('mailboxes=200@infrasec');
-    expect(o.lines.map((l) => l.value).filter((v) => typeof v === 'string')).toContain('200,2,VoiceMail(200@infrasec,u)');
+    expect(varsOf(o, '200', 'endpoint')).toContain('mailboxes=200@default');
+    expect(varsOf(o, '200', 'aor')).toContain('mailboxes=200@default');
+    expect(o.lines.map((l) => l.value).filter((v) => typeof v === 'string')).toContain('200,2,VoiceMail(200@default,u)');
     const box = o.lines.find((l) => l.role === 'voicemail')!;
     expect(box.var).toBe('200');
     expect(JSON.stringify(box.value)).toBe('["(sensitive)",",Poste 200,a@cod67.example.fr,,attach=yes"]');
@@ -88,7 +88,7 @@ describe('renderExtension', () => {
 describe('renderConference', () => {
   it('renders a conference: bridge and user profiles with PINs, a leader profile and a leader entry', () => {
     const d = state({
-      conferences: [conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true }, waitForLeader: true, announceJoinLeave: true, maxMembers: 20, videoMode: 'sfu' })],
+      conferences: [conf('reunion', '25', { title: 'Reunion', userPin: { generate: true }, leaderPin: { generate: true }, waitForLeader: true, announceJoinLeave: true, maxMembers: 20, videoMode: 'sfu' })],
       secrets: { 'Conference/reunion#userPin': '4711', 'Conference/reunion#leaderPin': '90210' },
     });
     const o = rendered(d, 'conf', 'reunion');
@@ -97,17 +97,26 @@ describe('renderConference', () => {
     expect(text('reunion-user')).toEqual(['type=user', 'pin=(secret)', 'wait_marked=yes', 'music_on_hold_when_empty=yes', 'announce_join_leave=yes', 'dsp_drop_silence=yes', 'talk_detection_events=yes']);
     expect(text('reunion-leader')).toEqual(['type=user', 'pin=(secret)', 'admin=yes', 'marked=yes', 'announce_join_leave=yes', 'dsp_drop_silence=yes', 'talk_detection_events=yes']);
     expect(o.lines.map((l) => l.value)).toEqual([
-      '25,1(reunion),Answer()', '25,2,ConfBridge(25,reunion-bridge,reunion-user)', '25,3,Hangup()',
-      '25*,1,Answer()', '25*,2,ConfBridge(25,reunion-bridge,reunion-leader)', '25*,3,Hangup()',
+      '25,1(reunion),Set(CONNECTEDLINE(name)=Reunion)', '25,2,Answer()', '25,3,ConfBridge(25,reunion-bridge,reunion-user)', '25,4,Hangup()',
+      '25*,1,Set(CONNECTEDLINE(name)=Reunion)', '25*,2,Answer()', '25*,3,ConfBridge(25,reunion-bridge,reunion-leader)', '25*,4,Hangup()',
     ]);
   });
 
 
+  it('carries the title as the caller-visible name, with dialplan syntax dropped, never escaped', () => {
+    const title = (t: string) => rendered(state({ conferences: [conf('point', '26', { title: t })] }), 'conf', 'point').lines.map((l) => l.value);
+    expect(title('Point de situation')[0]).toBe('26,1(point),Set(CONNECTEDLINE(name)=Point de situation)');
+    expect(title("Réunion (salle) ${SHELL(id)};,|\"x\" $[1+1]")[0]).toBe("26,1(point),Set(CONNECTEDLINE(name)=Réunion salle SHELL id x 1 1)");
+    expect(dialplanText("Salle d'opérations – nuit")).toBe("Salle d'opérations nuit");
+    // Nothing left to show: no Set line at all.
+    expect(title('(${})')).toEqual(['26,1(point),Answer()', '26,2,ConfBridge(26,point-bridge,point-user)', '26,3,Hangup()']);
+  });
+
   it('has no leader profile or leader entry without a leader PIN', () => {
-    const d = state({ conferences: [conf('point', '26', { userPin: { generate: true } })], secrets: { 'Conference/point#userPin': '2626' } });
+    const d = state({ conferences: [conf('point', '26', { title: 'point', userPin: { generate: true } })], secrets: { 'Conference/point#userPin': '2626' } });
     const o = rendered(d, 'conf', 'point');
     expect(o.sections.map((s) => s.name)).toEqual(['point-bridge', 'point-user']);
-    expect(o.lines.map((l) => l.value)).toEqual(['26,1(point),Answer()', '26,2,ConfBridge(26,point-bridge,point-user)', '26,3,Hangup()']);
+    expect(o.lines.map((l) => l.value)).toEqual(['26,1(point),Set(CONNECTEDLINE(name)=point)', '26,2,Answer()', '26,3,ConfBridge(26,point-bridge,point-user)', '26,4,Hangup()']);
   });
 });
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ApplyHalt } from '../../engine/apply-halt.ts';
 import { ApplyError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
-import type { PfSenseClient } from './client.ts';
+import { PfSenseApiError, type PfSenseClient } from './client.ts';
 import { marker, OVERRIDE_FIELDS, type OverrideFields, parseMarker, type PfSensePayload, PORT_FORWARD_FIELDS, type PortForwardFields, RULE_FIELDS, type RuleFields } from './model.ts';
 import { toLiveOverride, toLivePortForward, toLiveRule } from './observe.ts';
 
@@ -48,6 +48,45 @@ function mismatch<T extends object>(keys: readonly (keyof T & string)[], live: T
   });
 }
 
+/**
+ * One object by id, if it still carries `name`'s marker; undefined when the id now holds something else or nothing.
+ * A singular read costs pfRest one object; a filtered plural read builds every object of the list first (on the
+ * emulator, 0.6 ms against 7 ms with 500 rules). Where an id is already known, this is how it is checked.
+ */
+async function byIdIfMarked(w: Writer, path: string, id: number, field: string, name: string, instance: string): Promise<Wire | undefined> {
+  let row: Wire;
+  try {
+    row = await w.get<Wire>(path, { id });
+  } catch (err) {
+    if (err instanceof PfSenseApiError && err.status === 404) return undefined;
+    throw err;
+  }
+  const m = parseMarker(String(row[field] ?? ''));
+  return m?.instance === instance && m.name === name ? row : undefined;
+}
+
+/**
+ * Where this apply last saw owned rules, by marker name. pfRest ids are list positions, so every insert before a
+ * rule shifts it; the map follows this apply's own inserts, and an id from it is only used once a singular read has
+ * found the rule's marker there (anything else shifted it: the full read by marker is made instead).
+ */
+class RuleIds {
+  readonly #ids = new Map<string, number>();
+  get(name: string): number | undefined {
+    return this.#ids.get(name);
+  }
+  set(name: string, id: number): void {
+    this.#ids.set(name, id);
+  }
+  /** A rule was inserted at `at`: the ones from there on moved down one. */
+  inserted(at: number): void {
+    for (const [k, v] of this.#ids) if (v >= at) this.#ids.set(k, v + 1);
+  }
+  forget(): void {
+    this.#ids.clear();
+  }
+}
+
 /** The owned object carrying `name`'s marker, by a filtered plural read (its id is only good until the next write). */
 async function findByMarker(w: Writer, path: string, field: string, name: string, instance: string): Promise<Wire[]> {
   const tag = marker(instance, name);
@@ -56,6 +95,18 @@ async function findByMarker(w: Writer, path: string, field: string, name: string
 }
 
 async function applyAlias(c: Change, p: Extract<PfSensePayload, { type: 'alias' }>, w: Writer, ctx: ApplyContext): Promise<void> {
+  if (c.action === 'create') {
+    // No id is needed to create, and pfSense refuses a second alias of the same name: no read first.
+    const body = p.body as Record<string, unknown>;
+    const made = await w.write<Wire>('POST', 'firewall/alias', body);
+    let back = await byIdIfMarked(w, 'firewall/alias', made.id as number, 'descr', c.name, ctx.instance);
+    // The echoed id may already be another alias's (a foreign delete): look it up by its unique name.
+    back ??= (await w.get<Wire[]>('firewall/aliases', { name: p.wireName }))[0];
+    if (!back) fail('not found when read back', c);
+    const bad = mismatch(['name', 'type', 'descr', 'address'], back as Record<string, unknown>, body, ['address']);
+    if (bad.length > 0) fail(`read back differs in ${bad.join(', ')}`, c);
+    return;
+  }
   const rows = await w.get<Wire[]>('firewall/aliases', { name: p.wireName });
   const live = rows[0];
   if (c.action === 'delete') {
@@ -100,7 +151,53 @@ async function ownedRules(w: Writer, instance: string, names: readonly string[])
   return out;
 }
 
-async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>, w: Writer, ctx: ApplyContext): Promise<void> {
+/**
+ * A new rule right after an owned one whose id this apply already knows: that id checked by a singular read (the
+ * fresh read before the write), the POST, then the rule and its predecessor read back by id. Returns false, having
+ * written nothing, when the predecessor is no longer where it was: the caller reads by marker instead.
+ */
+async function createRuleAfterKnown(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>, w: Writer, ctx: ApplyContext, ids: RuleIds): Promise<boolean> {
+  const prevId = p.after ? ids.get(p.after) : undefined;
+  if (!p.after || prevId === undefined) return false;
+  if (!(await byIdIfMarked(w, 'firewall/rule', prevId, 'descr', p.after, ctx.instance))) return false;
+  const made = await w.write<Wire>('POST', 'firewall/rule', { ...p.body, placement: prevId + 1 });
+  const id = made.id as number;
+  ids.inserted(id);
+  ids.set(c.name, id);
+  const mine = await byIdIfMarked(w, 'firewall/rule', id, 'descr', c.name, ctx.instance);
+  const prev = mine ? await byIdIfMarked(w, 'firewall/rule', id - 1, 'descr', p.after, ctx.instance) : undefined;
+  if (!mine || !prev) {
+    // Something moved the rules meanwhile: read back by marker, as after any write.
+    ids.forget();
+    await readBackRule(c, p, w, ctx, ids);
+    return true;
+  }
+  const bad = mismatch(RULE_FIELDS, toLiveRule(mine), p.body);
+  if (bad.length > 0) fail(`read back differs in ${bad.join(', ')}`, c);
+  return true;
+}
+
+/** Reads a written rule back by marker (not by an echoed id, which another writer may already have shifted). */
+async function readBackRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>, w: Writer, ctx: ApplyContext, ids: RuleIds): Promise<void> {
+  const name = c.name.split('#')[0]!;
+  const names = p.after ? [name, p.after] : [name];
+  const after = await ownedRules(w, ctx.instance, names);
+  const mine = after.get(name) ?? [];
+  if (mine.length !== 1) fail(`read back found ${mine.length} rules`, c);
+  ids.set(name, mine[0]!.id as number);
+  const bad = mismatch(RULE_FIELDS, toLiveRule(mine[0]!), p.body);
+  if (bad.length > 0) fail(`read back differs in ${bad.join(', ')}`, c);
+  if (p.after) {
+    const prevNow = after.get(p.after)?.[0];
+    if (!prevNow || (prevNow.id as number) >= (mine[0]!.id as number)) fail(`not after ${p.after} once written`, c);
+    ids.set(p.after, prevNow.id as number);
+  }
+}
+
+async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>, w: Writer, ctx: ApplyContext, ids: RuleIds): Promise<void> {
+  // A create trusts the plan that the rule is absent (observe has just read it; the state lock keeps other infrasec
+  // writers out); only its predecessor's position needs reading.
+  if (c.action === 'create' && (await createRuleAfterKnown(c, p, w, ctx, ids))) return;
   const name = c.name.split('#')[0]!;
   // ids are list positions: every id a write uses comes from the read made just before it.
   const names = p.after ? [name, p.after] : [name];
@@ -111,6 +208,7 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
     const extra = c.name.includes('#');
     const target = extra ? found[found.length - 1] : found[0];
     if (!target || (extra && found.length < 2)) return;
+    ids.forget(); // every rule after it moves up
     const gone = await w.write<Wire>('DELETE', 'firewall/rule', { id: target.id as number });
     if (parseMarker(String(gone.descr))?.name !== name) fail(`pfSense deleted rule "${String(gone.descr)}" instead`, c);
     const left = (await ownedRules(w, ctx.instance, [name])).get(name) ?? [];
@@ -130,7 +228,8 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
       const first = ownedFirst ?? onIface[0];
       placement = first ? (first.id as number) : -1;
     }
-    await w.write<Wire>('POST', 'firewall/rule', placement >= 0 ? { ...body, placement } : body);
+    const made = await w.write<Wire>('POST', 'firewall/rule', placement >= 0 ? { ...body, placement } : body);
+    ids.inserted(made.id as number);
   } else {
     const live = found[0]!;
     const from = live.id as number;
@@ -141,18 +240,10 @@ async function applyRule(c: Change, p: Extract<PfSensePayload, { type: 'rule' }>
     }
     if (prevId !== undefined && from < prevId) patch.placement = placementAfter(from, prevId);
     if (Object.keys(patch).length === 1) return;
+    if ('placement' in patch) ids.forget(); // a move shifts every rule between its two places
     await w.write<Wire>('PATCH', 'firewall/rule', patch);
   }
-  // Read back by marker (not by the echoed id, which another writer may already have shifted).
-  const after = await ownedRules(w, ctx.instance, names);
-  const mine = after.get(name) ?? [];
-  if (mine.length !== 1) fail(`read back found ${mine.length} rules`, c);
-  const bad = mismatch(RULE_FIELDS, toLiveRule(mine[0]!), p.body);
-  if (bad.length > 0) fail(`read back differs in ${bad.join(', ')}`, c);
-  if (p.after) {
-    const prevNow = after.get(p.after)?.[0];
-    if (!prevNow || (prevNow.id as number) >= (mine[0]!.id as number)) fail(`not after ${p.after} once written`, c);
-  }
+  await readBackRule(c, p, w, ctx, ids);
 }
 
 async function applyPortForward(c: Change, p: Extract<PfSensePayload, { type: 'portForward' }>, w: Writer, ctx: ApplyContext): Promise<void> {
@@ -210,6 +301,15 @@ async function applyCertificate(c: Change, p: Extract<PfSensePayload, { type: 'c
 }
 
 async function applyOverride(c: Change, p: Extract<PfSensePayload, { type: 'override' }>, w: Writer, ctx: ApplyContext): Promise<void> {
+  if (c.action === 'create' && p.body) {
+    // No id is needed to create: no read first. Read back by the echoed id, by marker if that id is no longer it.
+    const made = await w.write<Wire>('POST', 'vpn/openvpn/cso', { ...p.body });
+    const back = (await byIdIfMarked(w, 'vpn/openvpn/cso', made.id as number, 'description', c.name, ctx.instance)) ?? (await findByMarker(w, 'vpn/openvpn/csos', 'description', c.name, ctx.instance))[0];
+    if (!back) fail('not found when read back', c);
+    const bad = mismatch(OVERRIDE_FIELDS, toLiveOverride(back), p.body, ['local_network']);
+    if (bad.length > 0) fail(`read back differs in ${bad.join(', ')}`, c);
+    return;
+  }
   let found = await findByMarker(w, 'vpn/openvpn/csos', 'description', c.name, ctx.instance);
   if (c.action === 'delete') {
     if (!found[0]) return;
@@ -242,6 +342,7 @@ export async function applyPfSensePlan(plan: GuardedPlan, ctx: ApplyContext, sig
   let applyAsked = false;
   const total = plan.changes.length;
   const halt = new ApplyHalt();
+  const ids = new RuleIds();
   for (const c of plan.changes) {
     if (halt.reason !== undefined) {
       const skipped = halt.notAttempted(c);
@@ -255,9 +356,12 @@ export async function applyPfSensePlan(plan: GuardedPlan, ctx: ApplyContext, sig
     try {
       signal.throwIfAborted();
       if (p.type === 'alias') await applyAlias(c, p, w, ctx);
-      else if (p.type === 'rule') await applyRule(c, p, w, ctx);
-      else if (p.type === 'portForward') await applyPortForward(c, p, w, ctx);
-      else if (p.type === 'certificate') await applyCertificate(c, p, w, ctx);
+      else if (p.type === 'rule') await applyRule(c, p, w, ctx, ids);
+      else if (p.type === 'portForward') {
+        // Its associated pass rule is inserted or removed with it: rule ids move.
+        ids.forget();
+        await applyPortForward(c, p, w, ctx);
+      } else if (p.type === 'certificate') await applyCertificate(c, p, w, ctx);
       else if (p.type === 'override') await applyOverride(c, p, w, ctx);
       else applyAsked = true;
       result = { change: c, ok: true, writes: w.writes };

@@ -86,6 +86,50 @@ describe('pfSense apply', () => {
     expect(n).toBeGreaterThan(0);
   });
 
+  it('creates each rule after a known one with singular reads by id, not a list of every rule per write', async () => {
+    const many = state({ rules: Array.from({ length: 8 }, (_, i) => rule(`c${i}`, { order: i, destination: { address: `10.0.0.${i + 1}` } })) });
+    const out = await pass(fx.reconciler, many);
+    expect(out.applied.every((a) => a.ok)).toBe(true);
+    expect(rulesOn('lan')).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'gui:Default allow LAN to any rule']);
+    // The first one of the interface is placed from reads of the list; the seven after it from its known id.
+    expect(fx.emu.stats.byRoute['POST /api/v2/firewall/rule']).toBe(8);
+    expect(fx.emu.stats.byRoute['GET /api/v2/firewall/rule']).toBe(7 * 3);
+  });
+
+  it('falls back to reads by marker when a foreign writer shifts every id before each singular read, and orders rules right', async () => {
+    const many = state({ rules: Array.from({ length: 5 }, (_, i) => rule(`c${i}`, { order: i })) });
+    let n = 0;
+    fx.emu.beforeRequest = async (info) => {
+      if (info.method === 'GET' && info.path.endsWith('/firewall/rule')) await fx.emu.gui('POST', 'firewall/rule', { type: 'pass', interface: ['wan'], ipprotocol: 'inet', source: 'any', destination: 'any', descr: `GUI moving ${n++}`, placement: 0 });
+    };
+    const out = await pass(fx.reconciler, many);
+    fx.emu.beforeRequest = undefined;
+    expect(out.applied.filter((a) => !a.ok).map((a) => `${a.change.name}: ${a.error}`)).toEqual([]);
+    expect(n).toBeGreaterThan(0);
+    expect(rulesOn('lan')).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'gui:Default allow LAN to any rule']);
+    expect(fx.emu.state.config.rules.filter((r) => String(r.descr).startsWith('GUI moving')).length).toBe(n);
+  });
+
+  it('says so when a foreign insert lands between its read and its write, and puts the rule in place on the next pass', async () => {
+    const many = state({ rules: Array.from({ length: 3 }, (_, i) => rule(`c${i}`, { order: i })) });
+    let posts = 0;
+    fx.emu.beforeRequest = async (info) => {
+      // Right before the third rule's POST, a GUI rule at the very top of the list: c1 is no longer at the id read.
+      if (info.method === 'POST' && info.path.endsWith('/firewall/rule') && ++posts === 3) {
+        await fx.emu.gui('POST', 'firewall/rule', { type: 'pass', interface: ['lan'], ipprotocol: 'inet', source: 'any', destination: 'any', descr: 'GUI top', placement: 0 });
+      }
+    };
+    const out = await pass(fx.reconciler, many);
+    fx.emu.beforeRequest = undefined;
+    expect(out.applied.filter((a) => !a.ok).map((a) => `${a.change.name}: ${a.error}`)).toEqual(['c2: FirewallRule/c2: not after c1 once written']);
+    const next = await pass(fx.reconciler, many);
+    expect(next.applied.filter((a) => !a.ok)).toEqual([]);
+    expect(rulesOn('lan')).toEqual(['gui:GUI top', 'c0', 'c1', 'c2', 'gui:Default allow LAN to any rule']);
+    fx.emu.resetStats();
+    expect((await pass(fx.reconciler, many)).plan.changes).toEqual([]);
+    expect(fx.emu.stats.writeRequests).toBe(0);
+  });
+
   it('waits out the 503 config lock with capped retries', async () => {
     const release = await fx.emu.holdLock();
     // Another writer holds the config until two of our writes have been refused.

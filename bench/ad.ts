@@ -16,7 +16,7 @@ import { FileFingerprintStore } from '../src/state/fingerprints.ts';
 import { guard } from '../src/engine/guard.ts';
 import { DEFAULT_POLICY } from '../src/engine/types.ts';
 import { encodeUnicodePwd } from '../src/reconcilers/active-directory/encoding.ts';
-import { OWNERSHIP_MARKER } from '../src/reconcilers/active-directory/model.ts';
+import { ownershipMarker } from '../src/reconcilers/active-directory/ownership.ts';
 import { USER_ATTRIBUTES, USER_FILTER } from '../src/reconcilers/active-directory/observe.ts';
 import { ActiveDirectoryReconciler } from '../src/reconcilers/active-directory/reconciler.ts';
 import type { AdSettings } from '../src/reconcilers/active-directory/settings.ts';
@@ -123,7 +123,7 @@ async function rawAdd(dc: SambaDc, dir: string, pwFile: string, round: number): 
       `displayName:: ${Buffer.from(`${p.givenName} ${p.surname}`).toString('base64')}`,
       `title:: ${Buffer.from(p.title).toString('base64')}`, `department: ${p.department}`, `mail: ${p.email}`,
       `telephoneNumber: ${p.telephoneNumber}`, `userPrincipalName: ${name}@cod67.infrasec.test`,
-      'userAccountControl: 512', `adminDescription: raw-${OWNERSHIP_MARKER}`,
+      'userAccountControl: 512', `adminDescription: raw-${ownershipMarker('default')}`,
       `unicodePwd:: ${encodeUnicodePwd(passwordOf(round, i)).toString('base64')}`, '',
     );
   }

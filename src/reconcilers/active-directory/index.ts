@@ -19,6 +19,7 @@ export const activeDirectory: SystemModule<typeof adSettingsSchema> = {
     timeoutMs: 'INFRASEC_AD_TIMEOUT_MS',
     concurrency: 'INFRASEC_AD_CONCURRENCY',
     pageSize: 'INFRASEC_AD_PAGE_SIZE',
+    instance: 'INFRASEC_AD_INSTANCE',
   },
   secrets: [{ value: 'bindPassword', file: 'bindPasswordFile' }],
   async build(s, deps) {

@@ -2,9 +2,6 @@
 import type { Secret } from '../../desired/secret.ts';
 import type { GroupScope, GroupType } from './encoding.ts';
 
-/** The value written to adminDescription on every object infrasec creates or adopts. */
-export const OWNERSHIP_MARKER = 'managed-by=infrasec';
-
 /** Where infrasec keeps things, computed once from the settings. Plain DNs, already escaped. */
 export interface AdLayout {
   readonly baseDN: string;
@@ -13,14 +10,19 @@ export interface AdLayout {
   readonly usersOU: string;
   readonly groupsOU: string;
   readonly upnSuffix: string;
+  /** This controller's instance name, and the adminDescription marking what it owns (ownership.ts). */
+  readonly instance: string;
+  readonly marker: string;
 }
 
 /** A user account as read from AD, in UserSpec terms. Absent attributes are undefined. */
 export interface LiveUser {
   readonly dn: string;
   readonly name: string;
-  /** adminDescription carries the ownership marker. */
+  /** adminDescription carries this instance's marker and the account lies in the managed OU (ownership.ts). */
   readonly owned: boolean;
+  /** Owned through the marker of an earlier version without an instance: rewritten with the next write. */
+  readonly legacyMarker: boolean;
   readonly adminDescription?: string;
   readonly givenName?: string;
   readonly surname?: string;
@@ -42,6 +44,7 @@ export interface LiveGroup {
   readonly dn: string;
   readonly name: string;
   readonly owned: boolean;
+  readonly legacyMarker: boolean;
   readonly adminDescription?: string;
   readonly description?: string;
   readonly groupType: number;

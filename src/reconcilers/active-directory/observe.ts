@@ -3,7 +3,8 @@ import type { FingerprintStore } from '../../state/fingerprints.ts';
 import type { AdClient, Entry } from './client.ts';
 import { decodeGroupType, normalizeFiletime, UAC_ACCOUNTDISABLE } from './encoding.ts';
 import { normalizeDn } from './escape.ts';
-import { type AdLayout, type LiveDirectory, type LiveGroup, type LiveUser, OWNERSHIP_MARKER } from './model.ts';
+import type { AdLayout, LiveDirectory, LiveGroup, LiveUser } from './model.ts';
+import { ownershipOf } from './ownership.ts';
 import { passwordFingerprintKey } from './plan.ts';
 
 export const USER_FILTER = '(&(objectClass=user)(!(objectClass=computer)))';
@@ -33,7 +34,7 @@ const single = (attrs: Map<string, string[]>, name: string): string | undefined 
   return v === undefined || v === '' ? undefined : v;
 };
 
-export function normalizeUser(entry: Entry, fingerprints?: Pick<FingerprintStore, 'get'>): LiveUser | undefined {
+export function normalizeUser(entry: Entry, scope: Pick<AdLayout, 'managedOU' | 'marker'>, fingerprints?: Pick<FingerprintStore, 'get'>): LiveUser | undefined {
   const a = attributesOf(entry);
   const name = single(a, 'sAMAccountName');
   if (name === undefined) return undefined;
@@ -42,7 +43,7 @@ export function normalizeUser(entry: Entry, fingerprints?: Pick<FingerprintStore
   const user: LiveUser = {
     dn: entry.dn,
     name,
-    owned: adminDescription === OWNERSHIP_MARKER,
+    ...ownershipOf(adminDescription, entry.dn, scope),
     adminDescription,
     givenName: single(a, 'givenName'),
     surname: single(a, 'sn'),
@@ -71,7 +72,7 @@ export function memberRange(entry: Entry): { values: string[]; next: number | un
   return undefined;
 }
 
-export function normalizeGroup(entry: Entry, extraMembers: readonly string[] = []): LiveGroup | undefined {
+export function normalizeGroup(entry: Entry, ownershipScope: Pick<AdLayout, 'managedOU' | 'marker'>, extraMembers: readonly string[] = []): LiveGroup | undefined {
   const a = attributesOf(entry);
   const name = single(a, 'sAMAccountName');
   if (name === undefined) return undefined;
@@ -82,7 +83,7 @@ export function normalizeGroup(entry: Entry, extraMembers: readonly string[] = [
   return {
     dn: entry.dn,
     name,
-    owned: adminDescription === OWNERSHIP_MARKER,
+    ...ownershipOf(adminDescription, entry.dn, ownershipScope),
     adminDescription,
     description: single(a, 'description'),
     groupType,
@@ -122,13 +123,13 @@ export async function observeDirectory(
   ]);
   const users = new Map<string, LiveUser>();
   for (const e of userEntries) {
-    const u = normalizeUser(e, fingerprints);
+    const u = normalizeUser(e, layout, fingerprints);
     if (u) users.set(u.name.toLowerCase(), u);
   }
   const groups = new Map<string, LiveGroup>();
   for (const e of groupEntries) {
     const extra = memberRange(e)?.next !== undefined ? await fetchRemainingMembers(client, e, signal) : [];
-    const g = normalizeGroup(e, extra);
+    const g = normalizeGroup(e, layout, extra);
     if (g) groups.set(g.name.toLowerCase(), g);
   }
   const organizationalUnits = new Set(ouEntries.map((e) => normalizeDn(e.dn)));

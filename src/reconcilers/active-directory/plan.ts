@@ -15,6 +15,7 @@ import {
   withAccountDisabled,
 } from './encoding.ts';
 import { escapeDnValue, formatDn, normalizeDn, parseDn } from './escape.ts';
+import { notOwnedBecause } from './ownership.ts';
 import {
   type AdChangeKind,
   type AdLayout,
@@ -24,7 +25,6 @@ import {
   type LiveDirectory,
   type LiveGroup,
   type LiveUser,
-  OWNERSHIP_MARKER,
   RANK,
 } from './model.ts';
 
@@ -151,16 +151,16 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
       const dn = `CN=${escapeDnValue(name)},${layout.groupsOU}`;
       needGroupsOU = true;
       resolvedGroups.set(key(name), { kind: 'Group', name, dn, blocked: false });
-      changes.push(planGroupCreate(g, dn));
+      changes.push(planGroupCreate(g, dn, layout.marker));
       continue;
     }
     if (!lg.owned && !adoptable(policy, 'Group', name)) {
-      conflict('Group', name, unownedMessage('Group', name, lg.dn));
+      conflict('Group', name, unownedMessage('Group', name, lg.dn, lg.adminDescription, layout));
       resolvedGroups.set(key(name), { kind: 'Group', name, dn: lg.dn, blocked: true });
       continue;
     }
     resolvedGroups.set(key(name), { kind: 'Group', name, dn: lg.dn, blocked: false });
-    const c = planGroupUpdate(g, lg);
+    const c = planGroupUpdate(g, lg, layout);
     if (c) changes.push(c);
   }
 
@@ -183,7 +183,7 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
       continue;
     }
     if (!lu.owned && !adoptable(policy, 'User', name)) {
-      conflict('User', name, unownedMessage('User', name, lu.dn));
+      conflict('User', name, unownedMessage('User', name, lu.dn, lu.adminDescription, layout));
       resolvedUsers.set(key(name), { kind: 'User', name, dn: lu.dn, blocked: true });
       continue;
     }
@@ -221,7 +221,7 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
     ouChanges.push(
       change('OrganizationalUnit', relativeName(dn, layout.baseDN), 'create', rank, [], 'container for objects infrasec creates', {
         dn,
-        writes: [{ op: 'add', dn, attributes: { objectClass: ['organizationalUnit'], adminDescription: [OWNERSHIP_MARKER] } }],
+        writes: [{ op: 'add', dn, attributes: { objectClass: ['organizationalUnit'], adminDescription: [layout.marker] } }],
         expect: { kind: 'OrganizationalUnit', present: true },
       }),
     );
@@ -234,8 +234,13 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
   return { system: SYSTEM, changes: [...ouChanges, ...changes].sort((a, b) => a.rank - b.rank), conflicts, ownedCount };
 }
 
-function unownedMessage(kind: AdChangeKind, name: string, dn: string): string {
-  return `${dn} has sAMAccountName "${name}" but was not created by infrasec (no adminDescription=${OWNERSHIP_MARKER}); left untouched. Add "${kind}/${name}" to policy.adopt to take it over`;
+/** The plan's note when an object marked by an earlier version (no instance) is taken over by the instance whose OU holds it. */
+function legacyNote(layout: AdLayout): string {
+  return `marked by an earlier infrasec without an instance; taken over by instance "${layout.instance}" as it lies in its managed OU`;
+}
+
+function unownedMessage(kind: AdChangeKind, name: string, dn: string, adminDescription: string | undefined, layout: AdLayout): string {
+  return `${dn} has sAMAccountName "${name}" but ${notOwnedBecause(adminDescription, dn, layout)}; left untouched. Add "${kind}/${name}" to policy.adopt to take it over`;
 }
 
 function sortByName<T extends { metadata: { name: string } } | { name: string }>(xs: T[]): T[] {
@@ -245,14 +250,14 @@ function sortByName<T extends { metadata: { name: string } } | { name: string }>
 
 // ---------- groups ----------
 
-function planGroupCreate(g: Group, dn: string): AdChange {
+function planGroupCreate(g: Group, dn: string, marker: string): AdChange {
   const name = g.metadata.name;
   const description = present(g.spec.description);
   const attributes: Record<string, string[]> = {
     objectClass: ['group'],
     sAMAccountName: [name],
     groupType: [encodeGroupType(g.spec.scope, g.spec.type)],
-    adminDescription: [OWNERSHIP_MARKER],
+    adminDescription: [marker],
   };
   if (description !== undefined) attributes['description'] = [description];
   const fields: FieldChange[] = [
@@ -268,7 +273,7 @@ function planGroupCreate(g: Group, dn: string): AdChange {
   });
 }
 
-function planGroupUpdate(g: Group, lg: LiveGroup): AdChange | undefined {
+function planGroupUpdate(g: Group, lg: LiveGroup, layout: AdLayout): AdChange | undefined {
   const name = g.metadata.name;
   const fields: FieldChange[] = [];
   const mods: LdapModification[] = [];
@@ -283,10 +288,12 @@ function planGroupUpdate(g: Group, lg: LiveGroup): AdChange | undefined {
   const steps = lg.scope !== g.spec.scope || lg.type !== g.spec.type ? groupTypeSteps(lg.scope, g.spec.scope, g.spec.type) : [];
 
   const adopt = !lg.owned;
-  const expect = { kind: 'Group' as const, name, present: true, fields: { owned: true, description, scope: g.spec.scope, type: g.spec.type } };
-  if (adopt) {
-    fields.unshift({ path: 'ownership', before: lg.adminDescription ?? null, after: OWNERSHIP_MARKER });
-    mods.push({ operation: 'replace', attribute: 'adminDescription', values: [OWNERSHIP_MARKER] });
+  // The marker, not ownership: an object adopted outside the managed OU carries it without being owned.
+  const expect = { kind: 'Group' as const, name, present: true, fields: { adminDescription: layout.marker, description, scope: g.spec.scope, type: g.spec.type } };
+  // Adopted outside the managed OU, an object keeps this instance's marker but stays adoptable only: not rewritten again.
+  if ((adopt || lg.legacyMarker) && lg.adminDescription !== layout.marker) {
+    fields.unshift({ path: 'ownership', before: lg.adminDescription ?? null, after: layout.marker });
+    mods.push({ operation: 'replace', attribute: 'adminDescription', values: [layout.marker] });
   }
   if (fields.length === 0) return undefined;
   // The first groupType step rides with the attribute modify; a second (global ↔ domainLocal via universal) follows.
@@ -294,7 +301,7 @@ function planGroupUpdate(g: Group, lg: LiveGroup): AdChange | undefined {
   if (firstStep !== undefined) mods.push({ operation: 'replace', attribute: 'groupType', values: [firstStep] });
   if (mods.length > 0) writes.push({ op: 'modify', dn: lg.dn, changes: mods });
   for (const s of laterSteps) writes.push({ op: 'modify', dn: lg.dn, changes: [{ operation: 'replace', attribute: 'groupType', values: [s] }] });
-  const reason = adopt ? 'adopting an unowned group (policy.adopt)' : 'attributes differ from Git';
+  const reason = adopt ? 'adopting an unowned group (policy.adopt)' : lg.legacyMarker && fields.length === 1 ? legacyNote(layout) : 'attributes differ from Git';
   return change('Group', name, 'update', RANK.group, fields, reason, { dn: lg.dn, writes, adopt: adopt || undefined, expect, source: sourceOf(g) });
 }
 
@@ -317,7 +324,7 @@ function planUserCreate(u: User, dn: string, layout: AdLayout, secret: ReturnTyp
     attributes['accountExpires'] = [v.accountExpires];
     fields.push({ path: 'spec.accountExpires', before: null, after: u.spec.accountExpires });
   }
-  attributes['adminDescription'] = [OWNERSHIP_MARKER];
+  attributes['adminDescription'] = [layout.marker];
   let password: AdPayload['password'];
   if (secret) {
     password = { secret, fingerprintKey: passwordFingerprintKey(name), fingerprint: secret.fingerprint };
@@ -349,9 +356,11 @@ function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnT
   const adopt = !lu.owned;
   const fields: FieldChange[] = [];
   const mods: LdapModification[] = [];
-  if (adopt) {
-    fields.push({ path: 'ownership', before: lu.adminDescription ?? null, after: OWNERSHIP_MARKER });
-    mods.push({ operation: 'replace', attribute: 'adminDescription', values: [OWNERSHIP_MARKER] });
+  // Adopted outside the managed OU, an account keeps this instance's marker but stays adoptable only: not rewritten again.
+  const remark = (adopt || lu.legacyMarker) && lu.adminDescription !== layout.marker;
+  if (remark) {
+    fields.push({ path: 'ownership', before: lu.adminDescription ?? null, after: layout.marker });
+    mods.push({ operation: 'replace', attribute: 'adminDescription', values: [layout.marker] });
   }
   for (const f of USER_FIELDS) {
     const want = v[f.key];
@@ -364,7 +373,7 @@ function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnT
     fields.push({ path: 'spec.accountExpires', before: formatFiletime(lu.accountExpires), after: u.spec.accountExpires ?? null });
     mods.push({ operation: 'replace', attribute: 'accountExpires', values: [v.accountExpires ?? FILETIME_NEVER] });
   }
-  const attributesDiffer = fields.length > (adopt ? 1 : 0);
+  const attributesDiffer = fields.length > (remark ? 1 : 0);
   // Only the disable bit is ours; other userAccountControl bits (set by admins or AD) are kept.
   const disable = !v.enabled && lu.enabled;
   if (v.enabled !== lu.enabled) {
@@ -385,6 +394,7 @@ function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnT
 
   const reasons: string[] = [];
   if (adopt) reasons.push('adopting an unowned account (policy.adopt)');
+  else if (lu.legacyMarker) reasons.push(legacyNote(layout));
   if (disable) reasons.push('spec.enabled is false');
   else if (v.enabled && !lu.enabled) reasons.push('spec.enabled is true but the account is disabled');
   if (password) reasons.push(lu.passwordFingerprint === undefined ? 'password from Git was never written by this controller' : 'password in Git changed');
@@ -394,7 +404,7 @@ function planUserUpdate(u: User, lu: LiveUser, layout: AdLayout, secret: ReturnT
     writes: [{ op: 'modify', dn: lu.dn, changes: mods }],
     password,
     adopt: adopt || undefined,
-    expect: { kind: 'User', name, present: true, fields: { owned: true, ...expectedUserFields(v) } },
+    expect: { kind: 'User', name, present: true, fields: { adminDescription: layout.marker, ...expectedUserFields(v) } },
     source: sourceOf(u),
   });
 }

@@ -4,6 +4,7 @@ import { ConfigError } from '../../errors.ts';
 import type { Secret } from '../../desired/secret.ts';
 import { escapeDnValue, isDnWithin, parseDn } from './escape.ts';
 import type { AdLayout } from './model.ts';
+import { ownershipMarker } from './ownership.ts';
 
 export interface AdSettings {
   /** `ldaps://host[:port]`. Plain ldap:// is refused: AD only accepts unicodePwd over an encrypted connection. */
@@ -31,6 +32,11 @@ export interface AdSettings {
   readonly concurrency?: number;
   /** Paged search page size. Default 1000 (AD's MaxPageSize). */
   readonly pageSize?: number;
+  /**
+   * This controller's name in the ownership marker (adminDescription `managed-by=infrasec;instance=NAME`): controllers
+   * with different instances sharing a domain never touch each other's objects. Default `default`.
+   */
+  readonly instance?: string;
 }
 
 export const AD_DEFAULTS = {
@@ -39,6 +45,7 @@ export const AD_DEFAULTS = {
   timeoutMs: 15_000,
   concurrency: 4,
   pageSize: 1000,
+  instance: 'default',
 } as const;
 
 /** `systems.active-directory` in infrasec.yaml. The bind password is a plain string here; build() wraps it. */
@@ -57,6 +64,7 @@ export const adSettingsSchema = z
     timeoutMs: z.number().int().positive().default(AD_DEFAULTS.timeoutMs),
     concurrency: z.number().int().min(1).max(64).default(AD_DEFAULTS.concurrency),
     pageSize: z.number().int().min(1).max(100_000).default(AD_DEFAULTS.pageSize),
+    instance: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - only (1 to 32)').default(AD_DEFAULTS.instance),
   })
   .strict();
 
@@ -88,6 +96,8 @@ export function resolveAdSettings(s: AdSettings): ResolvedAdSettings {
       .filter((rdn) => rdn[0]?.type.toLowerCase() === 'dc')
       .map((rdn) => rdn[0]?.value ?? '')
       .join('.');
+  const instance = s.instance ?? AD_DEFAULTS.instance;
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(instance)) throw new ConfigError(`active-directory instance "${instance}" may hold only letters, digits, _ . - (1 to 32)`);
   const concurrency = s.concurrency ?? AD_DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new ConfigError(`active-directory concurrency must be an integer from 1 to 64, got ${concurrency}`);
@@ -105,12 +115,15 @@ export function resolveAdSettings(s: AdSettings): ResolvedAdSettings {
     timeoutMs: s.timeoutMs ?? AD_DEFAULTS.timeoutMs,
     concurrency,
     pageSize: s.pageSize ?? AD_DEFAULTS.pageSize,
+    instance,
     layout: {
       baseDN: s.baseDN,
       managedOU,
       usersOU: `OU=${escapeDnValue('Users')},${managedOU}`,
       groupsOU: `OU=${escapeDnValue('Groups')},${managedOU}`,
       upnSuffix,
+      instance,
+      marker: ownershipMarker(instance),
     },
   };
 }

@@ -9,7 +9,7 @@ import { fetchRemainingMembers, GROUP_ATTRIBUTES, GROUP_FILTER, memberRange, nor
 /** Names per OR filter: keeps each search request small while 2,000 touched users still take a handful of searches. */
 export const VERIFY_CHUNK = 250;
 
-const FIELD_PATHS: Readonly<Record<string, string>> = { owned: 'ownership', userPrincipalName: 'userPrincipalName' };
+const FIELD_PATHS: Readonly<Record<string, string>> = { owned: 'ownership', adminDescription: 'ownership', userPrincipalName: 'userPrincipalName' };
 
 export async function verifyApplied(client: AdClient, layout: AdLayout, applied: readonly Applied<AdPayload>[], signal: AbortSignal): Promise<Diagnostic[]> {
   const checks: Array<{ expect: Expectation; payload: AdPayload; label: string }> = [];
@@ -31,13 +31,13 @@ export async function verifyApplied(client: AdClient, layout: AdLayout, applied:
 
   const users = new Map<string, LiveUser>();
   for (const e of await readByName(client, layout, USER_FILTER, USER_ATTRIBUTES, [...userNames], signal)) {
-    const u = normalizeUser(e);
+    const u = normalizeUser(e, layout);
     if (u) users.set(u.name.toLowerCase(), u);
   }
   const groups = new Map<string, LiveGroup>();
   for (const e of await readByName(client, layout, GROUP_FILTER, GROUP_ATTRIBUTES, [...groupNames], signal)) {
     const extra = memberRange(e)?.next !== undefined ? await fetchRemainingMembers(client, e, signal) : [];
-    const g = normalizeGroup(e, extra);
+    const g = normalizeGroup(e, layout, extra);
     if (g) groups.set(g.name.toLowerCase(), g);
   }
   const ouSet = ous

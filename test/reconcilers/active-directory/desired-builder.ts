@@ -3,7 +3,10 @@ import type { DesiredState, Group, GroupSpec, ResolvedState, SecretStore, Source
 import { API_VERSION } from '../../../src/desired/model.ts';
 import { Secret, sha256Hex } from '../../../src/desired/secret.ts';
 import type { LiveDirectory, LiveGroup, LiveUser } from '../../../src/reconcilers/active-directory/model.ts';
-import { OWNERSHIP_MARKER } from '../../../src/reconcilers/active-directory/model.ts';
+import { ownershipMarker } from '../../../src/reconcilers/active-directory/ownership.ts';
+
+/** The marker of the layout the plan tests use (instance `default`). */
+export const OWNERSHIP_MARKER = ownershipMarker('default');
 import { normalizeDn } from '../../../src/reconcilers/active-directory/escape.ts';
 
 export const BASE = 'DC=cod67,DC=infrasec,DC=test';
@@ -74,6 +77,7 @@ export function liveUser(name: string, over: Partial<LiveUser> = {}): LiveUser {
     dn: `CN=${name},${USERS_OU}`,
     name,
     owned: true,
+    legacyMarker: false,
     adminDescription: OWNERSHIP_MARKER,
     givenName: 'Jean',
     surname: name.toUpperCase(),
@@ -90,6 +94,7 @@ export function liveGroup(name: string, over: Partial<LiveGroup> = {}): LiveGrou
     dn: `CN=${name},${GROUPS_OU}`,
     name,
     owned: true,
+    legacyMarker: false,
     adminDescription: OWNERSHIP_MARKER,
     groupType: -2147483646,
     scope: 'global',

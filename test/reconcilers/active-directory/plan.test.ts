@@ -107,14 +107,14 @@ const cases: Case[] = [
     desired: state({ users: [user('jdupont', { title: 'Chef' })] }),
     live: live({ users: [liveUser('jdupont', { owned: false, adminDescription: 'legacy' })], ous: ALL_OUS }),
     policy: { adopt: ['User/jdupont'] },
-    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['ownership: "legacy" -> "managed-by=infrasec"', 'spec.title: null -> "Chef"'] }],
+    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['ownership: "legacy" -> "managed-by=infrasec;instance=default"', 'spec.title: null -> "Chef"'] }],
   },
   {
     name: 'adopt "*" adopts every colliding object',
     desired: state({ groups: [group('crise')] }),
     live: live({ groups: [liveGroup('crise', { owned: false, adminDescription: undefined })], ous: ALL_OUS }),
     policy: { adopt: ['*'] },
-    changes: [{ kind: 'Group', name: 'crise', action: 'update', fields: ['ownership: null -> "managed-by=infrasec"'] }],
+    changes: [{ kind: 'Group', name: 'crise', action: 'update', fields: ['ownership: null -> "managed-by=infrasec;instance=default"'] }],
   },
   {
     name: 'a password whose fingerprint differs from the stored one is set again',
@@ -148,7 +148,7 @@ const cases: Case[] = [
     desired: state({ users: [user('jdupont')], passwords: { jdupont: pw } }),
     live: live({ users: [liveUser('jdupont', { owned: false, adminDescription: 'legacy' })], ous: ALL_OUS }),
     policy: { adopt: ['User/jdupont'] },
-    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['ownership: "legacy" -> "managed-by=infrasec"'] }],
+    changes: [{ kind: 'User', name: 'jdupont', action: 'update', fields: ['ownership: "legacy" -> "managed-by=infrasec;instance=default"'] }],
     conflicts: ['User/jdupont'],
   },
   {
@@ -266,7 +266,7 @@ describe('planDirectory', () => {
     if (w?.op !== 'add') throw new Error('expected an add');
     expect(w.attributes).toMatchObject({
       objectClass: ['user'], sAMAccountName: ['jdupont'], mail: ['j@cod67.fr'],
-      userAccountControl: ['512'], adminDescription: ['managed-by=infrasec'], pwdLastSet: ['0'],
+      userAccountControl: ['512'], adminDescription: ['managed-by=infrasec;instance=default'], pwdLastSet: ['0'],
     });
     expect(w.attributes).not.toHaveProperty('unicodePwd');
     expect(pl.password?.fingerprintKey).toBe(passwordFingerprintKey('jdupont'));

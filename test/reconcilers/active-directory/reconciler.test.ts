@@ -93,7 +93,7 @@ const okAll = (o: PassOutcome) => {
 /** Removes every object the tests made (owned by infrasec, or made out of band under CN=Users with a t- name). */
 async function wipe() {
   const { searchEntries } = await admin.search(dc.baseDN, {
-    filter: '(&(|(objectClass=user)(objectClass=group))(|(adminDescription=managed-by=infrasec)(sAMAccountName=t-*)))',
+    filter: '(&(|(objectClass=user)(objectClass=group))(|(adminDescription=managed-by=infrasec*)(sAMAccountName=t-*)))',
     attributes: ['objectClass'],
   });
   for (const e of searchEntries) await admin.del(e.dn);
@@ -144,7 +144,7 @@ describe('ActiveDirectoryReconciler against Samba', () => {
     expect(j).toMatchObject({
       dn: `CN=jdupont,${usersOU}`,
       givenName: 'Jean', sn: 'Dupont', displayName: 'Jean Dupont', title: 'Chef de salle', department: 'COD', mail: 'jdupont@cod67.fr',
-      telephoneNumber: '+33 3 88 00 00 01', userPrincipalName: 'jdupont@cod67.infrasec.test', userAccountControl: '512', adminDescription: 'managed-by=infrasec',
+      telephoneNumber: '+33 3 88 00 00 01', userPrincipalName: 'jdupont@cod67.infrasec.test', userAccountControl: '512', adminDescription: 'managed-by=infrasec;instance=default',
     });
     expect(j?.['pwdLastSet']).not.toBe('0');
     expect((await read('mmartin', ['pwdLastSet']))?.['pwdLastSet']).toBe('0');
@@ -337,9 +337,66 @@ describe('ActiveDirectoryReconciler against Samba', () => {
       expect.arrayContaining(['ownership', 'spec.title', 'spec.enabled']),
     );
     // Adopted where it lives: not moved into the managed OU.
-    expect(await read('t-legacy', ['adminDescription', 'title', 'userAccountControl'])).toMatchObject({ dn, adminDescription: 'managed-by=infrasec', title: 'Nouveau', userAccountControl: '512' });
+    expect(await read('t-legacy', ['adminDescription', 'title', 'userAccountControl'])).toMatchObject({ dn, adminDescription: 'managed-by=infrasec;instance=default', title: 'Nouveau', userAccountControl: '512' });
     expect((await read('cg', ['member']))?.['member']).toBe(dn);
-    expect((await pass(rec, desired)).plan.changes).toEqual([]);
+    // Still adopted: nothing left to write, the marker is not rewritten.
+    expect((await pass(rec, desired, policy({ adopt: ['User/t-legacy'] }))).plan.changes).toEqual([]);
+    // The marker alone does not make an account outside the managed OU this instance's: without the adopt entry it is a conflict again.
+    const unadopted = await pass(rec, desired);
+    expect(unadopted.plan.changes.map((c) => c.name)).not.toContain('t-legacy');
+    expect(unadopted.plan.conflicts.find((c) => c.name === 't-legacy')?.message).toContain("carries infrasec's marker but lies outside this instance's managed OU");
+    await rec.close();
+  });
+
+  it('two controllers sharing the domain (own instance, own managed OU) never touch each other\'s accounts, even with pruning on', async () => {
+    const lenient = policy({ prune: true, deletionThreshold: { count: 10, percent: 100 } });
+    const cod = reconciler({ instance: 'cod67', managedOU: 'OU=t-cod67' });
+    const staging = reconciler({ instance: 'staging', managedOU: 'OU=t-staging' });
+    okAll(await pass(cod, state({ users: [user('t-cod-a'), user('t-cod-b')] }), lenient));
+    okAll(await pass(staging, state({ users: [user('t-stg-a')] }), lenient));
+    expect(await read('t-cod-a', ['adminDescription'])).toMatchObject({ adminDescription: 'managed-by=infrasec;instance=cod67' });
+
+    // Each sees only its own accounts: nothing to disable in the other's OU, and a second pass writes nothing.
+    const usn = await highestUsn();
+    expect(summary((await pass(staging, state({ users: [user('t-stg-a')] }), lenient)).plan)).toEqual([]);
+    expect(summary((await pass(cod, state({ users: [user('t-cod-a'), user('t-cod-b')] }), lenient)).plan)).toEqual([]);
+    expect(await highestUsn()).toBe(usn);
+
+    // A name the other instance holds is a conflict that names it, never an update.
+    const clash = await pass(staging, state({ users: [user('t-stg-a'), user('t-cod-a', { title: 'Pris' })] }), lenient);
+    expect(clash.plan.changes.map((c) => c.name)).not.toContain('t-cod-a');
+    expect(clash.plan.conflicts.find((c) => c.name === 't-cod-a')?.message).toContain('belongs to another infrasec instance ("cod67")');
+
+    // This instance's marker written by hand on an account outside its OU: a conflict, not an update, and never pruned.
+    const svc = `CN=t-svcbackup,CN=Users,${dc.baseDN}`;
+    await admin.add(svc, { objectClass: 'user', sAMAccountName: 't-svcbackup', adminDescription: 'managed-by=infrasec;instance=cod67', userAccountControl: '512' });
+    const marked = await pass(cod, state({ users: [user('t-cod-a'), user('t-cod-b'), user('t-svcbackup', { title: 'Sauvegarde' })] }), lenient);
+    expect(marked.plan.changes.map((c) => c.name)).not.toContain('t-svcbackup');
+    expect(marked.plan.conflicts.find((c) => c.name === 't-svcbackup')?.message).toContain('lies outside this instance\'s managed OU');
+    const pruning = await pass(cod, state({ users: [user('t-cod-a'), user('t-cod-b')] }), lenient);
+    expect(summary(pruning.plan)).toEqual([]);
+    expect(await read('t-svcbackup', ['userAccountControl'])).toMatchObject({ userAccountControl: '512' });
+    await cod.close();
+    await staging.close();
+  });
+
+  it('takes over, with a note in the plan, accounts an earlier version marked without an instance inside its OU, and only there', async () => {
+    const rec = reconciler({ instance: 'cod67', managedOU: 'OU=t-legacy-ou' });
+    okAll(await pass(rec, state({ users: [user('t-old-in')] })));
+    const inside = (await read('t-old-in', []))!['dn'] as string;
+    await admin.modify(inside, [new LdapChange({ operation: 'replace', modification: new Attribute({ type: 'adminDescription', values: ['managed-by=infrasec'] }) })]);
+    const outside = `CN=t-old-out,CN=Users,${dc.baseDN}`;
+    await admin.add(outside, { objectClass: 'user', sAMAccountName: 't-old-out', adminDescription: 'managed-by=infrasec', userAccountControl: '512' });
+
+    const out = await pass(rec, state({ users: [user('t-old-in'), user('t-old-out')] }));
+    okAll(out);
+    const takeover = out.plan.changes.find((c) => c.name === 't-old-in');
+    expect(takeover?.fields.map((f) => f.path)).toEqual(['ownership']);
+    expect(takeover?.reason).toContain('marked by an earlier infrasec without an instance; taken over by instance "cod67"');
+    expect(out.plan.conflicts.find((c) => c.name === 't-old-out')?.message).toContain('lies outside this instance\'s managed OU');
+    expect(await read('t-old-in', ['adminDescription'])).toMatchObject({ adminDescription: 'managed-by=infrasec;instance=cod67' });
+    expect(await read('t-old-out', ['adminDescription'])).toMatchObject({ adminDescription: 'managed-by=infrasec' });
+    expect((await pass(rec, state({ users: [user('t-old-in')] }))).plan.changes).toEqual([]);
     await rec.close();
   });
 

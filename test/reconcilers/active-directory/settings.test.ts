@@ -16,6 +16,8 @@ describe('resolveAdSettings', () => {
       usersOU: `OU=Users,OU=infrasec,${BASE}`,
       groupsOU: `OU=Groups,OU=infrasec,${BASE}`,
       upnSuffix: 'cod67.infrasec.test',
+      instance: 'default',
+      marker: 'managed-by=infrasec;instance=default',
     });
     expect(s.timeoutMs).toBe(15_000);
     expect(s.concurrency).toBe(4);

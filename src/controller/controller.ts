@@ -8,7 +8,7 @@ import { runInDependencyOrder } from '../engine/dependency-order.ts';
 import type { AnyReconciler } from '../engine/module.ts';
 import type { PassResult } from '../engine/pass.ts';
 import type { SystemName } from '../engine/types.ts';
-import type { Notifier } from '../notify/webhook.ts';
+import type { Notifier } from '../notify/notification.ts';
 import { AuditDamagedError, type AuditLog } from '../report/audit.ts';
 import type { DriftReport } from '../report/drift.ts';
 import type { ControllerMetrics } from '../server/metrics.ts';

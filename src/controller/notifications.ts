@@ -2,7 +2,7 @@
 import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import type { PassResult } from '../engine/pass.ts';
 import type { SystemName } from '../engine/types.ts';
-import type { Notification, Notifier } from '../notify/webhook.ts';
+import type { Notification, Notifier } from '../notify/notification.ts';
 import { changeToJson } from '../report/plan.ts';
 import type { DriftEntry } from './drift-book.ts';
 

@@ -1,7 +1,7 @@
 // The controller's status board: the one place where per-system and source status, and every Prometheus metric, are written.
 import type { Diagnostic } from '../desired/diagnostic.ts';
 import { formatDiagnostic } from '../desired/diagnostic.ts';
-import type { ControllerMetrics } from '../server/metrics.ts';
+import type { ControllerMetrics, PassOutcome, WebhookResult } from '../server/metrics.ts';
 import type { SignatureCheck, SourceDescription, SourceSnapshot } from '../sources/source.ts';
 import type { PassResult, PassStatus } from '../engine/pass.ts';
 import type { SystemName } from '../engine/types.ts';
@@ -108,8 +108,7 @@ export class StatusBoard {
         system, state: 'starting', appliedRevision: null, appliedAt: null, lastPass: null, lastSuccessAt: null,
         lastError: null, consecutiveFailures: 0, nextAttemptAt: null, driftOpen: 0, stuckSince: null, stalled: null, waitingFor: null,
       });
-      metrics.driftedObjects.set({ system }, 0);
-      metrics.stuckWorkers.set({ system }, 0);
+      metrics.addSystem(system);
     }
   }
 
@@ -118,8 +117,7 @@ export class StatusBoard {
     const s = this.get(system);
     s.appliedRevision = revision;
     s.appliedAt = at;
-    this.metrics.appliedCommit.reset();
-    for (const x of this.systems.values()) if (x.appliedRevision) this.metrics.appliedCommit.set({ system: x.system, commit: x.appliedRevision }, 1);
+    this.publishApplied();
   }
 
   /** A stall the previous run recorded, still in force for this revision and configuration. */
@@ -129,6 +127,7 @@ export class StatusBoard {
     s.state = 'stalled';
     s.lastError = { code: stall.code, message: stall.reason, at: stall.since };
     this.metrics.stalled.set({ system, reason: stall.code }, 1);
+    this.publishReady(s);
   }
 
   sourceFetched(snapshot: SourceSnapshot): void {
@@ -175,6 +174,7 @@ export class StatusBoard {
     s.state = 'running';
     s.nextAttemptAt = null;
     this.setWaiting(s, null);
+    this.publishReady(s);
   }
 
   /** The system holds `revision` until the systems it depends on converged on it (shown in /status and infrasec_system_waiting). */
@@ -183,6 +183,7 @@ export class StatusBoard {
     if (s.waitingFor?.revision !== revision || s.waitingFor.on.join() !== on.join()) this.setWaiting(s, { revision, on: [...on], since: this.now().toISOString() });
     s.state = 'waiting';
     s.nextAttemptAt = null;
+    this.publishReady(s);
   }
 
   private setWaiting(s: SystemStatus, waiting: Waiting | null): void {
@@ -198,6 +199,7 @@ export class StatusBoard {
     s.stuckSince = this.now().toISOString();
     s.lastError = { code: 'pass-stuck', message, at: s.stuckSince };
     this.metrics.stuckWorkers.set({ system }, 1);
+    this.publishReady(s);
   }
 
   /**
@@ -211,6 +213,16 @@ export class StatusBoard {
     opts: { drift: boolean; driftOpen: number; converged: boolean; stall?: Stall; recordingError?: { code: string; message: string } },
   ): void {
     const s = this.get(system);
+    this.recordPass(s, result, opts);
+    this.publishReady(s);
+  }
+
+  private recordPass(
+    s: SystemStatus,
+    result: PassResult,
+    opts: { drift: boolean; driftOpen: number; converged: boolean; stall?: Stall; recordingError?: { code: string; message: string } },
+  ): void {
+    const system = s.system;
     s.stuckSince = null;
     this.metrics.stuckWorkers.set({ system }, 0);
     const at = this.now().toISOString();
@@ -220,15 +232,18 @@ export class StatusBoard {
       changes: result.changes.length, writes: result.writes, failedChanges,
     };
     s.driftOpen = opts.driftOpen;
-    this.metrics.passDuration.observe({ system, kind: opts.drift ? 'drift' : 'apply' }, result.durationMs / 1000);
+    const pass = opts.drift ? 'drift' : 'apply';
+    this.metrics.passDuration.observe({ system, pass }, result.durationMs / 1000);
     for (const a of result.applied) this.metrics.changes.inc({ system, action: a.change.action, result: a.ok ? 'ok' : a.notAttempted ? 'not-attempted' : 'failed' });
-    for (const h of result.held) this.metrics.changes.inc({ system, action: h.change.action, result: 'held' });
+    // Held is a standing condition, not an event: a gauge of what the last pass that planned holds back, not re-counted per pass.
+    if (planned(result)) this.metrics.setHeld(system, result.held.map((h) => h.change.action));
     this.metrics.driftedObjects.set({ system }, opts.driftOpen);
     this.setStall(s, opts.stall);
 
     const error = opts.recordingError ?? (result.status === 'failed' || result.status === 'refused'
       ? { code: result.error?.code ?? (result.status === 'refused' ? 'guard-refused' : 'failed'), message: result.error?.message ?? result.refused.join('; ') }
       : undefined);
+    this.metrics.passes.inc({ system, pass, result: passOutcome(result.status, opts.recordingError !== undefined) });
     if (error) {
       s.lastError = { ...error, at };
       this.metrics.passFailures.inc({ system, code: error.code });
@@ -244,9 +259,19 @@ export class StatusBoard {
     if (opts.converged && s.appliedRevision !== result.revision) {
       s.appliedRevision = result.revision;
       s.appliedAt = at;
-      this.metrics.appliedCommit.reset();
-      for (const x of this.systems.values()) if (x.appliedRevision) this.metrics.appliedCommit.set({ system: x.system, commit: x.appliedRevision }, 1);
+      this.publishApplied();
     }
+  }
+
+  private publishApplied(): void {
+    this.metrics.appliedCommit.reset();
+    for (const x of this.systems.values()) if (x.appliedRevision) this.metrics.appliedCommit.set({ system: x.system, commit: x.appliedRevision }, 1);
+  }
+
+  /** infrasec_system_ready: the last pass succeeded and nothing since holds the system back (stuck, stalled, waiting, a failed write). */
+  private publishReady(s: SystemStatus): void {
+    const ready = s.state !== 'stopped' && s.lastSuccessAt !== null && s.lastError === null && s.stuckSince === null && s.stalled === null && s.waitingFor === null;
+    this.metrics.ready.set({ system: s.system }, ready ? 1 : 0);
   }
 
   /** A state file could not be written: shown on every system until a pass succeeds. */
@@ -254,6 +279,7 @@ export class StatusBoard {
     const s = this.get(system);
     s.lastError = { code, message, at: this.now().toISOString() };
     this.metrics.passFailures.inc({ system, code });
+    this.publishReady(s);
   }
 
   private setStall(s: SystemStatus, stall: Stall | undefined): void {
@@ -267,10 +293,12 @@ export class StatusBoard {
   }
 
   stopped(system: SystemName): void {
-    this.get(system).state = 'stopped';
+    const s = this.get(system);
+    s.state = 'stopped';
+    this.publishReady(s);
   }
 
-  webhook(result: 'accepted' | 'unauthorized' | 'disabled' | 'too-large' | 'bad-request'): void {
+  webhook(result: WebhookResult): void {
     this.metrics.webhookRequests.inc({ result });
   }
 
@@ -309,4 +337,16 @@ export class StatusBoard {
     if (!s) throw new Error(`unknown system ${system}`);
     return s;
   }
+}
+
+/** Pure: whether a pass got as far as a plan (a pass that failed before it, or a suspended one, says nothing of held changes). */
+function planned(result: PassResult): boolean {
+  if (result.status === 'skipped') return false;
+  return result.status !== 'failed' || result.changes.length > 0 || result.conflicts.length > 0 || result.applied.length > 0;
+}
+
+/** Pure: a pass's result label in infrasec_passes_total; a pass that could not be recorded in full counts as failed. */
+function passOutcome(status: PassStatus, recordingFailed: boolean): PassOutcome {
+  if (recordingFailed || status === 'failed') return 'failed';
+  return status === 'refused' ? 'refused' : status === 'skipped' ? 'skipped' : 'ok';
 }

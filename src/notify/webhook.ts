@@ -2,24 +2,7 @@
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import { backoffDelay, sleep, type BackoffPolicy } from '../engine/backoff.ts';
-
-export type NotifyEvent = 'drift.found' | 'apply.failed' | 'guard.refused' | 'source.rejected';
-
-/** What is posted. Object fields are already redacted (sensitive values never leave the controller). */
-export interface Notification {
-  readonly event: NotifyEvent;
-  readonly time: string;
-  readonly system: string;
-  readonly revision: string;
-  readonly summary: string;
-  readonly objects?: ReadonlyArray<Record<string, unknown>>;
-  readonly reasons?: readonly string[];
-  readonly error?: { readonly code: string; readonly message: string };
-}
-
-export interface Notifier {
-  send(n: Notification, signal?: AbortSignal): Promise<boolean>;
-}
+import type { Notification, Notifier } from './notification.ts';
 
 export interface WebhookNotifierOptions {
   readonly url: string;

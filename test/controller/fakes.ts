@@ -3,7 +3,7 @@ import type { Diagnostic } from '../../src/desired/diagnostic.ts';
 import type { ResolvedState } from '../../src/desired/model.ts';
 import type { Resolved } from '../../src/desired/resolve.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan, Plan, Policy, Reconciler, SystemName } from '../../src/engine/types.ts';
-import type { Notification, Notifier } from '../../src/notify/webhook.ts';
+import type { Notification, Notifier } from '../../src/notify/notification.ts';
 import { SourceError, type SignatureState, type Source, type SourceSnapshot } from '../../src/sources/source.ts';
 
 export interface FakeRevision {

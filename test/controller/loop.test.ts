@@ -251,6 +251,27 @@ describe('Controller', () => {
     expect(await readFile(paths.driftMarkdown, 'utf8')).toContain('"by hand"');
   });
 
+  it('shows drift held by the report policy as a gauge of one held change, however many drift passes re-report it', async () => {
+    const src = new FakeSource();
+    src.push('r1', { jdupont: 'Opérateur' });
+    const ad = new FakeSystem('active-directory');
+    const metrics = new ControllerMetrics({ processMetrics: false });
+    const c = await controller(src, [ad], { policy: { drift: { '*': 'report' } }, metrics });
+    await eventually(() => sys(c).appliedRevision === 'r1');
+    ad.live.set('jdupont', 'by hand');
+    await eventually(() => sys(c).driftOpen === 1, 10_000, 'drift reported');
+    const drifts = async () => Number(/infrasec_passes_total\{system="active-directory",pass="drift",result="ok"\} (\d+)/.exec(await metrics.registry.metrics())?.[1]);
+    const seen = await drifts();
+    await eventually(async () => (await drifts()) >= seen + 3, 10_000, 'three more drift passes');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('infrasec_held_changes{system="active-directory",action="update"} 1');
+    expect(text).not.toContain('result="held"');
+    // Nothing was written: no change counted, whatever the number of passes that saw the drift.
+    expect(text).toContain('infrasec_changes_total{system="active-directory",action="update",result="ok"} 0');
+    ad.live.set('jdupont', 'Opérateur');
+    await eventually(async () => (await metrics.registry.metrics()).includes('infrasec_held_changes{system="active-directory",action="update"} 0'), 10_000, 'held cleared once the drift is gone');
+  });
+
   it('audits and notifies a guard refusal once, and stalls on it until a new commit instead of repeating the pass', async () => {
     const src = new FakeSource();
     src.push('r1', {});
@@ -335,7 +356,8 @@ describe('Controller recording', () => {
     expect(ad.writes).toBe(0);
     expect(sys(c)).toMatchObject({ consecutiveFailures: 1, appliedRevision: null, lastError: { code: 'audit-write-failed' } });
     const failures = await metrics.registry.getSingleMetricAsString('infrasec_pass_failures_total');
-    expect(failures.split('\n').filter((l) => l.startsWith('infrasec_pass_failures_total{'))).toEqual(['infrasec_pass_failures_total{system="active-directory",code="audit-write-failed"} 1']);
+    // Every known code is a series from the start (at 0); exactly one was counted, once.
+    expect(failures.split('\n').filter((l) => l.startsWith('infrasec_pass_failures_total{') && !l.endsWith(' 0'))).toEqual(['infrasec_pass_failures_total{system="active-directory",code="audit-write-failed"} 1']);
     expect(JSON.parse(await readFile(controllerPaths(stateDir).state, 'utf8')).systems).toEqual({});
   });
 
@@ -345,7 +367,8 @@ describe('Controller recording', () => {
     expect(ad.writes).toBe(1);
     expect(sys(c)).toMatchObject({ consecutiveFailures: 1, appliedRevision: null, lastError: { code: 'audit-write-failed' } });
     const failures = await metrics.registry.getSingleMetricAsString('infrasec_pass_failures_total');
-    expect(failures.split('\n').filter((l) => l.startsWith('infrasec_pass_failures_total{'))).toEqual(['infrasec_pass_failures_total{system="active-directory",code="audit-write-failed"} 1']);
+    // Every known code is a series from the start (at 0); exactly one was counted, once.
+    expect(failures.split('\n').filter((l) => l.startsWith('infrasec_pass_failures_total{') && !l.endsWith(' 0'))).toEqual(['infrasec_pass_failures_total{system="active-directory",code="audit-write-failed"} 1']);
     expect(JSON.parse(await readFile(controllerPaths(stateDir).state, 'utf8')).systems).toEqual({});
   });
 });

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
-import { isRetryableStatus, WebhookNotifier, type Notification } from '../../src/notify/webhook.ts';
+import type { Notification } from '../../src/notify/notification.ts';
+import { isRetryableStatus, WebhookNotifier } from '../../src/notify/webhook.ts';
 
 const fast = { baseMs: 5, maxMs: 20, factor: 2, jitter: 0 };
 const note: Notification = { event: 'apply.failed', time: '2026-03-01T12:00:00Z', system: 'active-directory', revision: 'abc', summary: '1 change failed' };

@@ -76,8 +76,8 @@ describe('/status and /metrics', () => {
     const res = await fetch(`${server.url}/metrics`, { headers: auth });
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    expect(text).toContain(`infrasec_applied_commit{system="active-directory",commit="${REV}"} 1`);
-    expect(text).toMatch(/infrasec_pass_duration_seconds_count\{system="active-directory",kind="apply"\} 2/);
+    expect(text).toContain(`infrasec_applied_commit_info{system="active-directory",commit="${REV}"} 1`);
+    expect(text).toMatch(/infrasec_pass_duration_seconds_count\{system="active-directory",pass="apply"\} 2/);
     expect(text).toMatch(/infrasec_pass_failures_total\{system="active-directory",code="failed"\} 1/);
   });
 });

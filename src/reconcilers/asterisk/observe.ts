@@ -265,11 +265,13 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
 /** The owned endpoints, ConfBridge profiles and dialled numbers whose running side is read. */
 export function runningTargets(objects: ReadonlyMap<string, AsteriskObject>, layout: AsteriskLayout): RunningTargets {
   const endpoints: string[] = [];
+  const pjsipOptions = new Set<string>();
   const profiles: Array<{ name: string; type: 'user' | 'bridge' }> = [];
   const numbers = new Set<string>();
   for (const o of objects.values()) {
     for (const s of o.sections) {
       if (s.role === 'pjsip' && s.type === 'endpoint') endpoints.push(s.name);
+      if (s.role === 'pjsip') for (const v of s.vars) pjsipOptions.add(v.name.toLowerCase().replace(/_/g, ''));
       if (s.role === 'confbridge' && (s.type === 'user' || s.type === 'bridge')) profiles.push({ name: s.name, type: s.type });
     }
     for (const l of o.lines) {
@@ -278,7 +280,7 @@ export function runningTargets(objects: ReadonlyMap<string, AsteriskObject>, lay
       if (p) numbers.add(p.exten);
     }
   }
-  return { endpoints, profiles, numbers: [...numbers] };
+  return { endpoints, pjsipOptions, profiles, numbers: [...numbers] };
 }
 
 /** [includeFrom] in the extensions file: its state and how many `include => <context>` lines each namesake has. */

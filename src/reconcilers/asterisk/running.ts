@@ -9,6 +9,8 @@ import type { AsteriskLayout } from './settings.ts';
 export interface RunningTargets {
   /** Owned pjsip endpoint names. */
   readonly endpoints: readonly string[];
+  /** The options those sections set, as *Detail headers name them lower-cased (`dtmf_mode` → `dtmfmode`): the rest is not kept. */
+  readonly pjsipOptions: ReadonlySet<string>;
   /** Owned ConfBridge profiles. */
   readonly profiles: ReadonlyArray<{ readonly name: string; readonly type: 'user' | 'bridge' }>;
   /** The extens of infrasec's lines in `context`, as dialled (`25*` included). */
@@ -25,7 +27,7 @@ const denied = (m: AmiMessage) => m.isError && /permission denied/i.test(m.messa
 /** Every list and action pipelined on the client's one session; parts the AMI user may not read stay undefined. */
 export async function readRunning(client: AmiClient, layout: AsteriskLayout, targets: RunningTargets, signal: AbortSignal): Promise<RunningState> {
   const endpoints = client.list('PJSIPShowEndpoints', [], signal).then(endpointSummary);
-  const details = Promise.all(targets.endpoints.map((name) => client.list('PJSIPShowEndpoint', [['Endpoint', name]], signal))).then(endpointDetails);
+  const details = Promise.all(targets.endpoints.map((name) => client.list('PJSIPShowEndpoint', [['Endpoint', name]], signal))).then((rs) => endpointDetails(rs, targets.pjsipOptions));
   const mailboxes = client.list('VoicemailUsersList', [], signal).then(runningMailboxes);
   const contexts = [layout.context, layout.messageContext, ...(layout.includeFrom ? [layout.includeFrom] : [])];
   const dialplan = Promise.all(contexts.map((c) => client.list('ShowDialPlan', [['Context', c]], signal).then((r) => [c, r] as const))).then(dialplanOf);
@@ -49,7 +51,7 @@ function endpointSummary(r: AmiList): ReadonlyMap<string, RunningEndpoint> | und
 }
 
 /** "Unable to retrieve endpoint" means not loaded; a refused action leaves the whole part unknown. */
-function endpointDetails(lists: readonly AmiList[]): ReadonlyMap<string, RunningFields> | undefined {
+function endpointDetails(lists: readonly AmiList[], wanted: ReadonlySet<string>): ReadonlyMap<string, RunningFields> | undefined {
   const out = new Map<string, RunningFields>();
   for (const r of lists) {
     if (denied(r.response)) return undefined;
@@ -60,7 +62,7 @@ function endpointDetails(lists: readonly AmiList[]): ReadonlyMap<string, Running
       const fields = new Map<string, RunningValue>();
       for (const [k, v] of e.headers) {
         const key = k.toLowerCase();
-        if (NOT_OPTIONS.has(key) || fields.has(key)) continue;
+        if (!wanted.has(key) || NOT_OPTIONS.has(key) || fields.has(key)) continue;
         fields.set(key, SECRET_HEADERS.has(key) ? fingerprintOf(v) : v);
       }
       out.set(`${type}/${(e.get('ObjectName') ?? '').toLowerCase()}`, fields);

@@ -66,6 +66,12 @@ export interface SystemModule<Schema extends z.ZodObject = z.ZodObject> {
   build(settings: z.output<Schema>, deps: SystemDeps): Promise<AnyReconciler>;
 }
 
+/** How an admin sets one of a module's settings, for a message asking them to fix it: `systems.NAME.PATH (VARIABLE)`. */
+export function describeSetting(module: Pick<SystemModule, 'name' | 'env'>, path: string): string {
+  const variable = module.env[path];
+  return `systems.${module.name}.${path}${variable ? ` (${variable})` : ''}`;
+}
+
 /** A connection credential from configuration (`id` names it, e.g. `ad-bind`), wrapped so it never prints. */
 export function credentialFromConfig(value: string, id: string): Secret {
   return new Secret(value, 'env', sha256Hex(`credential:${id}`));

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Attribute, Change, Client, InvalidCredentialsError, ResultCodeError, type Entry } from 'ldapts';
 import type { Logger } from 'pino';
+import { describeSetting } from '../../engine/module.ts';
 import { AuthenticationError, ConfigError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
+import { activeDirectory } from './index.ts';
 import type { LdapModification } from './model.ts';
 import type { ResolvedAdSettings } from './settings.ts';
 
@@ -24,6 +26,34 @@ const UNAVAILABLE_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER', 'ECONNABORTED',
 ]);
 const TLS_CODES = /CERT|SSL|TLS/;
+/** The DC's certificate chain does not lead to a CA this client trusts: caFile is what to fix. */
+const UNTRUSTED_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+]);
+
+/** How an admin sets one of this system's settings, as every message that asks them to fix one names it. */
+export function adSetting(path: keyof typeof activeDirectory.env): string {
+  return describeSetting(activeDirectory, path);
+}
+
+/** An LDAP operation the DC answered with an error result (not a lost connection); `resultCode` is LDAP's (32: no such object). */
+export class AdResultError extends InfrasecError {
+  constructor(what: string, readonly resultCode: number, cause: ResultCodeError) {
+    super('ad-operation-failed', `${what} failed: ${describeLdapError(cause)}`, { resultCode }, { cause });
+  }
+}
+
+/** LDAP's result code for a base or parent that does not exist. */
+export const NO_SUCH_OBJECT = 32;
+
+/** The names a peer certificate carries (subjectAltName, else its CN), from a hostname-check error. */
+function certificateNames(err: unknown): string | undefined {
+  const cert = (err as { cert?: { subjectaltname?: string; subject?: { CN?: string | string[] } } }).cert;
+  if (cert?.subjectaltname) return cert.subjectaltname;
+  const cn = cert?.subject?.CN;
+  return cn ? `CN=${Array.isArray(cn) ? cn.join(',') : cn}` : undefined;
+}
 
 /** Describes an LDAP failure without anything from the request (no values, no unicodePwd). */
 export function describeLdapError(err: unknown): string {
@@ -154,18 +184,28 @@ export class AdClient {
       try {
         tlsOptions.ca = readFileSync(s.caFile);
       } catch (err) {
-        throw new ConfigError(`cannot read the AD CA file ${s.caFile}: ${(err as Error).message}`, { caFile: s.caFile }, { cause: err });
+        throw new ConfigError(`cannot read ${adSetting('caFile')} ${s.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { caFile: s.caFile }, { cause: err });
       }
     }
     if (s.tlsServerName) tlsOptions.servername = s.tlsServerName;
     if (s.tlsInsecure) this.#log?.warn({ event: 'ad.tls.insecure', url: s.url }, 'TLS certificate verification is OFF for Active Directory (tlsInsecure)');
     const sockets = new Set<TLSSocket>();
+    // How far the first socket got: a reset after TCP connected but before TLS did is a handshake failure, not an outage.
+    const progress: { reached: 'nothing' | 'tcp' | 'tls' } = { reached: 'nothing' };
     let first = true;
     const client = new Client({
       url: s.url, timeout: s.timeoutMs, connectTimeout: s.timeoutMs, tlsOptions, autoRebind: false,
       // One socket per session: a second one would be ldapts reconnecting without a bind behind our back.
       createSecureConnection: ((port: number, host: string, options: ConnectionOptions) => {
         const socket = tlsConnect(port, host, options);
+        if (first) {
+          socket.once('connect', () => {
+            if (progress.reached === 'nothing') progress.reached = 'tcp';
+          });
+          socket.once('secureConnect', () => {
+            progress.reached = 'tls';
+          });
+        }
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
         if (!first) setImmediate(() => socket.destroy(new Error('the AD session was closed; a new one binds again')));
@@ -184,7 +224,7 @@ export class AdClient {
       );
     } catch (err) {
       this.#kill(session);
-      throw this.#mapSessionError(err);
+      throw this.#mapSessionError(err, progress.reached === 'tcp');
     }
     this.#log?.debug({ event: 'ad.bind.done', url: s.url }, 'bound to Active Directory');
     return session;
@@ -203,7 +243,8 @@ export class AdClient {
 
   #timeoutError(what: string, ms: number): TargetUnavailableError {
     const s = this.#settings;
-    return new TargetUnavailableError(`Active Directory at ${s.url} did not answer (${what}) within ${ms} ms: Operation timed out`, { url: s.url, timeoutMs: ms });
+    const hint = what === 'connect and bind' ? `; check ${adSetting('url')} and that the DC is running, or raise ${adSetting('timeoutMs')}` : '';
+    return new TargetUnavailableError(`Active Directory at ${s.url} did not answer (${what}) within ${ms} ms: Operation timed out${hint}`, { url: s.url, timeoutMs: ms });
   }
 
   /**
@@ -237,25 +278,53 @@ export class AdClient {
     }
   }
 
-  #mapSessionError(err: unknown): InfrasecError {
+  /** A failed connect or bind, as an error that names the setting to check. Never includes the password. */
+  #mapSessionError(err: unknown, duringHandshake = false): InfrasecError {
     const s = this.#settings;
     const context = { url: s.url, bindDN: s.bindDN };
     if (err instanceof InfrasecError) return err;
     if (err instanceof InvalidCredentialsError) {
-      return new AuthenticationError(`Active Directory at ${s.url} refused the bind as ${s.bindDN}: invalid credentials`, context, { cause: err });
+      return new AuthenticationError(
+        `Active Directory at ${s.url} refused the bind as ${s.bindDN}: invalid credentials; check ${adSetting('bindDN')} and ${adSetting('bindPassword')} or ${adSetting('bindPasswordFile')}`,
+        context,
+        { cause: err },
+      );
     }
-    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+    const detail = describeLdapError(err);
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      const names = certificateNames(err);
+      const now = s.tlsServerName ? ` (now "${s.tlsServerName}")` : ` (unset: the host of ${adSetting('url')} is checked)`;
       return new TargetUnavailableError(
-        `Active Directory at ${s.url}: the certificate does not name this host (${(err as Error).message}); set tlsServerName to the name in the DC's certificate`,
+        `Active Directory at ${s.url}: its certificate does not name the host checked (${detail})${names ? `; it names ${names}` : ''}; set ${adSetting('tlsServerName')} to a name in the certificate${now}`,
+        context,
+        { cause: err },
+      );
+    }
+    if (UNTRUSTED_CODES.has(code)) {
+      const now = s.caFile ? `${s.caFile} does not hold it` : 'unset: only the system\'s CA store is trusted';
+      return new TargetUnavailableError(
+        `Active Directory at ${s.url}: its certificate is not signed by a trusted CA (${detail}); set ${adSetting('caFile')} to a PEM file of the CA that signed it (${now})`,
+        context,
+        { cause: err },
+      );
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+      return new TargetUnavailableError(`Active Directory at ${s.url}: its certificate is not valid now (${detail}); renew the DC's certificate, or check this machine's clock`, context, { cause: err });
+    }
+    // A peer that accepted TCP and then said nothing is more likely a hung DC than a wrong port.
+    if (code === 'ETIMEDOUT' || /Connection timeout|timed out/i.test(detail)) return this.#timeoutError('connect and bind', s.timeoutMs);
+    if (duringHandshake || TLS_CODES.test(code) || code === 'EPROTO' || /secure TLS connection|handshake/i.test(detail)) {
+      return new TargetUnavailableError(
+        `TLS handshake with Active Directory at ${s.url} failed (${detail}); check that ${adSetting('url')} names the DC's LDAPS port (636 unless changed), then ${adSetting('caFile')} and ${adSetting('tlsServerName')}`,
         context,
         { cause: err },
       );
     }
     if (isConnectionFailure(err)) {
-      return new TargetUnavailableError(`cannot reach Active Directory at ${s.url}: ${describeLdapError(err)}`, context, { cause: err });
+      return new TargetUnavailableError(`cannot reach Active Directory at ${s.url} (${detail}); check ${adSetting('url')} and that the DC is running and reachable from here`, context, { cause: err });
     }
-    return new TargetUnavailableError(`Active Directory at ${s.url} refused the session: ${describeLdapError(err)}`, context, { cause: err });
+    return new TargetUnavailableError(`Active Directory at ${s.url} refused the session (${detail}); check ${adSetting('url')}, ${adSetting('bindDN')} and ${adSetting('bindPassword')}`, context, { cause: err });
   }
 
   /**
@@ -274,7 +343,9 @@ export class AdClient {
       paged: { pageSize: this.#settings.pageSize },
     });
     for (let n = 1; ; n++) {
-      const page = await this.#run(what, signal, () => pages.next(), session);
+      const page = await this.#run(what, signal, () => pages.next(), session).catch((err: unknown) => {
+        throw err instanceof ResultCodeError ? new AdResultError(what, err.code, err) : err;
+      });
       if (page.done) break;
       for (const e of page.value.searchEntries) entries.push(e);
       if (n > maxPages) throw new InfrasecError('ad-search-runaway', `search under ${req.base} returned more than ${maxPages} pages`);
@@ -282,12 +353,19 @@ export class AdClient {
     return entries;
   }
 
+  /** The DC's own naming context (rootDSE defaultNamingContext), for a message about a base DN that does not exist. */
+  async defaultNamingContext(signal?: AbortSignal): Promise<string | undefined> {
+    const [root] = await this.search({ base: '', scope: 'base', filter: '(objectClass=*)', attributes: ['defaultNamingContext'] }, signal);
+    const value = root?.['defaultNamingContext'];
+    return typeof value === 'string' ? value : undefined;
+  }
+
   /** Like search, but "no such object" under a missing base yields nothing instead of failing. */
   async searchIfExists(req: SearchRequest, signal?: AbortSignal): Promise<Entry[]> {
     try {
       return await this.search(req, signal);
     } catch (err) {
-      if (err instanceof ResultCodeError && err.code === 32) return [];
+      if (err instanceof AdResultError && err.resultCode === NO_SUCH_OBJECT) return [];
       throw err;
     }
   }

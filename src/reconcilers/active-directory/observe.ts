@@ -3,6 +3,7 @@ import type { FingerprintStore } from '../../state/fingerprints.ts';
 import type { AdClient, Entry } from './client.ts';
 import { decodeGroupType, normalizeFiletime, UAC_ACCOUNTDISABLE } from './encoding.ts';
 import { normalizeDn } from './escape.ts';
+import { checkManagedOuParent, isNoSuchObject, missingBaseDnError } from './layout-check.ts';
 import type { AdLayout, LiveDirectory, LiveGroup, LiveUser } from './model.ts';
 import { ownershipOf } from './ownership.ts';
 import { passwordFingerprintKey } from './plan.ts';
@@ -120,7 +121,10 @@ export async function observeDirectory(
     client.search({ base: layout.baseDN, scope: 'sub', filter: USER_FILTER, attributes: USER_ATTRIBUTES }, signal),
     client.search({ base: layout.baseDN, scope: 'sub', filter: GROUP_FILTER, attributes: GROUP_ATTRIBUTES }, signal),
     client.searchIfExists({ base: layout.managedOU, scope: 'sub', filter: '(objectClass=organizationalUnit)', attributes: ['ou'] }, signal),
-  ]);
+  ]).catch(async (err: unknown) => {
+    throw isNoSuchObject(err) ? await missingBaseDnError(client, layout, err, signal) : err;
+  });
+  if (ouEntries.length === 0) await checkManagedOuParent(client, layout, signal);
   const users = new Map<string, LiveUser>();
   for (const e of userEntries) {
     const u = normalizeUser(e, layout, fingerprints);

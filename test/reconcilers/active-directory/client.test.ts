@@ -1,11 +1,15 @@
-// Integration: the AD client's session failures map to clear error classes (auth, unreachable, timeout, TLS) without leaking the password.
-import { readFileSync } from 'node:fs';
+// Integration: the AD client's session failures map to clear error classes (auth, unreachable, timeout, TLS) without leaking
+// the password, and every configuration mistake names the setting to fix, as infrasec.yaml and the environment spell it.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, sha256Hex } from '../../../src/desired/secret.ts';
 import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
 import { AuthenticationError, ConfigError, TargetUnavailableError } from '../../../src/errors.ts';
+import { activeDirectory } from '../../../src/reconcilers/active-directory/index.ts';
 import { ActiveDirectoryReconciler } from '../../../src/reconcilers/active-directory/reconciler.ts';
 import type { AdSettings } from '../../../src/reconcilers/active-directory/settings.ts';
 import { startSambaDc, type SambaDc } from '../../harness/samba.ts';
@@ -126,6 +130,91 @@ describe('AD client session errors', () => {
     const rec = reconciler();
     const live = await rec.observe(signal);
     expect(live.users.get('administrator')?.enabled).toBe(true);
+    await rec.close();
+  });
+});
+
+/** `systems.active-directory.caFile (INFRASEC_AD_CA_FILE)`: both spellings, from the module's own map. */
+const setting = (path: string) => `systems.active-directory.${path} (${activeDirectory.env[path]})`;
+
+describe('AD configuration mistakes name the setting to fix', () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'infrasec-ad-settings-'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('a wrong bind password names the bind DN and password settings', async () => {
+    const err = await failure(reconciler({ bindPassword: new Secret(WRONG, 'env', sha256Hex('wrong')) }));
+    expect(err.message).toContain(`check ${setting('bindDN')} and ${setting('bindPassword')} or ${setting('bindPasswordFile')}`);
+  });
+
+  it('an unreachable DC names the url setting', async () => {
+    const err = await failure(reconciler({ url: 'ldaps://127.0.0.1:1' }));
+    expect(err.message).toBe(`cannot reach Active Directory at ldaps://127.0.0.1:1 (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1); check ${setting('url')} and that the DC is running and reachable from here`);
+  });
+
+  it('a DC that never answers the bind names the url and the timeout settings', async () => {
+    const { port } = silent.address() as { port: number };
+    const err = await failure(reconciler({ url: `ldaps://127.0.0.1:${port}`, timeoutMs: 500 }));
+    expect(err.message).toContain(`check ${setting('url')} and that the DC is running, or raise ${setting('timeoutMs')}`);
+  });
+
+  it('a certificate from a CA not in caFile names caFile and the file that does not hold the CA', async () => {
+    const other = join(scratch, 'other-ca.pem');
+    // Any CA but the DC's: the DC's own certificate is not signed by itself.
+    writeFileSync(other, readFileSync('/etc/ssl/certs/ca-certificates.crt'));
+    const err = await failure(reconciler({ caFile: other }));
+    expect(err).toBeInstanceOf(TargetUnavailableError);
+    expect(err.message).toMatch(/its certificate is not signed by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+    expect(err.message).toContain(`set ${setting('caFile')} to a PEM file of the CA that signed it (${other} does not hold it)`);
+  });
+
+  it('no caFile at all says that only the system store is trusted', async () => {
+    const err = await failure(reconciler({ caFile: undefined }));
+    expect(err.message).toContain(`set ${setting('caFile')} to a PEM file of the CA that signed it (unset: only the system's CA store is trusted)`);
+  });
+
+  it('a caFile that cannot be read is a configuration error naming it', async () => {
+    const missing = join(scratch, 'missing.pem');
+    const err = await failure(reconciler({ caFile: missing }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(`cannot read ${setting('caFile')} ${missing}: ENOENT`);
+  });
+
+  it('a host the certificate does not name points at tlsServerName and says the name the certificate carries', async () => {
+    const unset = await failure(reconciler({ tlsServerName: undefined }));
+    expect(unset.message).toContain(`it names CN=${dc.tlsServerName}; set ${setting('tlsServerName')} to a name in the certificate (unset: the host of ${setting('url')} is checked)`);
+    const wrong = await failure(reconciler({ tlsServerName: 'dc.elsewhere.test' }));
+    expect(wrong.message).toContain(`to a name in the certificate (now "dc.elsewhere.test")`);
+  });
+
+  it('TLS spoken to the plain LDAP port is a handshake failure naming the url, caFile and tlsServerName, not an outage', async () => {
+    const err = await failure(reconciler({ url: `ldaps://${dc.host}:389` }));
+    expect(err).toBeInstanceOf(TargetUnavailableError);
+    expect(err.message).toMatch(new RegExp(`^TLS handshake with Active Directory at ldaps://${dc.host.replace(/\./g, '\\.')}:389 failed`));
+    expect(err.message).toContain(`check that ${setting('url')} names the DC's LDAPS port (636 unless changed), then ${setting('caFile')} and ${setting('tlsServerName')}`);
+  });
+
+  it('a base DN that does not exist is a configuration error naming baseDN and the domain the DC has, not an internal error', async () => {
+    const err = await failure(reconciler({ baseDN: 'DC=nowhere,DC=test' }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(`${setting('baseDN')} is "DC=nowhere,DC=test", which does not exist in Active Directory; this DC's domain is "${dc.baseDN}"`);
+  });
+
+  it('a managed OU whose parent does not exist fails observe naming managedOU, instead of planning a create apply cannot make', async () => {
+    const err = await failure(reconciler({ managedOU: 'OU=infrasec,OU=Missing' }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toBe(
+      `${setting('managedOU')} places the managed OU at "OU=infrasec,OU=Missing,${dc.baseDN}", but "OU=Missing,${dc.baseDN}" does not exist in Active Directory; ` +
+        `infrasec creates the managed OU, not the OUs above it: create "OU=Missing,${dc.baseDN}" or choose another managedOU`,
+    );
+  });
+
+  it('a managed OU that is missing under an existing parent is still planned for creation', async () => {
+    const rec = reconciler({ managedOU: 'OU=infrasec-new,CN=Users' });
+    const live = await rec.observe(signal);
+    expect(live.organizationalUnits.size).toBe(0);
     await rec.close();
   });
 });

@@ -2,9 +2,8 @@
 // The `infrasec` command: parses arguments, runs one command, maps outcomes to exit codes. Never prints a stack trace for bad input.
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { EXIT } from './commands/exit-codes.ts';
 import type { ValidationFormat } from './report/validation.ts';
-
-const EXIT = { ok: 0, error: 1 } as const;
 
 // Each command's modules are imported only when that command runs (or for help), so `--version` and `validate`
 // do not load the systems' clients, git, HTTP and metrics stacks.

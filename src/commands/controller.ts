@@ -12,6 +12,7 @@ import { acquireStateLock, stateLockPath } from '../state/state-lock.ts';
 import type { ControllerStatus } from '../controller/status.ts';
 import { buildSystems } from '../engine/systems.ts';
 import { ConfigError, InfrasecError } from '../errors.ts';
+import { EXIT, EXIT_HELP, openConflicts } from './exit-codes.ts';
 import { createLogger, silentLogger } from '../log.ts';
 import { WebhookNotifier } from '../notify/webhook.ts';
 import { AuditLog, readAuditEntries, repairAudit, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
@@ -24,10 +25,7 @@ import { GitSource, readCredentialFile } from '../sources/git.ts';
 import { commitsTouchingObject, type ObjectCommit } from '../sources/history.ts';
 import type { Source } from '../sources/source.ts';
 
-/** Exit codes, as in cli.ts: 0 ok, 1 error, 3 refused by a guard. */
-const EXIT_OK = 0;
-const EXIT_ERROR = 1;
-const EXIT_REFUSED = 3;
+const { ok: EXIT_OK, error: EXIT_ERROR, refused: EXIT_REFUSED, conflicts: EXIT_CONFLICTS } = EXIT;
 
 export interface RunningController {
   readonly controller: Controller;
@@ -129,15 +127,17 @@ interface RunOptions {
 }
 
 /**
- * Pure: the exit code of `run --once`. The previous revision may have been enforced, but a head that was not applied
- * (invalid, refused, or not fetched) is never success: 1, or 3 when a signature or fast-forward check refused it.
+ * Pure: the exit code of `run --once`, from the table in exit-codes.ts. The previous revision may have been enforced,
+ * but a head that was not applied (invalid, refused, or not fetched) is never success: 1, or 3 when a signature or
+ * fast-forward check refused it. Conflicts left after the pass: 4.
  */
-export function onceExitCode(results: ReadonlyArray<Pick<PassResult, 'status'>>, status: ControllerStatus): number {
+export function onceExitCode(results: ReadonlyArray<Pick<PassResult, 'status' | 'conflicts'>>, status: ControllerStatus): number {
   if (results.length === 0 || results.some((r) => r.status === 'failed')) return EXIT_ERROR;
   const head = status.source.notApplied;
   if (head) return head.code === 'signature-refused' || head.code === 'non-fast-forward' ? EXIT_REFUSED : EXIT_ERROR;
   if (status.source.lastFetchError) return EXIT_ERROR;
   if (results.some((r) => r.status === 'refused')) return EXIT_REFUSED;
+  if (results.some((r) => openConflicts(r) > 0)) return EXIT_CONFLICTS;
   return EXIT_OK;
 }
 
@@ -310,7 +310,7 @@ export function registerControllerCommands(program: Command): void {
     .command('run')
     .description('run the controller: follow the Git source (or a local directory), apply new commits, correct or report drift, serve /healthz /readyz /metrics /status /drift /webhook')
     .option('-c, --config <file>', 'controller configuration (default: infrasec.yaml, INFRASEC_CONFIG)')
-    .option('--once', 'fetch once, run one pass per system, print the status and exit (0 ok, 1 failed or head not applied, 3 refused by a guard or by a signature or fast-forward check)')
+    .option('--once', `fetch once, run one pass per system, print the status and exit: ${EXIT_HELP}; a head not applied is 1, or 3 when a signature or fast-forward check refused it`)
     .option('-d, --directory <dir>', 'watch a local desired-state directory instead of Git (to try changes before pushing)')
     .option('--listen <addr>', 'address of the operations endpoints, host:port')
     .option('--state-dir <dir>', 'state directory (audit log, drift report, clone, fingerprints)')

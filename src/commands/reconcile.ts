@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { configuredSystems, dependencyGraph, loadConfig, policyOf, type Config } from '../config.ts';
 import { dependencyNotConverged } from '../controller/dependency-result.ts';
 import { runInDependencyOrder } from '../engine/dependency-order.ts';
-import { formatDiagnostic } from '../desired/diagnostic.ts';
+import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import { loadResolvedState } from '../desired/resolve.ts';
 import { FileFingerprintStore } from '../state/fingerprints.ts';
 import { preparePass, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
@@ -18,14 +18,13 @@ import { createLogger } from '../log.ts';
 import type { Logger } from 'pino';
 import type { ResolvedState } from '../desired/model.ts';
 import { acquireStateLock, stateLockPath } from '../state/state-lock.ts';
-import { renderReport, type ReportFormat } from '../report/plan.ts';
+import { renderFailure, renderReport, type ReportFormat, type RunFailure } from '../report/plan.ts';
 import { recordConverged } from '../controller/applied-state.ts';
 import { PassRecorder } from '../controller/pass-recorder.ts';
 import { AuditLog } from '../report/audit.ts';
 import { describeOrigin, type AppliedOrigin } from '../sources/work-tree.ts';
 import { userInfo } from 'node:os';
-
-export const EXIT = { ok: 0, error: 1, changes: 2, refused: 3 } as const;
+import { EXIT, EXIT_TABLE, reconcileExitCode } from './exit-codes.ts';
 
 interface ReconcileOptions {
   format: ReportFormat;
@@ -44,14 +43,6 @@ function osUser(): string {
   } catch {
     return process.env['USER'] ?? `uid ${process.getuid?.() ?? '?'}`;
   }
-}
-
-function exitCodeFor(mode: PassMode, results: readonly PassResult[]): number {
-  if (results.some((r) => r.status === 'failed')) return EXIT.error;
-  if (mode === 'apply') return results.some((r) => r.status === 'refused') ? EXIT.refused : EXIT.ok;
-  if (results.some((r) => r.status === 'refused')) return EXIT.error;
-  // Conflicts are printed but are not pending changes: apply would leave them alone too.
-  return results.some((r) => r.status === 'changes') ? EXIT.changes : EXIT.ok;
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -74,22 +65,37 @@ function progressHooks(system: SystemName): PassOptions['hooks'] {
   };
 }
 
+/**
+ * One run of plan, apply or drift; returns the exit code (exit-codes.ts). Whatever stops it, `--format json` and
+ * `markdown` still print one document on stdout: the report, or the failure with its diagnostics.
+ */
 export async function reconcileCommand(mode: PassMode, path: string, opts: ReconcileOptions): Promise<number> {
-  let config: Config;
   try {
-    config = await loadConfig({ file: opts.config });
+    return await reconcile(mode, path, opts);
   } catch (err) {
-    process.stderr.write(`infrasec: ${(err as Error).message}\n`);
-    return EXIT.error;
+    // What escapes a pass is local (state directory, lock, configuration) or a programming error: its message, never a stack.
+    const code = err instanceof InfrasecError ? err.code : 'internal';
+    return stopped(mode, opts.format, { code, message: (err as Error).message });
   }
+}
+
+/** A run that ended before any system's pass: said on stderr, and as a document on stdout for json and markdown. */
+function stopped(mode: PassMode, format: ReportFormat, error: RunFailure['error'], diagnostics: readonly Diagnostic[] = []): number {
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  process.stderr.write(`infrasec: ${error.message}${error.code === 'config-invalid' || error.code === 'validation-failed' ? '' : ` [${error.code}]`}\n`);
+  if (format !== 'text') process.stdout.write(`${renderFailure({ mode, error, diagnostics }, format)}\n`);
+  return EXIT.error;
+}
+
+async function reconcile(mode: PassMode, path: string, opts: ReconcileOptions): Promise<number> {
+  const config = await loadConfig({ file: opts.config });
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
 
   const loadedRevision = opts.revision;
   const first = await loadResolvedState(path, config, loadedRevision ?? 'pending');
   if (!first.state) {
-    for (const d of first.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-    process.stderr.write(`infrasec: ${path}: the desired state is invalid; nothing was ${mode === 'apply' ? 'applied' : 'planned'}\n`);
-    return EXIT.error;
+    const message = `${path}: the desired state is invalid; nothing was ${mode === 'apply' ? 'applied' : 'planned'}`;
+    return stopped(mode, opts.format, { code: 'validation-failed', message }, first.diagnostics);
   }
   const described = await describeOrigin(path, first.files);
   const origin: AppliedOrigin = loadedRevision ? { ...described, revision: loadedRevision, commit: loadedRevision } : described;
@@ -113,8 +119,8 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
   const { reconcilers, skipped } = await buildSystems(config, { fingerprints, logger }, only);
   if (reconcilers.size === 0) {
     const configured = configuredSystems(config);
-    process.stderr.write(`infrasec: no system to ${mode}: ${configured.length === 0 ? 'none is configured (see infrasec.yaml or INFRASEC_* variables)' : `--system selects none of ${configured.join(', ')}`}\n`);
-    return EXIT.error;
+    const why = configured.length === 0 ? 'none is configured (see infrasec.yaml or INFRASEC_* variables)' : `--system selects none of ${configured.join(', ')}`;
+    return stopped(mode, opts.format, { code: 'no-system', message: `no system to ${mode}: ${why}` });
   }
 
   // apply is recorded like a controller pass: the same hash-chained audit entries, with who ran it.
@@ -141,8 +147,7 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
       if (process.stdin.isTTY && process.stderr.isTTY && !opts.yes) {
         process.stdout.write(`${renderReport({ mode: 'plan', revision, results, skipped }, opts.format)}\n`);
         if (!(await confirm('\nApply these changes? Only "yes" is accepted: '))) {
-          process.stderr.write('infrasec: apply cancelled; nothing was written\n');
-          return EXIT.error;
+          return stopped(mode, opts.format, { code: 'cancelled', message: 'apply cancelled; nothing was written' });
         }
       }
       // A dependent applies once its dependencies converged, and not at all when one did not (its result says which).
@@ -155,7 +160,7 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
     }
     if (mode === 'apply') results = await recordOutcomes(results, recorders, config.stateDir);
     process.stdout.write(`${renderReport({ mode, revision, results, skipped }, opts.format)}\n`);
-    return exitCodeFor(mode, results);
+    return reconcileExitCode(mode, results);
   } finally {
     await Promise.all(entries.map(([, r]) => r.close().catch(() => undefined)));
   }
@@ -185,9 +190,27 @@ async function recordOutcomes(results: readonly PassResult[], recorders: Readonl
   return out;
 }
 
+/**
+ * `--system a --system b` or `--system a,b`. Not variadic: a variadic option would take the PATH after it as one more
+ * system name (`plan --system NAME desired-state`).
+ */
 function systemOption() {
   const names = SYSTEM_MODULES.map((m) => m.name);
-  return new Option('-s, --system <name...>', `restrict to systems: ${names.join(', ')}`).choices(names);
+  return new Option('-s, --system <name>', `restrict to these systems (repeat the option or separate with commas): ${names.join(', ')}`)
+    .argParser((value: string, previous: SystemName[] | undefined) => collectSystems(value, previous, names));
+}
+
+/** Pure: adds the comma-separated names of one `--system` value to those already given; refuses unknown names. */
+function collectSystems(value: string, previous: readonly SystemName[] | undefined, known: readonly SystemName[]): SystemName[] {
+  const picked = value.split(',').map((s) => s.trim());
+  const unknown = picked.filter((s) => !known.includes(s));
+  if (unknown.length > 0) {
+    const what = unknown.map((s) => (s === '' ? 'an empty name' : JSON.stringify(s))).join(', ');
+    throw new InvalidArgumentError(`unknown system ${what}; the systems are ${known.join(', ')}`);
+  }
+  const out = [...(previous ?? [])];
+  for (const s of picked) if (!out.includes(s)) out.push(s);
+  return out;
 }
 
 function formatOption() {
@@ -196,14 +219,15 @@ function formatOption() {
 
 export function registerReconcileCommands(program: Command): void {
   const describe: Record<PassMode, string> = {
-    plan: 'show what apply would change; exit 0 nothing to do, 2 changes pending, 1 error',
-    apply: 'make the live systems match the desired state; exit 0 done, 1 failed, 3 refused by a guard',
-    drift: 'report live objects that differ from the desired state; exit 0 none, 2 drift, 1 error',
+    plan: 'show what apply would change; exit 0 nothing to do, 2 changes pending, 4 conflicts, 3 refused by a guard, 1 error or a system failed',
+    apply: 'make the live systems match the desired state; exit 0 done, 4 conflicts left, 3 refused by a guard, 1 error or a system failed',
+    drift: 'report live objects that differ from the desired state; exit 0 none, 2 drift, 4 conflicts, 3 refused by a guard, 1 error or a system failed',
   };
   for (const mode of ['plan', 'apply', 'drift'] as const) {
     const cmd = program
       .command(mode)
       .description(describe[mode])
+      .addHelpText('after', EXIT_TABLE)
       .argument('[path]', 'desired-state directory', 'desired-state')
       .addOption(formatOption())
       .addOption(systemOption())
@@ -211,20 +235,14 @@ export function registerReconcileCommands(program: Command): void {
       .option('--revision <id>', 'label for the desired state (e.g. a commit id); default: a digest of the files');
     if (mode === 'apply') cmd.option('-y, --yes', 'do not ask for confirmation on a terminal');
     if (mode !== 'drift') {
-      cmd.option('--reset-password <User/name...>', 'set the password from Git on these accounts even though infrasec has no record of setting their current one (it may be the user\'s own)', (v: string, prev: string[] = []) => {
+      // Repeatable, not variadic, for the same reason as --system.
+      cmd.option('--reset-password <User/name>', 'set the password from Git on this account even though infrasec has no record of setting its current one (it may be the user\'s own); repeatable', (v: string, prev: string[] = []) => {
         if (!/^User\/.+$/.test(v)) throw new InvalidArgumentError(`expected User/NAME, got ${JSON.stringify(v)}`);
         return [...prev, v];
       });
     }
     cmd.action(async (path: string, opts: ReconcileOptions) => {
-      try {
-        process.exitCode = await reconcileCommand(mode, path, opts);
-      } catch (err) {
-        // Errors that escape a pass are programming errors or local I/O; print the message, never the stack.
-        const code = err instanceof InfrasecError ? ` [${err.code}]` : '';
-        process.stderr.write(`infrasec: ${(err as Error).message}${code}\n`);
-        process.exitCode = EXIT.error;
-      }
+      process.exitCode = await reconcileCommand(mode, path, opts);
     });
   }
 }

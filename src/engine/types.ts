@@ -52,6 +52,11 @@ export interface Conflict {
    * the pass fails, so a run never ends with exit 0 while something Git asks for is out of service.
    */
   readonly blocking?: boolean;
+  /**
+   * Nothing on the live system is in the way: the desired object is applied as far as the system can express it (e.g.
+   * a setting it has no equivalent for). Printed as a note; it does not make the exit code non-zero, a conflict does.
+   */
+  readonly advisory?: boolean;
 }
 
 export interface Plan<Payload = unknown> {

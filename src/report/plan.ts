@@ -1,8 +1,8 @@
 // Renders pass results (plan, apply, drift) as Terraform-like text, JSON or Markdown. Secrets print as "(changed)".
-import { formatDiagnostic } from '../desired/diagnostic.ts';
+import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import { REDACTED } from '../desired/secret.ts';
 import type { PassMode, PassResult } from '../engine/pass.ts';
-import type { Applied, Change, ChangeAction, FieldChange, SystemName } from '../engine/types.ts';
+import type { Applied, Change, ChangeAction, Conflict, FieldChange, SystemName } from '../engine/types.ts';
 
 export type ReportFormat = 'text' | 'json' | 'markdown';
 
@@ -46,28 +46,63 @@ export function countActions(changes: readonly Change[]): Record<ChangeAction, n
   return n;
 }
 
-function summaryLine(report: Report): string {
+const WORDS: Record<PassMode, { done: string; partial: string; nothing: string }> = {
+  plan: { done: 'Plan', partial: 'Elsewhere', nothing: 'planned' },
+  apply: { done: 'Apply complete', partial: 'Applied', nothing: 'applied' },
+  drift: { done: 'Drift', partial: 'Elsewhere', nothing: 'compared' },
+};
+
+/** Systems that did not run their pass to the end: failed, refused by a guard, or suspended (and those not configured). */
+function systemsLine(report: Report): { failed: string; refused: string; skipped: string } {
+  const failed = report.results.filter((r) => r.status === 'failed');
+  const refused = report.results.filter((r) => r.status === 'refused');
+  const skipped = [
+    ...report.results.filter((r) => r.status === 'skipped').map((r) => `${r.system} (${r.refused[0] ?? 'skipped'})`),
+    ...report.skipped.map((s) => `${s.system} (${s.reason})`),
+  ];
+  const verb = report.mode === 'apply' ? 'Apply' : report.mode === 'drift' ? 'Drift' : 'Plan';
+  return {
+    failed: failed.length > 0 ? `${verb} FAILED for ${failed.length} of ${report.results.length} system(s): ${failed.map((r) => `${r.system} [${r.error?.code ?? 'failed'}]`).join(', ')}.` : '',
+    refused: refused.length > 0 ? `Refused by a guard: ${refused.map((r) => r.system).join(', ')}.` : '',
+    skipped: skipped.length > 0 ? `Skipped: ${skipped.join(', ')}.` : '',
+  };
+}
+
+/**
+ * The last line: counts of changes and conflicts, led by the systems that failed (so a failed run never ends like an
+ * empty plan), then those refused or skipped, each with why.
+ */
+export function summaryLine(report: Report): string {
   const all = report.results.flatMap((r) => (report.mode === 'apply' ? r.applied.filter((a) => a.ok).map((a) => a.change) : r.changes));
   const n = countActions(all);
-  const conflicts = report.results.reduce((k, r) => k + r.conflicts.length, 0);
+  const conflicts = report.results.reduce((k, r) => k + r.conflicts.filter((c) => !c.advisory).length, 0);
+  const notes = report.results.reduce((k, r) => k + r.conflicts.filter((c) => c.advisory).length, 0);
   const held = report.results.reduce((k, r) => k + r.held.length, 0);
   const failed = report.results.reduce((k, r) => k + r.applied.filter((a) => !a.ok && !a.notAttempted).length, 0);
   const notAttempted = report.results.reduce((k, r) => k + r.applied.filter((a) => a.notAttempted).length, 0);
-  const verb = report.mode === 'apply' ? 'Apply complete' : report.mode === 'drift' ? 'Drift' : 'Plan';
   const counts = report.mode === 'apply'
     ? `${n.create} created, ${n.update} updated, ${n.disable} disabled, ${n.delete} deleted`
     : report.mode === 'drift'
       ? `${all.length} object(s) differ from the desired state`
       : `${n.create} to create, ${n.update} to update, ${n.disable} to disable, ${n.delete} to delete`;
   const extras = [
-    conflicts ? `${conflicts} conflict(s)` : '',
+    conflicts ? `${conflicts} conflict(s) to resolve` : '',
+    notes ? `${notes} note(s)` : '',
     held && report.mode !== 'drift' ? `${held} held back` : '',
     failed ? `${failed} failed` : '',
     notAttempted ? `${notAttempted} not attempted` : '',
-    report.results.some((r) => r.status === 'refused') ? 'refused by a guard' : '',
   ].filter(Boolean);
-  const skipped = report.skipped.length ? ` Skipped: ${report.skipped.map((s) => `${s.system} (${s.reason})`).join(', ')}.` : '';
-  return `${verb}: ${counts}${extras.length ? `; ${extras.join(', ')}` : ''}.${skipped}`;
+  const systems = systemsLine(report);
+  const ran = report.results.filter((r) => r.status !== 'failed' && r.status !== 'skipped').length;
+  // Counts of systems that failed before planning would read as "nothing to do": say so instead.
+  const nothingElse = systems.failed && ran === 0 && all.length === 0 && conflicts + notes + held + failed + notAttempted === 0;
+  const label = systems.failed ? WORDS[report.mode].partial : WORDS[report.mode].done;
+  const body = nothingElse ? `Nothing was ${WORDS[report.mode].nothing}.` : `${label}: ${counts}${extras.length ? `; ${extras.join(', ')}` : ''}.`;
+  return [systems.failed, body, systems.refused, systems.skipped].filter(Boolean).join(' ');
+}
+
+function conflictLabel(c: Conflict): string {
+  return c.advisory ? 'note' : c.blocking ? 'conflict (out of service until resolved)' : 'conflict';
 }
 
 function failureNote(a: Applied): string {
@@ -86,7 +121,7 @@ function renderText(report: Report): string {
       // The plan already showed every field; an apply reports one line per change, as Terraform does.
       if (report.mode !== 'apply') for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
     }
-    for (const c of r.conflicts) out.push(`  ? ${c.kind}/${c.name}  conflict${c.blocking ? ' (out of service until resolved)' : ''}: ${c.message}`);
+    for (const c of r.conflicts) out.push(`  ${c.advisory ? 'i' : '?'} ${c.kind}/${c.name}  ${conflictLabel(c)}: ${c.message}`);
     for (const u of r.unreadable ?? []) out.push(`  ~ not readable from the running system, so drift there goes unseen: ${u}`);
     for (const reason of r.refused) out.push(`  ✗ refused: ${reason}`);
     for (const d of r.verify) out.push(`  verify: ${formatDiagnostic(d)}`);
@@ -113,7 +148,7 @@ function renderMarkdown(report: Report): string {
       }
       out.push('');
     }
-    for (const c of r.conflicts) out.push(`- **conflict${c.blocking ? ', out of service until resolved' : ''}** \`${c.kind}/${c.name}\`: ${esc(c.message)}`);
+    for (const c of r.conflicts) out.push(`- **${c.advisory ? 'note' : c.blocking ? 'conflict, out of service until resolved' : 'conflict'}** \`${c.kind}/${c.name}\`: ${esc(c.message)}`);
     for (const u of r.unreadable ?? []) out.push(`- **not readable from the running system** (drift there goes unseen): ${esc(u)}`);
     for (const reason of r.refused) out.push(`- **refused**: ${esc(reason)}`);
     if (r.error && r.status === 'failed') out.push(`- **error** \`${r.error.code}\`: ${esc(r.error.message)}`);
@@ -142,6 +177,32 @@ function renderJson(report: Report): string {
     })),
     skipped: report.skipped,
   }, null, 2);
+}
+
+/** A run that stopped before any system's pass: invalid configuration or desired state, no system selected, cancelled. */
+export interface RunFailure {
+  readonly mode: PassMode;
+  readonly error: { readonly code: string; readonly message: string };
+  /** The desired state's problems, when it is what stopped the run. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * The same document a report is (JSON with the same keys, no systems; or Markdown), so a pipeline reading stdout always
+ * gets one, with the error and the diagnostics. Text output says it on stderr instead.
+ */
+export function renderFailure(f: RunFailure, format: ReportFormat): string {
+  const summary = `${f.mode === 'apply' ? 'Apply' : f.mode === 'drift' ? 'Drift' : 'Plan'} FAILED: ${f.error.message}`;
+  const lines = [`[${f.error.code}] ${f.error.message}`, ...f.diagnostics.map(formatDiagnostic)];
+  switch (format) {
+    case 'json':
+      return JSON.stringify({ mode: f.mode, revision: null, summary, error: f.error, diagnostics: f.diagnostics, systems: [], skipped: [] }, null, 2);
+    case 'markdown':
+      // Messages go in a fence, where nothing is read as Markdown or HTML; only a run of backticks could close it.
+      return [`### infrasec ${f.mode} failed`, '', '````text', ...lines.map((l) => l.replace(/`{3,}/g, (m) => "'".repeat(m.length))), '````'].join('\n');
+    case 'text':
+      return lines.join('\n');
+  }
 }
 
 export function renderReport(report: Report, format: ReportFormat): string {

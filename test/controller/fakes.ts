@@ -2,7 +2,7 @@
 import type { Diagnostic } from '../../src/desired/diagnostic.ts';
 import type { ResolvedState } from '../../src/desired/model.ts';
 import type { Resolved } from '../../src/desired/resolve.ts';
-import type { Applied, ApplyHooks, Change, GuardedPlan, Plan, Policy, Reconciler, SystemName } from '../../src/engine/types.ts';
+import type { Applied, ApplyHooks, Change, Conflict, GuardedPlan, Plan, Policy, Reconciler, SystemName } from '../../src/engine/types.ts';
 import type { Notification, Notifier } from '../../src/notify/notification.ts';
 import { SourceError, type SignatureState, type Source, type SourceSnapshot } from '../../src/sources/source.ts';
 
@@ -78,6 +78,8 @@ export class FakeSystem implements Reconciler<ResolvedState, Map<string, string>
   deafUntil: Promise<void> | undefined;
   applyDelayMs = 0;
   readonly applying: string[] = [];
+  /** What plan reports as in the way, beside its changes. */
+  conflicts: Conflict[] = [];
 
   constructor(readonly system: SystemName) {}
 
@@ -105,7 +107,7 @@ export class FakeSystem implements Reconciler<ResolvedState, Map<string, string>
     for (const name of live.keys()) {
       if (!want.has(name)) changes.push({ system: this.system, kind: 'User', name, key: `User/${name}`, action: 'delete', prune: true, adopt: false, rank: 1, reason: 'left Git', fields: [] });
     }
-    return { system: this.system, changes, conflicts: [], ownedCount: live.size };
+    return { system: this.system, changes, conflicts: this.conflicts, ownedCount: live.size };
   }
 
   async apply(plan: GuardedPlan, signal: AbortSignal, hooks?: ApplyHooks): Promise<Applied[]> {

@@ -32,6 +32,18 @@ async function once(src: FakeSource, ad: FakeSystem) {
 }
 
 describe('run --once exit code', () => {
+  it('is 4 when the head was applied but a conflict is left to resolve, and 0 when what is left is only a note', async () => {
+    const src = new FakeSource();
+    const ad = new FakeSystem('active-directory');
+    src.push('r1', { a: '1' });
+    ad.conflicts = [{ system: 'active-directory', kind: 'User', name: 'svcbackup', message: 'exists and is not managed by infrasec' }];
+    const conflicted = await once(src, ad);
+    expect(conflicted.results.map((r) => r.status)).toEqual(['applied']);
+    expect(conflicted.code).toBe(4);
+    ad.conflicts = [{ system: 'active-directory', kind: 'User', name: 'a', message: 'cannot be expressed', advisory: true }];
+    expect((await once(src, ad)).code).toBe(0);
+  });
+
   it('is 0 when the head is applied, 1 when it is invalid even though the previous one was enforced, 3 when a signature check refused it', async () => {
     const src = new FakeSource();
     const ad = new FakeSystem('active-directory');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Secret, sha256Hex } from '../../src/desired/secret.ts';
 import type { PassResult } from '../../src/engine/pass.ts';
 import type { Change } from '../../src/engine/types.ts';
-import { renderReport, type Report } from '../../src/report/plan.ts';
+import { renderFailure, renderReport, type Report } from '../../src/report/plan.ts';
 
 const PASSWORD = 'Tr0ub4dor&3-do-not-print';
 const secret = new Secret(PASSWORD, 'encrypted', sha256Hex('ciphertext'));
@@ -70,14 +70,14 @@ describe('renderReport', () => {
   it('says when a guard refused the plan, and why', () => {
     const out = renderReport(report({ results: [result({ status: 'refused', refused: ['plan would delete or disable 40 objects in active-directory, above the threshold of 10'] })] }), 'text');
     expect(out).toContain('refused: plan would delete or disable 40 objects');
-    expect(out).toContain('refused by a guard');
+    expect(out.trim().split('\n').pop()).toMatch(/ Refused by a guard: active-directory\. Skipped: pfsense \(not configured\)\.$/);
   });
 
   it('summarizes an apply by what succeeded and counts failures', () => {
     const applied = [{ change: changes[0]!, ok: true, writes: 2 }, { change: changes[1]!, ok: false, writes: 0, error: 'insufficient access' }];
     const out = renderReport(report({ mode: 'apply', results: [result({ mode: 'apply', status: 'failed', applied, error: { code: 'apply-failed', message: '1 of 2 change(s) failed', class: 'transient' } })] }), 'text');
     expect(out).toContain('(FAILED: insufficient access)');
-    expect(out.trim().split('\n').pop()).toMatch(/^Apply complete: 1 created, 0 updated, 0 disabled, 0 deleted; 1 failed\./);
+    expect(out.trim().split('\n').pop()).toBe('Apply FAILED for 1 of 1 system(s): active-directory [apply-failed]. Applied: 1 created, 0 updated, 0 disabled, 0 deleted; 1 failed. Skipped: pfsense (not configured).');
   });
 
   it('says plainly when there is nothing to do', () => {
@@ -93,5 +93,91 @@ describe('renderReport for apply', () => {
     const out = renderReport(report({ mode: 'apply', results: [result({ mode: 'apply', status: 'applied', changes: [changes[1]!], applied })] }), 'text');
     expect(out).toContain('~ User/amuller  update');
     expect(out).not.toContain('Cheffe de salle');
+  });
+});
+
+describe('the summary line', () => {
+  const last = (r: Report) => renderReport(r, 'text').trim().split('\n').pop();
+  const unreachable = (system: string) => result({ system, status: 'failed', changes: [], error: { code: 'target-unavailable', message: `cannot reach ${system}`, class: 'transient' } });
+
+  it.each([
+    {
+      name: 'a system that failed before planning does not read as an empty plan',
+      report: report({ results: [unreachable('active-directory')], skipped: [] }),
+      line: 'Plan FAILED for 1 of 1 system(s): active-directory [target-unavailable]. Nothing was planned.',
+    },
+    {
+      name: 'one failed system of two leads, then what the other planned, then the skipped ones and why',
+      report: report({ results: [unreachable('active-directory'), result({ system: 'asterisk' })] }),
+      line: 'Plan FAILED for 1 of 2 system(s): active-directory [target-unavailable]. Elsewhere: 1 to create, 2 to update, 1 to disable, 0 to delete. Skipped: pfsense (not configured).',
+    },
+    {
+      name: 'a drift run that failed says nothing was compared',
+      report: report({ mode: 'drift', results: [unreachable('asterisk')], skipped: [] }),
+      line: 'Drift FAILED for 1 of 1 system(s): asterisk [target-unavailable]. Nothing was compared.',
+    },
+    {
+      name: 'a suspended system is listed with the skipped ones, with its reason',
+      report: report({ results: [result({ system: 'asterisk', status: 'skipped', changes: [], refused: ['system asterisk is suspended by policy'] })] }),
+      line: 'Plan: 0 to create, 0 to update, 0 to disable, 0 to delete. Skipped: asterisk (system asterisk is suspended by policy), pfsense (not configured).',
+    },
+    {
+      name: 'conflicts to resolve are counted apart from advisory notes',
+      report: report({
+        results: [result({
+          status: 'in-sync', changes: [],
+          conflicts: [
+            { system: 'active-directory', kind: 'User', name: 'svcbackup', message: 'exists, not managed' },
+            { system: 'active-directory', kind: 'VpnProfile', name: 'vpn-a', message: 'unsupported: totp', advisory: true },
+            { system: 'active-directory', kind: 'VpnProfile', name: 'vpn-b', message: 'unsupported: totp', advisory: true },
+          ],
+        })],
+        skipped: [],
+      }),
+      line: 'Plan: 0 to create, 0 to update, 0 to disable, 0 to delete; 1 conflict(s) to resolve, 2 note(s).',
+    },
+  ])('$name', ({ report: r, line }) => {
+    expect(last(r)).toBe(line);
+  });
+
+  it('prints an advisory conflict as a note and a conflict with a question mark', () => {
+    const out = renderReport(report({
+      results: [result({
+        status: 'in-sync', changes: [],
+        conflicts: [
+          { system: 'active-directory', kind: 'User', name: 'svcbackup', message: 'exists, not managed' },
+          { system: 'active-directory', kind: 'VpnProfile', name: 'vpn-a', message: 'unsupported: totp', advisory: true },
+        ],
+      })],
+    }), 'text');
+    expect(out).toContain('  ? User/svcbackup  conflict: exists, not managed');
+    expect(out).toContain('  i VpnProfile/vpn-a  note: unsupported: totp');
+  });
+
+  it('is the JSON summary too', () => {
+    const r = report({ results: [unreachable('active-directory')], skipped: [] });
+    const json = JSON.parse(renderReport(r, 'json'));
+    expect(json.summary).toBe(last(r));
+    expect(json.systems[0]).toMatchObject({ status: 'failed', error: { code: 'target-unavailable', message: 'cannot reach active-directory' } });
+  });
+});
+
+describe('renderFailure', () => {
+  const diagnostic = { file: 'users/x.yaml', line: 3, col: 5, path: 'spec.givenNmae', code: 'schema-unknown-field', message: 'unknown field ```</details>', severity: 'error' as const };
+
+  it('is one JSON document with the same keys as a report, the error and the diagnostics', () => {
+    const json = JSON.parse(renderFailure({ mode: 'plan', error: { code: 'validation-failed', message: 'desired-state: invalid' }, diagnostics: [diagnostic] }, 'json'));
+    expect(json).toEqual({
+      mode: 'plan', revision: null, summary: 'Plan FAILED: desired-state: invalid', error: { code: 'validation-failed', message: 'desired-state: invalid' },
+      diagnostics: [diagnostic], systems: [], skipped: [],
+    });
+  });
+
+  it('fences every message in Markdown, so none closes the fence or reads as HTML', () => {
+    const md = renderFailure({ mode: 'apply', error: { code: 'validation-failed', message: 'invalid' }, diagnostics: [diagnostic] }, 'markdown');
+    const lines = md.split('\n');
+    expect(lines[0]).toBe('### infrasec apply failed');
+    expect(lines.filter((l) => l.startsWith('```'))).toEqual(['````text', '````']);
+    expect(md).toContain("users/x.yaml:3:5 spec.givenNmae: unknown field '''</details> [schema-unknown-field]");
   });
 });

@@ -29,6 +29,8 @@ export function certificateDescr(user: string, instance: string, profile: string
 
 export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Policy, ctx: PlanContext, out: PlanOutput): void {
   const conflict = (kind: string, name: string, message: string) => out.conflicts.push({ system: SYSTEM, kind, name, message });
+  // What pfRest cannot express: the profile is applied without it, and nothing on pfSense is in the way.
+  const unsupported = (name: string, message: string) => out.conflicts.push({ system: SYSTEM, kind: 'VpnProfile', name, message: `unsupported on pfSense: ${message}`, advisory: true });
   const mineName = (descr: string) => {
     const m = parseMarker(descr);
     return m && m.instance === ctx.instance ? m.name : undefined;
@@ -76,7 +78,7 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
     }
     // Reported, never dropped silently: what the schema allows and pfRest cannot express.
     if (s.secondFactor === 'totp') {
-      conflict('VpnProfile', name, 'unsupported on pfSense: secondFactor totp (pfRest has no TOTP for OpenVPN; the profile is applied without a second factor)');
+      unsupported(name, 'secondFactor totp (pfRest has no TOTP for OpenVPN; the profile is applied without a second factor)');
     }
     if (!server) {
       conflict('VpnProfile', name, `OpenVPN server "${s.server}" does not exist on pfSense (matched on its description)`);
@@ -87,7 +89,7 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
       conflict('VpnProfile', name, `requireAdCredentials: server "${s.server}" must use mode server_tls_user with an LDAP authentication server of the AD (it has ${server.mode}, ${server.authmode.join(', ') || 'no backend'})`);
     }
     if (!s.requireAdCredentials && server.mode.includes('user')) {
-      conflict('VpnProfile', name, `unsupported on pfSense: requireAdCredentials false on server "${s.server}", which asks every client for a login`);
+      unsupported(name, `requireAdCredentials false on server "${s.server}", which asks every client for a login`);
     }
     if (s.tunnelNetwork !== server.tunnel_network) {
       conflict('VpnProfile', name, `tunnelNetwork ${s.tunnelNetwork} is not the tunnel network of server "${s.server}" (${server.tunnel_network || 'none'})`);

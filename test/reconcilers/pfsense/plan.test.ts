@@ -88,6 +88,13 @@ describe('planPfSense', () => {
     }
   });
 
+  it('marks what pfRest cannot express as advisory (a note), and what is in the way on pfSense as a conflict', () => {
+    const totp = planPfSense(state({ users: [JD], vpnProfiles: [vpn('vpn-jdupont', 'jdupont', { staticAddress: '10.8.0.10', secondFactor: 'totp' })] }), live(), DEFAULT_POLICY, CTX);
+    expect(totp.conflicts.map((c) => [c.message.split(':')[0], c.advisory ?? false])).toEqual([['unsupported on pfSense', true]]);
+    const missing = planPfSense(state({ users: [JD], vpnProfiles: [vpn('vpn-jdupont', 'jdupont', { server: 'rw-other' })] }), live(), DEFAULT_POLICY, CTX);
+    expect(missing.conflicts.map((c) => c.advisory ?? false)).toEqual([false]);
+  });
+
   it('writes the marker last so the owner survives any description text', () => {
     const p = planPfSense(state({ rules: [rule('a', { description: 'Accès [infrasec:test:zz] ]]' })] }), live(), DEFAULT_POLICY, CTX);
     const descr = (p.changes[0]!.payload as { body: { descr: string } }).body.descr;

@@ -71,7 +71,16 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   // 1. Render; refuse what cannot be written safely; one owner per dialplan number.
   const wanted: Wanted[] = [];
   const byName = <T extends { metadata: { name: string } }>(m: ReadonlyMap<string, T>) => [...m.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  for (const e of byName(desired.resources.extensions)) wanted.push({ kind: 'Extension', name: e.metadata.name, resource: e, rendered: renderExtension(e, desired.secrets, layout) });
+  // A leaver (owner with enabled: false) is one event every system honours: the SIP endpoint goes, pruning or not.
+  const leavers = new Map<string, string>();
+  for (const e of byName(desired.resources.extensions)) {
+    const owner = e.spec.owner === undefined ? undefined : desired.resources.users.get(e.spec.owner);
+    if (owner && !owner.spec.enabled) {
+      leavers.set(e.metadata.name, owner.metadata.name);
+      continue;
+    }
+    wanted.push({ kind: 'Extension', name: e.metadata.name, resource: e, rendered: renderExtension(e, desired.secrets, layout) });
+  }
   for (const c of byName(desired.resources.conferences)) wanted.push({ kind: 'Conference', name: c.metadata.name, resource: c, rendered: renderConference(c, desired.secrets, layout) });
   // Indexes of what is owned live, so planning stays linear in the number of objects.
   const byNumber = new Map<string, AsteriskObject[]>();
@@ -261,6 +270,13 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     const diff = diffObject({ ...o, sections: [], lines: [] }, o.sections, lines, layout);
     if (diff.groups.length === 0) continue;
     const name = o.label ?? o.key.slice(o.key.indexOf(':') + 1);
+    const leaver = o.kind === 'Extension' ? leavers.get(name) : undefined;
+    if (leaver !== undefined) {
+      // `disable`, not `delete`: an explicit enabled: false names the person on purpose, so the deletion threshold (meant
+      // for objects lost by accident) does not count it.
+      changes.push(change(o.kind, name, 'disable', diff.fields, `its owner User/${leaver} is disabled (a leaver): the SIP endpoint and its mailbox are removed`, { groups: diff.groups, expect: { absent: diff.absent } }));
+      continue;
+    }
     changes.push(change(o.kind, name, 'delete', diff.fields, 'removed from Git', { groups: diff.groups, expect: { absent: diff.absent }, pruned: true }));
   }
   for (const role of FILE_ROLES) {

@@ -73,6 +73,8 @@ export function conf(name: string, number: string, spec: Partial<ConferenceSpec>
 export interface StateInput {
   readonly extensions?: readonly Extension[];
   readonly conferences?: readonly Conference[];
+  /** People the extensions name as owner: name → enabled. */
+  readonly users?: Readonly<Record<string, boolean>>;
   /** `Kind/name#field` → value. Extensions get `secret-<number>` unless given. */
   readonly secrets?: Readonly<Record<string, string>>;
 }
@@ -83,8 +85,9 @@ export function state(input: StateInput): ResolvedState {
   for (const [k, v] of Object.entries(input.secrets ?? {})) values.set(k, secret(v));
   const store: SecretStore = { get: (kind, name, field) => values.get(`${kind}/${name}#${field}`) };
   const empty = new Map();
+  const users = new Map(Object.entries(input.users ?? {}).map(([name, enabled]) => [name, { apiVersion: API_VERSION, kind: 'User', metadata: { name }, spec: { enabled }, source: source(`users/${name}.yaml`) }]));
   const resources: DesiredState = {
-    users: empty,
+    users: users as unknown as DesiredState['users'],
     groups: empty,
     extensions: new Map((input.extensions ?? []).map((e) => [e.metadata.name, e])),
     conferences: new Map((input.conferences ?? []).map((c) => [c.metadata.name, c])),

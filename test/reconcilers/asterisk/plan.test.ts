@@ -373,6 +373,20 @@ describe('planAsterisk', () => {
     expect(text).toContain('(sensitive)');
   });
 
+  it('removes a leaver\'s endpoint (owner enabled: false) without prune, as the one leaving event every system honours', () => {
+    const d = (enabled: boolean) => state({ extensions: [ext('ext-200', '200', { owner: 'jmeyer' })], users: { jmeyer: enabled } });
+    expect(plan(d(true), live({ written: [written200] })).changes).toEqual([]);
+    const p = plan(d(false), live({ written: [written200] }));
+    const removal = p.changes.find((c) => c.kind === 'Extension');
+    expect(removal).toMatchObject({ name: 'ext-200', action: 'disable', prune: false });
+    expect(removal?.reason).toContain('owner User/jmeyer is disabled (a leaver)');
+    // Not held back when pruning is off, and not counted by the deletion threshold (it names the person on purpose).
+    const g = guard(p, policy());
+    expect(g.ok && g.plan.changes.map((c) => `${c.action} ${c.kind}/${c.name}`)).toContain('disable Extension/ext-200');
+    // Nothing written for a leaver who never had an endpoint.
+    expect(plan(d(false), live({ written: [] })).changes.filter((c) => c.kind === 'Extension')).toEqual([]);
+  });
+
   it('holds the prune of a removed extension unless policy.prune, and reloads nothing for it', () => {
     const p = plan(state({}), live({ written: [written200] }));
     expect(p.changes[0]!.prune).toBe(true);

@@ -265,6 +265,28 @@ describe('AsteriskReconciler over AMI', () => {
     expect((await planOnly(d)).changes).toEqual([]);
   });
 
+  it('a leaver (owner enabled: false) loses the SIP endpoint in the running PBX with pruning off, and the next apply writes nothing', async () => {
+    const withOwner = (enabled: boolean): ResolvedState => {
+      const d = desired();
+      const owned = state({ extensions: [...d.resources.extensions.values()].map((e) => (e.metadata.name === 'ext-4000' ? { ...e, spec: { ...e.spec, owner: 'jmeyer' } } : e)), conferences: [...d.resources.conferences.values()], users: { jmeyer: enabled } });
+      return { ...owned, secrets: d.secrets };
+    };
+    expect((await apply(withOwner(true))).error).toBeUndefined();
+    expect(endpointLoaded('4000')).toBe(true);
+    const left = await apply(withOwner(false));
+    expect(left.error).toBeUndefined();
+    expect(left.applied.find((a) => a.change.name === 'ext-4000')).toMatchObject({ ok: true, change: { action: 'disable', prune: false } });
+    expect(endpointLoaded('4000')).toBe(false);
+    expect(endpointLoaded('200')).toBe(true);
+    const before = writes();
+    // Only the message context nobody needs any more remains, held until pruning is on.
+    expect((await apply(withOwner(false))).changes.map((c) => `${c.action} ${c.kind}/${c.name} prune=${c.prune}`)).toEqual(['delete Context/textmessage prune=true']);
+    expect(writes()).toEqual(before);
+    // Back in service: the endpoint returns.
+    expect((await apply(withOwner(true))).error).toBeUndefined();
+    expect(endpointLoaded('4000')).toBe(true);
+  });
+
   it('survives the connection dropping in the middle of an apply: those changes fail, the next pass converges', async () => {
     let dropped = false;
     const r = await apply(desired(), policy(), {

@@ -9,6 +9,7 @@ import { DEFAULT_TOTAL_LIMITS } from './desired/limits.ts';
 import { ConfigError } from './errors.ts';
 import { SYSTEM_MODULES } from './reconcilers/registry.ts';
 import { findCycle, restrictGraph, type DependencyGraph } from './engine/dependencies.ts';
+import { WEBHOOK_FORMATS } from './notify/formats.ts';
 
 const driftMode = z.enum(['correct', 'report', 'ignore']);
 
@@ -26,6 +27,37 @@ const policySchema = z
     suspended: z.boolean().default(false),
     additiveOnly: z.boolean().default(false),
     drift: z.record(z.string(), driftMode).default({ '*': 'correct' }),
+  })
+  .strict();
+
+/** An e-mail address as a header takes it: no spaces, angle brackets, commas or line breaks. */
+const emailAddress = z.string().regex(/^[^\s@<>,;"]+@[^\s@<>,;"]+$/, 'must be a plain address, name@domain');
+
+/** A webhook notification target: where, in which receiver's format, and the HMAC secret that signs each body. */
+const notifyWebhookSchema = z
+  .object({
+    url: z.string().url().optional(),
+    /** The URL read from a file: chat webhook URLs carry their token in the path. */
+    urlFile: z.string().optional(),
+    format: z.enum(WEBHOOK_FORMATS).default('generic'),
+    secret: z.string().optional(),
+    secretFile: z.string().optional(),
+  })
+  .strict()
+  .refine((w) => (w.url === undefined) !== (w.urlFile === undefined), 'set url or urlFile (one of them)');
+
+/** E-mail through an SMTP relay. */
+const notifyEmailSchema = z
+  .object({
+    /** smtp://host[:port] (STARTTLS, required with credentials) or smtps://host[:port] (TLS from the start). */
+    url: z.string().regex(/^smtps?:\/\/[^/@\s]+\/?$/, 'must be smtp://host[:port] or smtps://host[:port], with no credentials in it'),
+    from: emailAddress,
+    /** Recipients: a list, or one comma-separated string (as INFRASEC_NOTIFY_EMAIL_TO gives them). */
+    to: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(emailAddress).min(1)),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    passwordFile: z.string().optional(),
+    caFile: z.string().optional(),
   })
   .strict();
 
@@ -66,7 +98,14 @@ const controllerSchema = z
     insecure: z.enum(['warn', 'refuse']).default('warn'),
     webhookSecret: z.string().optional(),
     webhookSecretFile: z.string().optional(),
+    /** One webhook (the generic JSON unless notifyFormat says otherwise); notifyWebhooks adds more. */
     notifyUrl: z.string().url().optional(),
+    notifyFormat: z.enum(WEBHOOK_FORMATS).default('generic'),
+    /** HMAC-SHA256 secret signing the notifyUrl posts. */
+    notifySecret: z.string().optional(),
+    notifySecretFile: z.string().optional(),
+    notifyWebhooks: z.array(notifyWebhookSchema).default([]),
+    notifyEmail: notifyEmailSchema.optional(),
     driftIntervalSeconds: z.number().positive().default(300),
     /** Ceiling of one pass (observe to verify) per system; a hung system is cut off, the others carry on. */
     passTimeoutSeconds: z.number().positive().default(600),
@@ -150,6 +189,16 @@ const CONTROLLER_ENV: Readonly<Record<string, string>> = {
   'controller.bearerTokenFile': 'INFRASEC_BEARER_TOKEN_FILE',
   'controller.insecure': 'INFRASEC_INSECURE',
   'controller.notifyUrl': 'INFRASEC_NOTIFY_URL',
+  'controller.notifyFormat': 'INFRASEC_NOTIFY_FORMAT',
+  'controller.notifySecret': 'INFRASEC_NOTIFY_SECRET',
+  'controller.notifySecretFile': 'INFRASEC_NOTIFY_SECRET_FILE',
+  'controller.notifyEmail.url': 'INFRASEC_NOTIFY_SMTP_URL',
+  'controller.notifyEmail.from': 'INFRASEC_NOTIFY_EMAIL_FROM',
+  'controller.notifyEmail.to': 'INFRASEC_NOTIFY_EMAIL_TO',
+  'controller.notifyEmail.username': 'INFRASEC_NOTIFY_SMTP_USERNAME',
+  'controller.notifyEmail.password': 'INFRASEC_NOTIFY_SMTP_PASSWORD',
+  'controller.notifyEmail.passwordFile': 'INFRASEC_NOTIFY_SMTP_PASSWORD_FILE',
+  'controller.notifyEmail.caFile': 'INFRASEC_NOTIFY_SMTP_CA_FILE',
   'controller.directory': 'INFRASEC_DIRECTORY',
   'controller.git.url': 'INFRASEC_GIT_URL',
   'controller.git.ref': 'INFRASEC_GIT_REF',

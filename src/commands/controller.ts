@@ -14,7 +14,7 @@ import { buildSystems } from '../engine/systems.ts';
 import { ConfigError, InfrasecError } from '../errors.ts';
 import { EXIT, EXIT_HELP, openConflicts } from './exit-codes.ts';
 import { createLogger, silentLogger } from '../log.ts';
-import { WebhookNotifier } from '../notify/webhook.ts';
+import { buildNotifier } from '../notify/targets.ts';
 import { AuditLog, readAuditEntries, repairAudit, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
 import { formatValue } from '../report/plan.ts';
 import { ControllerMetrics } from '../server/metrics.ts';
@@ -111,9 +111,7 @@ async function assemble(config: Config, logger: Logger) {
   const metrics = new ControllerMetrics();
   const audit = await AuditLog.open(config.stateDir);
   let controller: Controller | undefined;
-  const notifier = config.controller.notifyUrl
-    ? new WebhookNotifier({ url: config.controller.notifyUrl, logger, onFailure: (n) => controller?.status.notificationFailed(n.event) })
-    : undefined;
+  const notifier = await buildNotifier(config.controller, { logger, onFailure: (n) => controller?.status.notificationFailed(n.event) });
   controller = new Controller({ config, source, reconcilers, skipped, dependencies: dependencyGraph(config), audit, metrics, logger, notifier });
   return { controller, source, metrics };
 }

@@ -1,12 +1,19 @@
-// Generic JSON webhook notifications (drift found, apply failed, guard refused, head not applied), posted with undici and a capped, jittered retry.
+// Notifications posted to a webhook (undici): the body in the receiver's format, signed with HMAC-SHA256 when a secret is set, with a capped, jittered retry.
 import type { Logger } from 'pino';
 import { request } from 'undici';
-import { backoffDelay, sleep, type BackoffPolicy } from '../engine/backoff.ts';
+import type { BackoffPolicy } from '../engine/backoff.ts';
+import { webhookBody, type WebhookFormat } from './formats.ts';
 import type { Notification, Notifier } from './notification.ts';
+import { DEFAULT_NOTIFY_BACKOFF, deliver, type AttemptResult } from './retry.ts';
+import { SIGNATURE_HEADER, signBody } from './signature.ts';
 
 export interface WebhookNotifierOptions {
   readonly url: string;
   readonly logger: Logger;
+  /** Body format (default `generic`). */
+  readonly format?: WebhookFormat;
+  /** Shared secret: each body is signed in `X-Infrasec-Signature: sha256=<hex>`. */
+  readonly secret?: string;
   readonly attempts?: number;
   readonly timeoutMs?: number;
   readonly backoff?: BackoffPolicy;
@@ -20,53 +27,38 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 export class WebhookNotifier implements Notifier {
-  private readonly attempts: number;
-  private readonly timeoutMs: number;
-  private readonly backoff: BackoffPolicy;
-  /** Webhook URLs often embed a token in the path: only the origin is ever logged. */
+  private readonly format: WebhookFormat;
+  /** Webhook URLs often embed a token in the path (Slack, Mattermost, Teams): only the origin is ever logged. */
   private readonly origin: string;
 
   constructor(private readonly opts: WebhookNotifierOptions) {
-    this.attempts = Math.max(1, Math.min(opts.attempts ?? 4, 10));
-    this.timeoutMs = opts.timeoutMs ?? 5_000;
-    this.backoff = opts.backoff ?? { baseMs: 500, maxMs: 10_000, factor: 2, jitter: 0.5 };
+    this.format = opts.format ?? 'generic';
     this.origin = new URL(opts.url).origin;
   }
 
   /** Delivers one notification; true when the receiver answered 2xx. Never throws: failure is logged and reported through onFailure. */
   async send(n: Notification, signal?: AbortSignal): Promise<boolean> {
-    const body = JSON.stringify(n);
-    let last = '';
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (signal?.aborted) break;
+    const body = JSON.stringify(webhookBody(this.format, n));
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrasec', 'x-infrasec-event': n.event };
+    if (this.opts.secret) headers[SIGNATURE_HEADER] = signBody(body, this.opts.secret);
+    const timeoutMs = this.opts.timeoutMs ?? 5_000;
+    const attempt = async (): Promise<AttemptResult> => {
       try {
-        const res = await request(this.opts.url, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json', 'user-agent': 'infrasec' },
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
-          signal,
-        });
+        const res = await request(this.opts.url, { method: 'POST', body, headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal });
         await res.body.dump();
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          this.opts.logger.info({ event: 'notify.sent', notification: n.event, system: n.system, attempt }, 'notification sent');
-          return true;
-        }
-        last = `HTTP ${res.statusCode}`;
-        if (!isRetryableStatus(res.statusCode)) break;
+        if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
+        return { ok: false, retryable: isRetryableStatus(res.statusCode), reason: `HTTP ${res.statusCode}` };
       } catch (err) {
-        last = (err as Error).name === 'AbortError' ? 'aborted' : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
+        const reason = (err as Error).name === 'AbortError' ? 'aborted' : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
+        return { ok: false, retryable: reason !== 'aborted', reason };
       }
-      if (attempt < this.attempts) {
-        try {
-          await sleep(backoffDelay(attempt, this.backoff), signal);
-        } catch {
-          break; // aborted while waiting: shutting down
-        }
-      }
+    };
+    const r = await deliver(attempt, { attempts: this.opts.attempts ?? 4, backoff: this.opts.backoff ?? DEFAULT_NOTIFY_BACKOFF, signal });
+    if (r.ok) {
+      this.opts.logger.info({ event: 'notify.sent', notification: n.event, system: n.system, target: this.origin, format: this.format, attempt: r.attempts }, 'notification sent');
+      return true;
     }
-    this.opts.logger.error({ event: 'notify.failed', notification: n.event, system: n.system, target: this.origin, error: last }, 'notification not delivered');
+    this.opts.logger.error({ event: 'notify.failed', notification: n.event, system: n.system, target: this.origin, format: this.format, error: r.reason }, 'notification not delivered');
     this.opts.onFailure?.(n);
     return false;
   }

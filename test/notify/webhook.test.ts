@@ -1,9 +1,12 @@
-// Integration (real HTTP receiver on 127.0.0.1): JSON notifications with capped retry — retried on 5xx, not on 4xx, given up after the cap.
+// Integration (real HTTP receiver on 127.0.0.1): notifications in the receiver's format, signed when a secret is set, with capped retry — retried on 5xx, not on 4xx, given up after the cap.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
-import type { Notification } from '../../src/notify/notification.ts';
+import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log.ts';
+import { notificationText, type Notification } from '../../src/notify/notification.ts';
 import { isRetryableStatus, WebhookNotifier } from '../../src/notify/webhook.ts';
 
 const fast = { baseMs: 5, maxMs: 20, factor: 2, jitter: 0 };
@@ -15,20 +18,24 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function receiver(statuses: number[]): Promise<{ url: string; bodies: unknown[] }> {
+async function receiver(statuses: number[]): Promise<{ url: string; bodies: unknown[]; raw: string[]; headers: Array<Record<string, string | string[] | undefined>> }> {
   const bodies: unknown[] = [];
+  const raw: string[] = [];
+  const headers: Array<Record<string, string | string[] | undefined>> = [];
   let i = 0;
   server = createServer((req, res) => {
     let data = '';
     req.on('data', (c) => (data += c));
     req.on('end', () => {
+      raw.push(data);
+      headers.push(req.headers);
       bodies.push(JSON.parse(data));
       res.statusCode = statuses[Math.min(i++, statuses.length - 1)]!;
       res.end();
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/hooks/secret-path`, bodies };
+  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/hooks/secret-path`, bodies, raw, headers };
 }
 
 describe('WebhookNotifier', () => {
@@ -37,7 +44,34 @@ describe('WebhookNotifier', () => {
     const ok = await new WebhookNotifier({ url: r.url, logger: silentLogger, backoff: fast }).send(note);
     expect(ok).toBe(true);
     expect(r.bodies).toHaveLength(3);
-    expect(r.bodies[0]).toEqual(note);
+    expect(r.bodies[0]).toEqual({ ...note, text: notificationText(note) });
+    expect(r.headers[0]!['x-infrasec-event']).toBe('apply.failed');
+    expect(r.headers[0]!['x-infrasec-signature']).toBeUndefined();
+  });
+
+  it('signs each body with HMAC-SHA256 of its exact bytes when a secret is set', async () => {
+    const r = await receiver([204]);
+    await new WebhookNotifier({ url: r.url, logger: silentLogger, backoff: fast, secret: 'notify-S3CRET' }).send(note);
+    const expected = `sha256=${createHmac('sha256', 'notify-S3CRET').update(r.raw[0]!).digest('hex')}`;
+    expect(r.headers[0]!['x-infrasec-signature']).toBe(expected);
+    expect(r.raw[0]).not.toContain('notify-S3CRET');
+  });
+
+  it.each(['slack', 'mattermost', 'rocket'] as const)('posts the %s body (a text field) when that format is chosen', async (format) => {
+    const r = await receiver([200]);
+    await new WebhookNotifier({ url: r.url, logger: silentLogger, backoff: fast, format }).send(note);
+    expect((r.bodies[0] as { text: string }).text).toBe(notificationText(note));
+    expect(r.bodies[0]).not.toHaveProperty('event');
+  });
+
+  it('never logs the URL path (its token) or the secret', async () => {
+    const r = await receiver([500]);
+    let logged = '';
+    const logger = createLogger({ level: 'trace', destination: new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) }) });
+    await new WebhookNotifier({ url: r.url, logger, backoff: fast, attempts: 2, secret: 'notify-S3CRET' }).send(note);
+    expect(logged).toContain('notify.failed');
+    expect(logged).not.toContain('secret-path');
+    expect(logged).not.toContain('S3CRET');
   });
 
   it('does not retry a 4xx and reports the failure once', async () => {

@@ -1,8 +1,9 @@
-// Renders pass results (plan, apply, drift) as Terraform-like text, JSON or Markdown. Secrets print as "(changed)".
+// Renders pass results (plan, apply, drift) as Terraform-like text or JSON (Markdown: plan-markdown.ts). Secrets print as "(changed)".
 import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import { REDACTED } from '../desired/secret.ts';
 import type { PassMode, PassResult } from '../engine/pass.ts';
 import type { Applied, Change, ChangeAction, Conflict, FieldChange, SystemName } from '../engine/types.ts';
+import { renderMarkdown } from './plan-markdown.ts';
 
 export type ReportFormat = 'text' | 'json' | 'markdown';
 
@@ -18,7 +19,7 @@ export interface Report {
   readonly skipped: readonly Skipped[];
 }
 
-const SYMBOL: Record<ChangeAction, string> = { create: '+', update: '~', disable: '!', delete: '-' };
+export const SYMBOL: Record<ChangeAction, string> = { create: '+', update: '~', disable: '!', delete: '-' };
 
 /** A value as it prints in a plan: strings quoted, absent as (none), secrets never. */
 export function formatValue(v: unknown): string {
@@ -132,32 +133,6 @@ function renderText(report: Report): string {
   return out.join('\n');
 }
 
-function renderMarkdown(report: Report): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const out = [`### infrasec ${report.mode} @ \`${report.revision.slice(0, 12)}\``, ''];
-  for (const r of report.results) {
-    out.push(`#### ${r.system}: ${r.status}`, '');
-    if (r.changes.length > 0) {
-      out.push('| | object | action | field | before | after |', '|---|---|---|---|---|---|');
-      for (const c of r.changes) {
-        const fields = c.fields.length > 0 ? c.fields : [{ path: '', before: undefined, after: undefined } as FieldChange];
-        fields.forEach((f, i) => {
-          const [before, after] = f.sensitive ? ['(changed)', '(changed)'] : [f.path ? formatValue(f.before) : '', f.path ? formatValue(f.after) : ''];
-          out.push(`| ${i === 0 ? SYMBOL[c.action] : ''} | ${i === 0 ? `\`${c.kind}/${c.name}\`` : ''} | ${i === 0 ? c.action : ''} | ${esc(f.path)} | ${esc(before)} | ${esc(after)} |`);
-        });
-      }
-      out.push('');
-    }
-    for (const c of r.conflicts) out.push(`- **${c.advisory ? 'note' : c.blocking ? 'conflict, out of service until resolved' : 'conflict'}** \`${c.kind}/${c.name}\`: ${esc(c.message)}`);
-    for (const u of r.unreadable ?? []) out.push(`- **not readable from the running system** (drift there goes unseen): ${esc(u)}`);
-    for (const reason of r.refused) out.push(`- **refused**: ${esc(reason)}`);
-    if (r.error && r.status === 'failed') out.push(`- **error** \`${r.error.code}\`: ${esc(r.error.message)}`);
-    if (r.changes.length === 0 && r.status === 'in-sync') out.push('No changes.');
-    out.push('');
-  }
-  out.push(`**${summaryLine(report)}**`);
-  return out.join('\n');
-}
 
 function renderJson(report: Report): string {
   return JSON.stringify({

@@ -50,7 +50,41 @@ describe('renderReport', () => {
 
   it('renders a Markdown table and escapes pipes in values', () => {
     const md = renderReport(report({ results: [result({ changes: [{ ...changes[1]!, fields: [{ path: 'title', before: 'a|b', after: 'c' }] }] })] }), 'markdown');
-    expect(md).toContain('| ~ | `User/amuller` | update | title | "a\\|b" | "c" |');
+    expect(md).toContain('| ~ | `User/amuller` | update | title: "a&#124;b" → "c" |');
+  });
+
+  it('leads a merge-request comment with the summary, folds each system, and keeps YAML text inert', () => {
+    const hostile = '<b>x</b> <img src=x onerror=alert(1)> [link](http://evil) **bold** `code` | pipe\nnext line';
+    const md = renderReport(report({ results: [result({ changes: [{ ...changes[1]!, fields: [{ path: 'spec.title', before: 'a', after: hostile }] }] })] }), 'markdown');
+    const lines = md.split('\n');
+    expect(lines[2]).toBe('**Plan: 0 to create, 1 to update, 0 to disable, 0 to delete. Skipped: pfsense (not configured).**');
+    expect(md).toContain('<details><summary><b>active-directory</b>: changes — 1 to update</summary>');
+    expect(md).not.toContain('<b>x</b>');
+    expect(md).not.toContain('<img');
+    expect(md).toContain('\\[link\\](http://evil)');
+    expect(md).not.toMatch(/[^\\]\]\(http/);
+    expect(md).toContain('&lt;b&gt;x&lt;/b&gt;');
+    // One table row per change, whatever the value held.
+    expect(lines.filter((l) => l.includes('User/amuller'))).toHaveLength(1);
+  });
+
+  it('keeps a big plan small: new objects in one line each, updates field by field up to a few', () => {
+    const many: Change[] = Array.from({ length: 200 }, (_, i) => ({
+      system: 'asterisk', kind: 'Extension', name: `ext-${i}`, key: `Extension/ext-${i}`, action: 'create', prune: false, adopt: false, rank: 1, reason: 'missing',
+      fields: Array.from({ length: 22 }, (_, k) => ({ path: `pjsip:endpoint[${i}].field${k}`, before: undefined, after: `value-${k}` })),
+    }));
+    const md = renderReport(report({ results: [result({ system: 'asterisk', changes: many })] }), 'markdown');
+    expect(md.length).toBeLessThan(15_000);
+    expect(md).toContain('| + | `Extension/ext-199` | create | 22 field(s) |');
+    const text = renderReport(report({ results: [result({ system: 'asterisk', changes: many })] }), 'text');
+    expect(text.length).toBeGreaterThan(10 * md.length / 2);
+  });
+
+  it('opens the section of a system that failed or has conflicts', () => {
+    const r = result({ status: 'failed', changes: [], error: { code: 'authentication-failed', message: 'bind refused', class: 'stalled' } });
+    const md = renderReport(report({ results: [r] }), 'markdown');
+    expect(md).toContain('<details open><summary><b>active-directory</b>: failed');
+    expect(md).toContain('- **error** `authentication-failed`: bind refused');
   });
 
   it('marks a conflict that keeps an object out of service and lists what cannot be read back', () => {

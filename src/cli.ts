@@ -44,7 +44,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .command('validate')
     .description('check a desired-state directory (schemas, references, hostile input); exit 0 valid, 1 invalid')
     .argument('[path]', 'desired-state directory', 'desired-state')
-    .addOption(formatOption(['text', 'json', 'github'], 'text'))
+    .addOption(formatOption(['text', 'json', 'github', 'gitlab'], 'text'))
     .action(async (path: string, opts: { format: ValidationFormat }) => {
       process.exitCode = await validateCommand(path, opts.format);
     });

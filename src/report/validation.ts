@@ -1,8 +1,9 @@
-// Renders the result of `infrasec validate` as text, JSON or GitHub workflow annotations.
+// Renders the result of `infrasec validate` as text, JSON, GitHub workflow annotations or a GitLab Code Quality report.
+import { createHash } from 'node:crypto';
 import { formatDiagnostic, formatGithubAnnotation, quoteFileName, type Diagnostic } from '../desired/diagnostic.ts';
 import type { Kind } from '../desired/model.ts';
 
-export type ValidationFormat = 'text' | 'json' | 'github';
+export type ValidationFormat = 'text' | 'json' | 'github' | 'gitlab';
 
 export interface ValidationReport {
   readonly root: string;
@@ -20,12 +21,30 @@ export function summarizeCounts(counts: Readonly<Record<Kind, number>>): string 
   return (Object.keys(PLURAL) as Kind[]).map((k) => `${counts[k]} ${PLURAL[k]}`).join(', ');
 }
 
+/**
+ * One issue of GitLab's Code Quality report (artifacts:reports:codequality), which a merge request shows on the
+ * lines it names. The fingerprint identifies the finding across pipelines (same file, line, field, code and message).
+ */
+function codeQualityIssue(d: Diagnostic, root: string) {
+  const path = [root.replace(/^\.\/+/, '').replace(/\/+$/, ''), d.file].filter(Boolean).join('/');
+  const description = d.path ? `${d.path}: ${d.message}` : d.message;
+  return {
+    description,
+    check_name: d.code,
+    fingerprint: createHash('sha256').update(`${path}\u0000${d.line}\u0000${d.path}\u0000${d.code}\u0000${d.message}`).digest('hex'),
+    severity: d.severity === 'warning' ? 'minor' : 'major',
+    location: { path, lines: { begin: Math.max(1, d.line) } },
+  };
+}
+
 export function renderValidation(report: ValidationReport, format: ValidationFormat): string {
   const errors = report.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = report.diagnostics.length - errors;
   switch (format) {
     case 'json':
       return JSON.stringify({ valid: errors === 0, root: report.root, files: report.files.length, errors, warnings, counts: report.counts ?? null, diagnostics: report.diagnostics }, null, 2);
+    case 'gitlab':
+      return JSON.stringify(report.diagnostics.map((d) => codeQualityIssue(d, report.root)), null, 2);
     case 'github': {
       const lines = report.diagnostics.map((d) => formatGithubAnnotation(d, report.root));
       lines.push(errors === 0 ? `${report.root}: valid (${report.files.length} files)` : `${report.root}: ${errors} error(s) in ${report.files.length} files`);

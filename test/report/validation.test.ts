@@ -74,3 +74,23 @@ describe('renderValidation', () => {
     });
   });
 });
+
+describe('renderValidation gitlab (Code Quality report for merge requests)', () => {
+  it('gives each finding a path from the repository root, its line, a severity and a stable fingerprint', () => {
+    const issues = JSON.parse(renderValidation(report({ root: './desired-state/', diagnostics: [error, warning] }), 'gitlab'));
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toMatchObject({
+      description: 'spec.groups[1]: group "rh" is not defined', check_name: 'ref-missing', severity: 'major',
+      location: { path: 'desired-state/users/a.yaml', lines: { begin: 8 } },
+    });
+    expect(issues[1]).toMatchObject({ severity: 'minor', location: { path: 'desired-state/groups.yaml', lines: { begin: 3 } } });
+    expect(issues[0].fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    // The same finding in the next pipeline keeps its fingerprint; another one does not share it.
+    expect(JSON.parse(renderValidation(report({ root: 'desired-state', diagnostics: [error] }), 'gitlab'))[0].fingerprint).toBe(issues[0].fingerprint);
+    expect(issues[1].fingerprint).not.toBe(issues[0].fingerprint);
+  });
+
+  it('is an empty list for a valid state (GitLab then shows no finding)', () => {
+    expect(JSON.parse(renderValidation(report({ counts }), 'gitlab'))).toEqual([]);
+  });
+});

@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     const pwFile = join(work, 'bind.pw');
     writeFileSync(pwFile, dc.bindPassword, { mode: 0o600 });
     const env: NodeJS.ProcessEnv = { ...process.env, ...adEnvironment(dc), INFRASEC_CONFIG: join(work, 'none.yaml'), INFRASEC_STATE_DIR: join(work, 'state') };
+    await expectExit('init', timed(node, [BIN, 'init'], env), 0);
     const ldapsearch = (d: SambaDc) => () =>
       expectExit('ldapsearch', timed('ldapsearch', ['-H', d.ldapsUrl, '-x', '-D', d.bindDN, '-y', pwFile, '-b', d.baseDN, '-E', 'pr=1000/noprompt', '-LLL', USER_FILTER, ...USER_ATTRIBUTES], ldapEnv(d)), 0);
     const plan = (dir: string) => () => expectExit('no-op plan', timed(node, [BIN, 'plan', dir, '--system', 'active-directory'], env), 0);

@@ -9,6 +9,7 @@ import { silentLogger } from '../src/log.ts';
 import { githubSignature } from '../src/sources/webhook.ts';
 import { controllerConfig, findAccounts, ldapClient, seededRepository, userYaml } from '../test/controller/ad-fixture.ts';
 import { startSambaDc } from '../test/harness/samba.ts';
+import { initStateDir } from '../src/state/generator-key.ts';
 
 const COMMITS = Number(process.env['BENCH_COMMITS'] ?? 20);
 const SECRET = 'bench-webhook-secret';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const dc = await startSambaDc();
   const fx = seededRepository();
   const stateDir = await mkdtemp(join(tmpdir(), 'infrasec-bench-'));
+  await initStateDir(stateDir);
   const admin = ldapClient(dc);
   const ctl = await startController(controllerConfig(dc, fx, stateDir, { pollIntervalSeconds: 3600, driftIntervalSeconds: 3600, webhookSecret: SECRET }), { logger: silentLogger });
   try {

@@ -1,6 +1,6 @@
 // The controller part of the README's main job: a local bare Git repository seeded from desired-state/, a throwaway Samba AD, `infrasec run` as a child; first apply, a new commit via webhook, a hand-made drift corrected, then stop.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,6 @@ export async function runControllerDemo(opts: ControllerDemoOptions = {}): Promi
 
     banner('Controller 3. `infrasec run`: the controller follows main, re-checks for drift every 2 s');
     const stateDir = join(work, 'state');
-    mkdirSync(stateDir, { recursive: true });
     const logFile = join(work, 'controller.log');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -75,6 +74,8 @@ export async function runControllerDemo(opts: ControllerDemoOptions = {}): Promi
       INFRASEC_LOG_LEVEL: 'info',
     };
     writeFileSync(env['INFRASEC_CONFIG']!, '# settings come from INFRASEC_* variables in this demo\n{}\n');
+    say(`$ infrasec init    (INFRASEC_STATE_DIR=${stateDir})`);
+    say(execFileSync(process.execPath, [CLI, 'init'], { env, cwd: work, encoding: 'utf8' }).trim());
     say(`$ INFRASEC_GIT_URL=file://${bare} … infrasec run    (JSON logs: ${logFile})`);
     child = spawn(process.execPath, [CLI, 'run'], { env, cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
     // If this process is made to exit early (the demo interrupted), the controller does not outlive it.

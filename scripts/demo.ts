@@ -135,25 +135,28 @@ async function main(): Promise<void> {
       ...mail.env,
     };
 
-    banner('3. Plan: everything is to be created, on all four systems');
+    banner('3. Init: the state directory and its generator key, created once and on purpose (plan and apply never make one)');
+    expectExit('init', await infrasec(['init'], env), 0);
+
+    banner('4. Plan: everything is to be created, on all four systems');
     expectExit('first plan', await infrasec(['plan', DESIRED], env), 2);
 
-    banner('4. Apply');
+    banner('5. Apply');
     expectExit('apply', await infrasec(['apply', DESIRED], env), 0);
 
-    banner('5. Plan again: nothing to do on any system (a second apply would make zero writes)');
+    banner('6. Plan again: nothing to do on any system (a second apply would make zero writes)');
     expectExit('second plan', await infrasec(['plan', DESIRED], env), 0);
 
     if (pbx.describe) {
-      banner('6. What the PBX now runs');
+      banner('7. What the PBX now runs');
       say(await pbx.describe());
     }
-    banner('7. What the firewall now holds (the emulated pfSense)');
+    banner('8. What the firewall now holds (the emulated pfSense)');
     say(fw.describe());
-    banner('8. What Modoboa now holds');
+    banner('9. What Modoboa now holds');
     say(await mail.describe());
 
-    banner(`9. ${LEAVER} signs in to Modoboa with the AD password`);
+    banner(`10. ${LEAVER} signs in to Modoboa with the AD password`);
     const resolved = await loadResolvedState(DESIRED, { stateDir: join(work, 'state'), secrets: { ageIdentityFiles: [] } }, 'demo');
     const initial = resolved.state!.secrets.get('User', LEAVER, 'password')!.reveal();
     say(`with the initial password handed over to ${LEAVER}: HTTP ${await mail.login(LEAVER_MAIL, initial)} (AD demands a change at first logon, so Modoboa refuses too)`);
@@ -161,7 +164,7 @@ async function main(): Promise<void> {
     await firstLogon(dc, LEAVER, initial, chosen);
     say(`${LEAVER} changes it at first logon; with the new one: HTTP ${await mail.login(LEAVER_MAIL, chosen)} (302: signed in; Modoboa holds no copy of it)`);
 
-    banner(`10. ${LEAVER} leaves: one line in a merge request (enabled: false), every system follows`);
+    banner(`11. ${LEAVER} leaves: one line in a merge request (enabled: false), every system follows`);
     const leaving = await withLeaver(join(work, 'desired-leaver'));
     say(`users/terrain.yaml: ${LEAVER}.spec.enabled: false`);
     expectExit('leaver plan', await infrasec(['plan', leaving], env), 2);
@@ -176,7 +179,7 @@ async function main(): Promise<void> {
     await stopAll(parts);
     say(`\n(CLI part: ${Math.round((Date.now() - started) / 1000)} s)`);
 
-    banner('11. The long-running controller: Git, webhook, drift correction, audit trail');
+    banner('12. The long-running controller: Git, webhook, drift correction, audit trail');
     parts.pbx = await startDemoPbx(join(work, 'asterisk-controller'));
     // With --keep-running, Ctrl-C is how the controller part is told to finish: it stops its own parts.
     if (keep) process.off('SIGINT', interrupted);

@@ -10,6 +10,7 @@ import type { ValidationFormat } from './report/validation.ts';
 const COMMAND_MODULES = {
   reconcile: { names: ['plan', 'apply', 'drift'], load: async () => (await import('./commands/reconcile.ts')).registerReconcileCommands },
   controller: { names: ['run', 'audit'], load: async () => (await import('./commands/controller.ts')).registerControllerCommands },
+  init: { names: ['init'], load: async () => (await import('./commands/init.ts')).registerInitCommand },
 } as const;
 
 function formatOption(allowed: readonly string[], fallback: string) {

@@ -24,6 +24,8 @@ const policySchema = z
     protected: z.array(z.string()).default([]),
     adopt: z.array(z.string()).default([]),
     resetPasswords: z.array(z.string().regex(/^(\*|User\/.+)$/, 'User/NAME or *')).default([]),
+    /** Apply a plan that changes every generated secret of the system at once (refused by default: a different generator key does that). */
+    rotateGeneratedSecrets: z.boolean().default(false),
     suspended: z.boolean().default(false),
     additiveOnly: z.boolean().default(false),
     drift: z.record(z.string(), driftMode).default({ '*': 'correct' }),

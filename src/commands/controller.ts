@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { dependencyGraph, loadConfig, type Config } from '../config.ts';
 import { FileFingerprintStore } from '../state/fingerprints.ts';
+import { readGeneratorKey } from '../state/generator-key.ts';
 import { Controller, controllerPaths } from '../controller/controller.ts';
 import type { PassResult } from '../engine/pass.ts';
 import { acquireStateLock, stateLockPath } from '../state/state-lock.ts';
@@ -103,6 +104,8 @@ export async function startController(config: Config, opts: { logger: Logger; se
 }
 
 async function assemble(config: Config, logger: Logger) {
+  // Refuses to start without a state directory made by `infrasec init`, or with a generator key other than the one used before.
+  await readGeneratorKey(config.stateDir, { record: true });
   const paths = controllerPaths(config.stateDir);
   const source = await buildSource(config, logger);
   const fingerprints = await FileFingerprintStore.open(paths.fingerprints);

@@ -8,6 +8,8 @@ import { dependencyNotConverged } from '../controller/dependency-result.ts';
 import { runInDependencyOrder } from '../engine/dependency-order.ts';
 import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import { loadResolvedState } from '../desired/resolve.ts';
+import { generatedSecretOwners } from '../desired/secret-fields.ts';
+import { readGeneratorKey } from '../state/generator-key.ts';
 import { FileFingerprintStore } from '../state/fingerprints.ts';
 import { preparePass, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
 import type { AnyReconciler } from '../engine/systems.ts';
@@ -34,6 +36,8 @@ interface ReconcileOptions {
   revision?: string;
   /** `User/name` accounts whose password is set from Git although infrasec has no record of setting the current one. */
   resetPassword?: string[];
+  /** Allow a plan that changes every generated secret of a system at once. */
+  rotateGeneratedSecrets?: boolean;
 }
 
 /** The OS user running the command, for the audit trail. */
@@ -91,6 +95,8 @@ async function reconcile(mode: PassMode, path: string, opts: ReconcileOptions): 
   const config = await loadConfig({ file: opts.config });
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
 
+  // Generated secrets and password fingerprints live in the state directory: `infrasec init` makes it, nothing else does.
+  await readGeneratorKey(config.stateDir, { record: mode === 'apply' });
   const loadedRevision = opts.revision;
   const first = await loadResolvedState(path, config, loadedRevision ?? 'pending');
   if (!first.state) {
@@ -130,14 +136,15 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
     const ctx = { commit: origin.commit, author: origin.author, signature: 'not-checked', drift: false, dirty: origin.dirty, actor: { via: 'cli', user: osUser() } } as const;
     for (const system of reconcilers.keys()) recorders.set(system, new PassRecorder(audit, system, ctx, () => new Date()));
   }
+  const generatedSecrets = generatedSecretOwners(desired.resources);
   const passOpts = (system: SystemName): PassOptions => ({
-    mode, revision, logger, hooks: mode === 'apply' ? recorders.get(system)?.hooks(progressHooks(system)) : undefined,
+    mode, revision, logger, generatedSecrets, hooks: mode === 'apply' ? recorders.get(system)?.hooks(progressHooks(system)) : undefined,
   });
   // Systems are independent: plan them concurrently; one failing does not stop the others.
   const entries = [...reconcilers] as Array<[SystemName, AnyReconciler]>;
   try {
     const policy = (system: SystemName) => {
-      const p = policyOf(config, system);
+      const p = { ...policyOf(config, system), ...(opts.rotateGeneratedSecrets ? { rotateGeneratedSecrets: true } : {}) };
       return opts.resetPassword?.length ? { ...p, resetPasswords: [...(p.resetPasswords ?? []), ...opts.resetPassword] } : p;
     };
     const prepared = await Promise.all(entries.map(([system, r]) => preparePass(r, desired, policy(system), passOpts(system))));
@@ -240,6 +247,7 @@ export function registerReconcileCommands(program: Command): void {
         if (!/^User\/.+$/.test(v)) throw new InvalidArgumentError(`expected User/NAME, got ${JSON.stringify(v)}`);
         return [...prev, v];
       });
+      cmd.option('--rotate-generated-secrets', 'allow a plan that changes every generated secret of a system at once (refused otherwise: a different generator key does that)');
     }
     cmd.action(async (path: string, opts: ReconcileOptions) => {
       process.exitCode = await reconcileCommand(mode, path, opts);

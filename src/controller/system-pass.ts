@@ -5,6 +5,7 @@ import { policyOf, type Config } from '../config.ts';
 import { backoffDelay, type BackoffPolicy } from '../engine/backoff.ts';
 import type { AnyReconciler } from '../engine/module.ts';
 import { preparePass, type PassOptions, type PassResult } from '../engine/pass.ts';
+import { generatedSecretOwners } from '../desired/secret-fields.ts';
 import type { SystemName } from '../engine/types.ts';
 import { InfrasecError } from '../errors.ts';
 import type { AuditLog } from '../report/audit.ts';
@@ -91,7 +92,8 @@ export class SystemPassRunner {
     const recorder = new PassRecorder(this.deps.audit, system, { commit: revision, author: snap.author ?? null, signature: snap.signature.state, drift, actor: CONTROLLER_ACTOR }, this.deps.now);
 
     status.passStarted(system);
-    const passOpts: PassOptions = { mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.deps.now, hooks: recorder.hooks() };
+    const generatedSecrets = generatedSecretOwners(desired.state.resources);
+    const passOpts: PassOptions = { mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.deps.now, hooks: recorder.hooks(), generatedSecrets };
     const prepared = await preparePass(reconciler, desired.state, policy, passOpts);
     const result = await recorder.apply(reconciler, prepared, passOpts);
 

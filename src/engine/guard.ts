@@ -1,4 +1,5 @@
 // Pure: the safety rules a plan must pass before anything writes. Returns a GuardedPlan or the reasons it was refused.
+import { generatedSecretRotation } from './secret-rotation.ts';
 import type { Change, GuardedPlan, Plan, Policy } from './types.ts';
 
 export type GuardResult<Payload = unknown> =
@@ -12,7 +13,13 @@ export function isPrune(c: Change): boolean {
   return isRemoval(c) && c.prune;
 }
 
-export function guard<Payload>(plan: Plan<Payload>, policy: Policy): GuardResult<Payload> {
+/** What the guards know of the desired state beyond the plan. */
+export interface GuardContext {
+  /** `Kind/name` of the desired objects whose secrets are all generated (see engine/secret-rotation.ts). */
+  readonly generatedSecrets?: ReadonlySet<string>;
+}
+
+export function guard<Payload>(plan: Plan<Payload>, policy: Policy, context: GuardContext = {}): GuardResult<Payload> {
   if (policy.suspended) return { ok: false, reasons: [`system ${plan.system} is suspended by policy`] };
 
   const reasons: string[] = [];
@@ -48,6 +55,11 @@ export function guard<Payload>(plan: Plan<Payload>, policy: Policy): GuardResult
   const pct = (removals / base) * 100;
   if (removals > 0 && pct > percent) {
     reasons.push(`plan would delete or disable ${pct.toFixed(1)}% of the ${plan.ownedCount} objects infrasec owns in ${plan.system}, above the threshold of ${percent}%`);
+  }
+
+  if (context.generatedSecrets && !policy.rotateGeneratedSecrets) {
+    const rotation = generatedSecretRotation(plan.system, kept, context.generatedSecrets);
+    if (rotation) reasons.push(rotation);
   }
 
   if (reasons.length > 0) return { ok: false, reasons };

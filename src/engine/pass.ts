@@ -53,6 +53,8 @@ export interface PassOptions {
   /** The live state is compared with the commit already applied: changes are drift and follow policy.drift. */
   readonly isDriftPass?: boolean;
   readonly now?: () => Date;
+  /** `Kind/name` of the desired objects whose secrets are all generated: a plan changing all of them at once is refused. */
+  readonly generatedSecrets?: ReadonlySet<string>;
 }
 
 export function driftModeOf(policy: Policy, kind: string): DriftMode {
@@ -95,7 +97,7 @@ export async function preparePass<D, L>(reconciler: Reconciler<D, L>, desired: D
       }
     }
 
-    const guarded = guard({ ...plan, changes: actionable }, policy);
+    const guarded = guard({ ...plan, changes: actionable }, policy, { generatedSecrets: opts.generatedSecrets });
     if (!guarded.ok) {
       log.warn({ event: 'pass.guard.refused', reasons: guarded.reasons }, 'guard refused the plan');
       const error = new GuardRefusedError(guarded.reasons.join('; '), guarded.reasons);

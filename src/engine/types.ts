@@ -93,6 +93,11 @@ export interface Policy {
    * current one (which may be the user's own). Optional: absent means none.
    */
   readonly resetPasswords?: readonly string[];
+  /**
+   * Allow a plan that changes the generated secrets of every object holding them at once (engine/secret-rotation.ts),
+   * as a new generator key does. Optional: absent means refused.
+   */
+  readonly rotateGeneratedSecrets?: boolean;
   readonly suspended: boolean;
   /** Crisis mode: only creates and updates, nothing disabled or deleted. */
   readonly additiveOnly: boolean;

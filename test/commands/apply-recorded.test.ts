@@ -18,6 +18,7 @@ import { ControllerMetrics } from '../../src/server/metrics.ts';
 import { DirectorySource } from '../../src/sources/directory.ts';
 import { REPO_ROOT } from '../controller/ad-fixture.ts';
 import { startPbx, type Pbx } from '../reconcilers/asterisk/pbx-fixture.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 let pbx: Pbx;
 let dir: string;
@@ -33,6 +34,7 @@ afterAll(async () => {
 const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=Alice Admin', '-c', 'user.email=alice@cod67.test', ...args], { cwd, encoding: 'utf8' }).trim();
 
 async function writeConfig(stateDir: string, desired?: string): Promise<string> {
+  await initStateDir(stateDir);
   const file = join(dir, `infrasec-${Math.random().toString(36).slice(2)}.yaml`);
   await writeFile(file, [
     `stateDir: ${stateDir}`,

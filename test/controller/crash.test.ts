@@ -11,6 +11,7 @@ import { verifyAuditFile } from '../../src/report/audit.ts';
 import { startSambaDc, type SambaDc } from '../harness/samba.ts';
 import { controllerEnv, findAccounts, ldapClient, REPO_ROOT, seededRepository, userYaml } from './ad-fixture.ts';
 import { eventually } from './fakes.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 const CLI = join(REPO_ROOT, 'bin', 'infrasec.js');
 let dc: SambaDc;
@@ -65,6 +66,7 @@ async function status(url: string): Promise<ControllerStatus> {
 async function setup() {
   const fx = seededRepository();
   const stateDir = await mkdtemp(join(tmpdir(), 'infrasec-crash-state-'));
+  await initStateDir(stateDir);
   cleanups.push(() => fx.cleanup(), () => rm(stateDir, { recursive: true, force: true }));
   return { fx, stateDir, env: controllerEnv(dc, fx, stateDir) };
 }

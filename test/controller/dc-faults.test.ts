@@ -13,6 +13,7 @@ import { startSambaDc, type SambaDc } from '../harness/samba.ts';
 import type { GitFixture } from '../sources/git-fixture.ts';
 import { findAccounts, ldapClient, seededRepository, setTitleByHand } from './ad-fixture.ts';
 import { eventually } from './fakes.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 const AD_TIMEOUT_MS = 1_500;
 const BULK = 150;
@@ -41,6 +42,7 @@ afterEach(async () => {
 async function start(): Promise<RunningController> {
   fx = seededRepository();
   stateDir = await mkdtemp(join(tmpdir(), 'infrasec-dcfault-state-'));
+  await initStateDir(stateDir);
   logLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -15,6 +15,7 @@ import { ControllerMetrics } from '../../src/server/metrics.ts';
 import { DirectorySource } from '../../src/sources/directory.ts';
 import { REPO_ROOT } from './ad-fixture.ts';
 import { eventually, FakeSystem } from './fakes.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 /** Plans each desired user's title against a live name → title map. */
 class TitleSystem extends FakeSystem {
@@ -29,6 +30,7 @@ let c: Controller | undefined;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infrasec-dirmode-'));
   cpSync(join(REPO_ROOT, 'desired-state'), join(dir, 'desired'), { recursive: true });
+  await initStateDir(join(dir, 'state'));
 });
 afterEach(async () => {
   await c?.stop();

@@ -15,6 +15,7 @@ import { startSambaDc, type SambaDc } from '../harness/samba.ts';
 import type { GitFixture } from '../sources/git-fixture.ts';
 import { controllerConfig, findAccounts, ldapClient, REPO_ROOT, seededRepository, setTitleByHand, userYaml } from './ad-fixture.ts';
 import { eventually } from './fakes.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 const run = promisify(execFile);
 let dc: SambaDc;
@@ -43,6 +44,7 @@ afterEach(async () => {
 async function start(controller: Record<string, unknown> = {}): Promise<RunningController> {
   fx = seededRepository();
   stateDir = await mkdtemp(join(tmpdir(), 'infrasec-e2e-state-'));
+  await initStateDir(stateDir);
   ctl = await startController(controllerConfig(dc, fx, stateDir, controller), { logger: silentLogger });
   await eventually(() => ctl!.controller.status.snapshot().systems[0]?.appliedRevision === fx!.seed, 60_000, 'seed applied');
   return ctl;

@@ -12,6 +12,18 @@ export interface FakeRevision {
   readonly signature?: SignatureState;
 }
 
+/**
+ * A desired state whose `users` map is the fake's name → value map (what FakeSystem plans from); every other
+ * collection is empty, as the loader would leave it.
+ */
+export function fakeResources(users: ReadonlyMap<string, string>): ResolvedState['resources'] {
+  const none = () => new Map();
+  return {
+    users, groups: none(), extensions: none(), conferences: none(), vpnProfiles: none(), firewallAliases: none(), firewallRules: none(),
+    portForwards: none(), mailDomains: none(), mailAliases: none(),
+  } as unknown as ResolvedState['resources'];
+}
+
 export class FakeSource implements Source {
   readonly revisions = new Map<string, FakeRevision>();
   head = '';
@@ -62,7 +74,7 @@ export class FakeSource implements Source {
       return { diagnostics: [d], files: ['users/jdupont.yaml'] };
     }
     const users = new Map(Object.entries(r.users));
-    return { state: { resources: { users } as unknown as ResolvedState['resources'], secrets: { get: () => undefined }, revision }, diagnostics: [], files: [] };
+    return { state: { resources: fakeResources(users), secrets: { get: () => undefined }, revision }, diagnostics: [], files: [] };
   };
 }
 

@@ -17,7 +17,7 @@ import { ControllerMetrics } from '../../src/server/metrics.ts';
 import { fastForwardVerdict, type Lineage } from '../../src/sources/fast-forward.ts';
 import { GitSource } from '../../src/sources/git.ts';
 import { createGitFixture, type GitFixture } from '../sources/git-fixture.ts';
-import { eventually, FakeSystem, RecordingNotifier } from './fakes.ts';
+import { eventually, FakeSystem, fakeResources, RecordingNotifier } from './fakes.ts';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -61,7 +61,7 @@ afterEach(async () => {
 /** The desired state of these tests: users.json at the root of the checkout, name → value. */
 async function loadUsers(root: string, revision: string): Promise<Resolved> {
   const users = new Map(Object.entries(JSON.parse(await readFile(join(root, 'users.json'), 'utf8')) as Record<string, string>));
-  return { state: { resources: { users } as unknown as ResolvedState['resources'], secrets: { get: () => undefined }, revision }, diagnostics: [], files: ['users.json'] };
+  return { state: { resources: fakeResources(users), secrets: { get: () => undefined }, revision }, diagnostics: [], files: ['users.json'] };
 }
 
 function signedRepository() {

@@ -11,6 +11,7 @@ import { encodeUnicodePwd } from '../../src/reconcilers/active-directory/encodin
 import { startSambaDc, type SambaDc } from '../harness/samba.ts';
 import { ldapClient, seededRepository, userYaml } from './ad-fixture.ts';
 import { eventually } from './fakes.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 let dc: SambaDc;
 let admin: Client;
@@ -45,6 +46,7 @@ describe('a refused bind', () => {
   it('raises the service account badPwdCount by at most one per commit or configuration change', async () => {
     const fx = seededRepository();
     const stateDir = await mkdtemp(join(tmpdir(), 'infrasec-stall-state-'));
+    await initStateDir(stateDir);
     const config = (bindPassword: string) => configSchema.parse({
       stateDir,
       systems: { 'active-directory': { url: dc.ldapsUrl, bindDN: serviceDN, bindPassword, baseDN: dc.baseDN, caFile: dc.caFile, tlsServerName: dc.tlsServerName } },

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFromFiles } from '../../src/desired/load.ts';
-import { deriveSecret, loadGeneratorKey, resolveSecrets } from '../../src/desired/secrets.ts';
+import { deriveSecret, resolveSecrets } from '../../src/desired/secrets.ts';
 import { sha256Hex } from '../../src/desired/secret.ts';
 
 let dir: string;
@@ -38,7 +38,7 @@ beforeAll(async () => {
 describe('resolveSecrets', () => {
   it('decrypts an age-encrypted password and fingerprints the ciphertext, not the value', async () => {
     const ciphertext = encrypt('Initial-Passw0rd!');
-    const { store, diagnostics } = await resolveSecrets(stateWith({ encrypted: ciphertext }), { ageIdentityFiles: [identity], generatorKey: Buffer.alloc(32, 1) });
+    const { store, diagnostics } = await resolveSecrets(stateWith({ encrypted: ciphertext }), { ageIdentityFiles: [identity], generatorKey: async () => Buffer.alloc(32, 1) });
     expect(diagnostics).toEqual([]);
     const s = store.get('User', 'jdupont', 'password')!;
     expect(s.reveal()).toBe('Initial-Passw0rd!');
@@ -51,21 +51,21 @@ describe('resolveSecrets', () => {
     const otherKey = join(dir, 'other.key');
     execFileSync('age-keygen', ['-o', otherKey], { stdio: 'pipe' });
     const other = (await readFile(otherKey, 'utf8')).match(/public key: (age1\w+)/)![1]!;
-    const { diagnostics } = await resolveSecrets(stateWith({ encrypted: encrypt('Not-For-You-1!', other) }), { ageIdentityFiles: [identity], generatorKey: Buffer.alloc(32, 1) });
+    const { diagnostics } = await resolveSecrets(stateWith({ encrypted: encrypt('Not-For-You-1!', other) }), { ageIdentityFiles: [identity], generatorKey: async () => Buffer.alloc(32, 1) });
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ file: 'x.yaml', path: 'spec.password', code: 'secret-undecryptable' });
     expect(JSON.stringify(diagnostics)).not.toContain('Not-For-You');
   });
 
   it('says a key is missing when encrypted values exist but no identity is configured', async () => {
-    const { diagnostics } = await resolveSecrets(stateWith({ encrypted: encrypt('x') }), { ageIdentityFiles: [], generatorKey: Buffer.alloc(32, 1) });
+    const { diagnostics } = await resolveSecrets(stateWith({ encrypted: encrypt('x') }), { ageIdentityFiles: [], generatorKey: async () => Buffer.alloc(32, 1) });
     expect(diagnostics[0]?.message).toMatch(/no age identity configured/);
   });
 
   it('generates stable values per object and field, with the requested charset and length', async () => {
     const key = Buffer.alloc(32, 7);
-    const a = await resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: key });
-    const b = await resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: key });
+    const a = await resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: async () => key });
+    const b = await resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: async () => key });
     const pw = a.store.get('User', 'jdupont', 'password')!.reveal();
     expect(pw).toBe(b.store.get('User', 'jdupont', 'password')!.reveal());
     expect(pw).toHaveLength(20);
@@ -74,29 +74,24 @@ describe('resolveSecrets', () => {
     expect(pw).toMatch(/[0-9]/);
     expect(a.store.get('Extension', 'ext-200', 'secret')!.reveal()).not.toBe(pw);
     expect(a.store.get('Conference', 'reunion', 'userPin')!.reveal()).toMatch(/^\d{4}$/);
-    const other = await resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: Buffer.alloc(32, 8) });
+    const other = await resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: async () => Buffer.alloc(32, 8) });
     expect(other.store.get('User', 'jdupont', 'password')!.reveal()).not.toBe(pw);
+  });
+
+  it('reads the generator key only when a field is generated, so encrypted-only states need none', async () => {
+    const noKey = async (): Promise<Buffer> => {
+      throw new Error('no generator key');
+    };
+    const user = { apiVersion: 'infrasec/v1', kind: 'User', metadata: { name: 'jdupont' }, spec: { givenName: 'Jean', surname: 'Dupont', password: { encrypted: encrypt('Only-Encrypted-1!') } } };
+    const onlyEncrypted = loadFromFiles([{ file: 'x.yaml', bytes: Buffer.from(JSON.stringify(user)) }]).state!;
+    const encrypted = await resolveSecrets(onlyEncrypted, { ageIdentityFiles: [identity], generatorKey: noKey });
+    expect(encrypted.diagnostics).toEqual([]);
+    await expect(resolveSecrets(stateWith({ generate: true }), { ageIdentityFiles: [], generatorKey: noKey })).rejects.toThrow('no generator key');
   });
 
   it('derives unbiased digits across many ids', () => {
     const counts = new Array(10).fill(0);
     for (let i = 0; i < 2000; i++) for (const d of deriveSecret(Buffer.alloc(32, 3), `id${i}`, 6, 'digits')) counts[Number(d)]++;
     for (const c of counts) expect(c).toBeGreaterThan(1000);
-  });
-});
-
-describe('loadGeneratorKey', () => {
-  it('creates the key once with mode 0600 and returns the same key afterwards', async () => {
-    const path = join(dir, 'state', 'generator.key');
-    const k1 = await loadGeneratorKey(path);
-    const k2 = await loadGeneratorKey(path);
-    expect(k1.equals(k2)).toBe(true);
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-  });
-
-  it('refuses a corrupt key file instead of silently replacing it', async () => {
-    const path = join(dir, 'bad.key');
-    await writeFile(path, 'not a key');
-    await expect(loadGeneratorKey(path)).rejects.toThrow(/not a 32-byte hex key/);
   });
 });

@@ -17,6 +17,7 @@ import { buildSystems } from '../../../src/engine/systems.ts';
 import { createLogger } from '../../../src/log.ts';
 import { startModoboa, type Modoboa } from '../../harness/modoboa.ts';
 import { adEnvironment, startSambaDc, type SambaDc } from '../../harness/samba.ts';
+import { initStateDir } from '../../../src/state/generator-key.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../../desired-state', import.meta.url));
 const PERSON = 'jmeyer';
@@ -95,6 +96,7 @@ function withLeaver(state: ResolvedState, name: string): ResolvedState {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'infrasec-modoboa-ad-'));
+  await initStateDir(join(work, 'state'));
   dc = await startSambaDc({ certificateNamesAddress: true });
   m = await startModoboa({ ldapCaFile: dc.caFile });
   // A read-only service account for Modoboa's searches, as an AD admin would make one.

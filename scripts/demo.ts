@@ -1,10 +1,9 @@
 // The README's main job: validate desired-state/, then plan, apply and re-plan it against a throwaway Samba AD, an emulated Asterisk, an emulated pfSense and a real Modoboa; show what each now holds, a person signing in to Modoboa with their AD password, and a leaver.
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Attribute, Change as LdapChange, Client } from 'ldapts';
-import { loadResolvedState } from '../src/desired/resolve.ts';
 import { adEnvironment, startSambaDc, type SambaDc } from '../test/harness/samba.ts';
 import { runControllerDemo } from './controller-demo.ts';
 import { startDemoFirewall, type DemoFirewall } from './demo-firewall.ts';
@@ -32,6 +31,37 @@ function infrasec(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
   });
+}
+
+/** Runs the CLI and returns its standard output (for output the demo reads, such as the audit log). */
+function capture(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(ROOT, 'bin', 'infrasec.js'), ...args], { env, cwd: ROOT }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+}
+
+/**
+ * The hand-over as an admin does it: the person made an age key pair and sent the public half; `infrasec secrets`
+ * encrypts their password, SIP secret and VPN configuration to it, and only their identity decrypts the files.
+ */
+async function handOverTo(person: string, work: string, env: NodeJS.ProcessEnv): Promise<{ password: string; labels: string[]; files: string[]; ovpnSummary: string }> {
+  const dir = join(work, `handover-${person}`);
+  const identity = join(work, `${person}.agekey`);
+  execFileSync('age-keygen', ['-o', identity], { stdio: 'pipe' });
+  const recipient = /public key: (age1\w+)/.exec(await readFile(identity, 'utf8'))![1]!;
+  const out = join(dir, `${person}.json.age`);
+  expectExit('secrets', await infrasec(['secrets', DESIRED, '--person', person, '--format', 'json', '--to', recipient, '--output', out, '--client-configs', dir], env), 0);
+  const files = (await readdir(dir)).sort();
+  const decrypt = (file: string) => execFileSync('age', ['--decrypt', '-i', identity, file], { encoding: 'utf8' });
+  const doc = JSON.parse(decrypt(out)) as { sections: Array<{ secrets: Array<{ object: string; path: string; label: string; value: string }> }> };
+  const secrets = doc.sections.flatMap((s) => s.secrets);
+  const ovpn = decrypt(join(dir, files.find((f) => f.endsWith('.ovpn.age'))!));
+  return {
+    password: secrets.find((x) => x.object === `User/${person}` && x.path === 'spec.password')!.value,
+    labels: secrets.map((x) => x.label),
+    files,
+    ovpnSummary: `${/^remote .*$/m.exec(ovpn)?.[0] ?? 'no remote'}, ${ovpn.includes('<cert>') && ovpn.includes('<key>') ? 'its certificate and key inline' : 'NO certificate'}`,
+  };
 }
 
 function expectExit(what: string, got: number, want: number): void {
@@ -156,15 +186,20 @@ async function main(): Promise<void> {
     banner('9. What Modoboa now holds');
     say(await mail.describe());
 
-    banner(`10. ${LEAVER} signs in to Modoboa with the AD password`);
-    const resolved = await loadResolvedState(DESIRED, { stateDir: join(work, 'state'), secrets: { ageIdentityFiles: [] } }, 'demo');
-    const initial = resolved.state!.secrets.get('User', LEAVER, 'password')!.reveal();
+    banner(`10. ${LEAVER}'s secrets handed over, encrypted to ${LEAVER}'s own age key (the VPN profile exported from the firewall too)`);
+    const handover = await handOverTo(LEAVER, work, env);
+    say(`${LEAVER} decrypts ${handover.files.length} file(s) with their identity: ${handover.labels.join(', ')}; the .ovpn holds ${handover.ovpnSummary}`);
+    say('$ infrasec audit log --object User/jmeyer (the hand-over, by whom and where, never the values)');
+    say((await capture(['audit', 'log', '--object', `User/${LEAVER}`, '--path', '.'], env)).split('\n').filter((l) => l.includes(' secrets ')).join('\n'));
+
+    banner(`11. ${LEAVER} signs in to Modoboa with the AD password`);
+    const initial = handover.password;
     say(`with the initial password handed over to ${LEAVER}: HTTP ${await mail.login(LEAVER_MAIL, initial)} (AD demands a change at first logon, so Modoboa refuses too)`);
     const chosen = `Cru3-${Date.now().toString(36)}!`;
     await firstLogon(dc, LEAVER, initial, chosen);
     say(`${LEAVER} changes it at first logon; with the new one: HTTP ${await mail.login(LEAVER_MAIL, chosen)} (302: signed in; Modoboa holds no copy of it)`);
 
-    banner(`11. ${LEAVER} leaves: one line in a merge request (enabled: false), every system follows`);
+    banner(`12. ${LEAVER} leaves: one line in a merge request (enabled: false), every system follows`);
     const leaving = await withLeaver(join(work, 'desired-leaver'));
     say(`users/terrain.yaml: ${LEAVER}.spec.enabled: false`);
     expectExit('leaver plan', await infrasec(['plan', leaving], env), 2);
@@ -179,7 +214,7 @@ async function main(): Promise<void> {
     await stopAll(parts);
     say(`\n(CLI part: ${Math.round((Date.now() - started) / 1000)} s)`);
 
-    banner('12. The long-running controller: Git, webhook, drift correction, audit trail');
+    banner('13. The long-running controller: Git, webhook, drift correction, audit trail');
     parts.pbx = await startDemoPbx(join(work, 'asterisk-controller'));
     // With --keep-running, Ctrl-C is how the controller part is told to finish: it stops its own parts.
     if (keep) process.off('SIGINT', interrupted);

@@ -11,6 +11,7 @@ const COMMAND_MODULES = {
   reconcile: { names: ['plan', 'apply', 'drift'], load: async () => (await import('./commands/reconcile.ts')).registerReconcileCommands },
   controller: { names: ['run', 'audit'], load: async () => (await import('./commands/controller.ts')).registerControllerCommands },
   init: { names: ['init'], load: async () => (await import('./commands/init.ts')).registerInitCommand },
+  secrets: { names: ['secrets'], load: async () => (await import('./commands/secrets.ts')).registerSecretsCommand },
 } as const;
 
 function formatOption(allowed: readonly string[], fallback: string) {

@@ -1,4 +1,5 @@
 // `infrasec run` (the long-running controller), `infrasec audit verify|repair|log`: wiring of source, systems, audit, server and signals.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { ConfigError, InfrasecError } from '../errors.ts';
 import { EXIT, EXIT_HELP, openConflicts } from './exit-codes.ts';
 import { createLogger, silentLogger } from '../log.ts';
 import { buildNotifier } from '../notify/targets.ts';
-import { AuditLog, readAuditEntries, repairAudit, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
+import { AUDIT_TRAILS, AuditLog, auditLockPath, auditPaths, readAuditEntries, repairAudit, verifyAuditFile, type AuditEntry } from '../report/audit.ts';
+import { HANDOVER_SYSTEM } from '../handover/audit-record.ts';
 import { formatValue } from '../report/plan.ts';
 import { ControllerMetrics } from '../server/metrics.ts';
 import { gitTokenExposure, listenerExposure } from '../server/exposure.ts';
@@ -202,46 +204,58 @@ async function stateDirOf(opts: { stateDir?: string; config?: string }): Promise
 
 async function auditVerifyCommand(opts: { stateDir?: string; config?: string }): Promise<number> {
   const stateDir = await stateDirOf(opts);
-  const v = await verifyAuditFile(stateDir);
-  const file = join(stateDir, 'audit.jsonl');
-  if (v.ok) {
-    process.stdout.write(`${file}: ${v.entries} entries, chain intact\n`);
-    // Intact since the repair: the gaps it acknowledged are still said.
-    for (const e of await readAuditEntries(stateDir)) {
-      if (e.system === 'audit') process.stdout.write(`entry ${e.seq} (${e.time}): ${e.action}: ${e.reason ?? ''}\n`);
+  let ok = true;
+  for (const trail of AUDIT_TRAILS) {
+    const file = auditPaths(stateDir, trail).log;
+    // The secrets trail exists once something was handed over.
+    if (trail !== 'changes' && !existsSync(file)) continue;
+    const v = await verifyAuditFile(stateDir, trail);
+    if (v.ok) {
+      process.stdout.write(`${file}: ${v.entries} entries, chain intact\n`);
+      // Intact since the repair: the gaps it acknowledged are still said.
+      for (const e of await readAuditEntries(stateDir, trail)) {
+        if (e.system === 'audit') process.stdout.write(`entry ${e.seq} (${e.time}): ${e.action}: ${e.reason ?? ''}\n`);
+      }
+      continue;
     }
-    return EXIT_OK;
+    ok = false;
+    for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);
+    process.stdout.write(`audit log verification FAILED (${v.entries} entries verified before line ${v.problems[0]?.line})\n`);
   }
-  for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);
-  process.stdout.write(`audit log verification FAILED (${v.entries} entries verified before line ${v.problems[0]?.line})\n`);
-  return EXIT_ERROR;
+  return ok ? EXIT_OK : EXIT_ERROR;
 }
 
-/** `audit repair`: with --acknowledge-gap, records a gap or torn tail as an audited event so appends may resume. */
+/** `audit repair`: with --acknowledge-gap, records a gap or torn tail of each trail as an audited event so appends may resume. */
 async function auditRepairCommand(opts: { stateDir?: string; config?: string; acknowledgeGap?: boolean; by?: string }): Promise<number> {
   const stateDir = await stateDirOf(opts);
-  const file = join(stateDir, 'audit.jsonl');
   if (!opts.acknowledgeGap) {
-    const v = await verifyAuditFile(stateDir).catch((err: Error) => ({ ok: false, entries: 0, problems: [{ line: 0, message: err.message }] }));
-    for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);
+    for (const trail of AUDIT_TRAILS) {
+      const file = auditPaths(stateDir, trail).log;
+      const v = await verifyAuditFile(stateDir, trail).catch((err: Error) => ({ ok: false, entries: 0, problems: [{ line: 0, message: err.message }] }));
+      for (const p of v.problems) process.stdout.write(`${file}:${p.line}: ${p.message}\n`);
+    }
     process.stderr.write('infrasec: audit repair records what was lost as an audited event and lets the controller append again; rerun with --acknowledge-gap to do it (the log is copied aside first)\n');
     return EXIT_ERROR;
   }
-  // The controller must be stopped: the repair and an append must never interleave.
-  const lock = await acquireStateLock(stateLockPath(stateDir), silentLogger, 'a running controller or apply (stop it first)');
-  try {
-    const actor = opts.by ?? process.env['SUDO_USER'] ?? userInfo().username;
-    const r = await repairAudit(stateDir, actor);
-    if (!r.repaired) {
-      process.stdout.write(`${file}: consistent with its head; nothing to repair\n`);
-      return EXIT_OK;
+  const actor = opts.by ?? process.env['SUDO_USER'] ?? userInfo().username;
+  for (const trail of AUDIT_TRAILS) {
+    const file = auditPaths(stateDir, trail).log;
+    if (trail !== 'changes' && !existsSync(file)) continue;
+    // Its writer must be stopped: the repair and an append must never interleave.
+    const lock = await acquireStateLock(auditLockPath(stateDir, trail), silentLogger, trail === 'changes' ? 'a running controller or apply (stop it first)' : 'a running `infrasec secrets` (let it finish first)');
+    try {
+      const r = await repairAudit(stateDir, actor, undefined, trail);
+      if (!r.repaired) {
+        process.stdout.write(`${file}: consistent with its head; nothing to repair\n`);
+        continue;
+      }
+      process.stdout.write(`${file}: ${r.problem}\n`);
+      process.stdout.write(`recorded as entry ${r.entry!.seq} (acknowledge-gap by ${actor}); the log as found is kept in ${r.keptAs}\n`);
+    } finally {
+      await lock.release();
     }
-    process.stdout.write(`${file}: ${r.problem}\n`);
-    process.stdout.write(`recorded as entry ${r.entry!.seq} (acknowledge-gap by ${actor}); the log as found is kept in ${r.keptAs}\n`);
-    return EXIT_OK;
-  } finally {
-    await lock.release();
   }
+  return EXIT_OK;
 }
 
 type TimelineItem = { time: string; type: 'commit'; commit: ObjectCommit } | { time: string; type: 'audit'; entry: AuditEntry };
@@ -264,6 +278,11 @@ export function renderTimeline(items: readonly TimelineItem[]): string {
     }
     const e = it.entry;
     const note = e.error ? `  error: ${e.error}` : e.reason ? `  (${e.reason})` : '';
+    if (e.system === HANDOVER_SYSTEM) {
+      // Names of the fields handed over, never values (there are none in the entry).
+      out.push(`${it.time}  secrets  ${e.action} ${e.result} by ${e.actor?.user ?? '?'}: ${e.fields.map((f) => String(f['path'])).join(', ')}${note}`);
+      continue;
+    }
     const via = e.actor?.via === 'cli' ? `, run by ${e.actor.user} with infrasec apply` : '';
     out.push(`${it.time}  ${e.drift ? 'drift   ' : 'applied '} ${e.system} ${e.action} ${e.result}  commit ${e.commit.slice(0, 12)}${e.dirty ? ' (dirty)' : ''} by ${e.author ?? '?'}, signature ${e.signature}${via}${note}`);
     // A pending entry is the write-ahead twin of the outcome that follows; its fields print once, with the outcome.
@@ -287,7 +306,7 @@ async function auditLogCommand(opts: { object: string; stateDir?: string; config
     stateDir ??= config?.stateDir ?? '.infrasec-state';
     path ??= config?.controller.git?.path ?? '.';
   }
-  const entries = await readAuditEntries(stateDir);
+  const entries = (await Promise.all(AUDIT_TRAILS.map((trail) => readAuditEntries(stateDir!, trail)))).flat();
   const repo = opts.repo ?? join(controllerPaths(stateDir).source, 'repo');
   let commits: ObjectCommit[] = [];
   let gitNote = '';

@@ -1,5 +1,6 @@
 // The reconciler contract every system implements, and the plain-data shapes of plans and results.
 import type { Diagnostic } from '../desired/diagnostic.ts';
+import type { Secret } from '../desired/secret.ts';
 
 /** A system's name as its module declares it (src/reconcilers/registry.ts lists them); the engine never names one. */
 export type SystemName = string;
@@ -134,6 +135,15 @@ export interface ApplyHooks<Payload = unknown> {
   onApplied?(applied: Applied<Payload>, done: number, total: number): void;
 }
 
+/** A file a person needs to connect to a system (e.g. a VPN client configuration); it holds keys, so it is a Secret. */
+export interface ClientConfig {
+  /** `Kind/name` of the desired object it is for. */
+  readonly object: string;
+  /** File name to hand it over as, e.g. `vpn-jdupont.ovpn`. */
+  readonly file: string;
+  readonly content: Secret;
+}
+
 /** What every system implements. observe reads in bulk; plan is pure; apply and verify do the I/O. */
 export interface Reconciler<Desired, Live, Payload = unknown> {
   readonly system: SystemName;
@@ -141,6 +151,11 @@ export interface Reconciler<Desired, Live, Payload = unknown> {
   plan(desired: Desired, live: Live, policy: Policy): Plan<Payload>;
   apply(plan: GuardedPlan<Payload>, signal: AbortSignal, hooks?: ApplyHooks<Payload>): Promise<Applied<Payload>[]>;
   verify(applied: readonly Applied<Payload>[], signal: AbortSignal): Promise<Diagnostic[]>;
+  /**
+   * Optional: the client configuration files of one person (`User` name) as the live system exports them, for
+   * `infrasec secrets --client-configs`. Reads only; an empty list when the person has none on this system.
+   */
+  clientConfigs?(desired: Desired, person: string, signal: AbortSignal): Promise<ClientConfig[]>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { InfrasecError } from '../errors.ts';
 import { AUDIT_HEAD_RECOVERY } from '../state/state-catalog.ts';
 import { readStateFile, writeFileAtomic } from '../state/state-file.ts';
+import { stateLockPath } from '../state/state-lock.ts';
 import type { Change, SystemName } from '../engine/types.ts';
 import { changeToJson } from './plan.ts';
 
@@ -143,12 +144,26 @@ export function verifyAuditText(text: string, head?: AuditHead, from: AuditHead 
   return { ok: true, entries: lines.length, problems: [] };
 }
 
-export function auditPaths(stateDir: string): { log: string; head: string } {
-  return { log: join(stateDir, 'audit.jsonl'), head: join(stateDir, 'audit.head.json') };
+/**
+ * The trails of a state directory, each its own hash chain with one writer at a time: `changes` (what the controller
+ * and `infrasec apply` did, under the state lock) and `secrets` (every secret `infrasec secrets` revealed or exported,
+ * under its own lock, so hand-overs are recorded while the controller runs).
+ */
+export const AUDIT_TRAILS = ['changes', 'secrets'] as const;
+export type AuditTrail = (typeof AUDIT_TRAILS)[number];
+
+/** The lock its writer holds: the state lock for `changes` (the controller, apply), a lock of its own for `secrets`. */
+export function auditLockPath(stateDir: string, trail: AuditTrail): string {
+  return trail === 'changes' ? stateLockPath(stateDir) : join(stateDir, `${trail}-audit.lock`);
 }
 
-export async function verifyAuditFile(stateDir: string): Promise<AuditVerification> {
-  const paths = auditPaths(stateDir);
+export function auditPaths(stateDir: string, trail: AuditTrail = 'changes'): { log: string; head: string } {
+  const base = trail === 'changes' ? 'audit' : `${trail}-audit`;
+  return { log: join(stateDir, `${base}.jsonl`), head: join(stateDir, `${base}.head.json`) };
+}
+
+export async function verifyAuditFile(stateDir: string, trail: AuditTrail = 'changes'): Promise<AuditVerification> {
+  const paths = auditPaths(stateDir, trail);
   let text = '';
   try {
     text = await readFile(paths.log, 'utf8');
@@ -225,10 +240,10 @@ export class AuditDamagedError extends InfrasecError {
   }
 }
 
-export async function readAuditEntries(stateDir: string): Promise<AuditEntry[]> {
+export async function readAuditEntries(stateDir: string, trail: AuditTrail = 'changes'): Promise<AuditEntry[]> {
   let text: string;
   try {
-    text = await readFile(auditPaths(stateDir).log, 'utf8');
+    text = await readFile(auditPaths(stateDir, trail).log, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -254,8 +269,8 @@ export class AuditLog {
    * mid-append, never acknowledged) is cut and the cut is itself audited; anything else (entries cut, a rewrite, a
    * broken chain, a missing head) leaves the files untouched and the log refusing appends.
    */
-  static async open(stateDir: string, now: () => Date = () => new Date()): Promise<AuditLog> {
-    const paths = auditPaths(stateDir);
+  static async open(stateDir: string, now: () => Date = () => new Date(), trail: AuditTrail = 'changes'): Promise<AuditLog> {
+    const paths = auditPaths(stateDir, trail);
     const text = await readLog(paths.log);
     const found = inspectAudit(text, await readAuditHead(paths.head));
     if (!found.ok) return new AuditLog(paths, found.found, 0, found.problem);
@@ -333,8 +348,8 @@ export interface AuditRepair {
  * log aside as evidence, keeps the entries that still chain, and appends an `acknowledge-gap` entry saying what was
  * lost (the head expected against the head found, the bytes dropped and their digest) before anything else is appended.
  */
-export async function repairAudit(stateDir: string, actor: string, now: () => Date = () => new Date()): Promise<AuditRepair> {
-  const paths = auditPaths(stateDir);
+export async function repairAudit(stateDir: string, actor: string, now: () => Date = () => new Date(), trail: AuditTrail = 'changes'): Promise<AuditRepair> {
+  const paths = auditPaths(stateDir, trail);
   const text = await readLog(paths.log);
   const found = inspectAudit(text, await readAuditHead(paths.head).catch(() => undefined));
   if (found.ok) return { repaired: false };

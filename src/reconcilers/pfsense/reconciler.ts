@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Diagnostic } from '../../desired/diagnostic.ts';
 import type { ResolvedState } from '../../desired/model.ts';
 import { type FingerprintStore, MemoryFingerprintStore } from '../../state/fingerprints.ts';
-import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
+import type { Applied, ApplyHooks, ClientConfig, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyPfSensePlan } from './apply.ts';
 import { exportProfile } from './export.ts';
 import type { Secret } from '../../desired/secret.ts';
@@ -97,6 +97,16 @@ export class PfSenseReconciler implements Reconciler<ResolvedState, LivePfSense>
   /** The inline .ovpn of a profile's valid certificate, for the encrypted hand-over; a Secret, never printed. */
   exportProfile(profile: string, server: string, signal: AbortSignal): Promise<Secret> {
     return exportProfile(this.client, this.#settings.instance, profile, server, signal);
+  }
+
+  /** One inline .ovpn per VPN profile of the person, from the client-export package (a POST that stores nothing). */
+  async clientConfigs(desired: ResolvedState, person: string, signal: AbortSignal): Promise<ClientConfig[]> {
+    const out: ClientConfig[] = [];
+    for (const p of desired.resources.vpnProfiles.values()) {
+      if (p.spec.user !== person) continue;
+      out.push({ object: `VpnProfile/${p.metadata.name}`, file: `${p.metadata.name}.ovpn`, content: await this.exportProfile(p.metadata.name, p.spec.server, signal) });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,16 @@ describe('pfSense VPN profiles', () => {
     expect(fx.emu.stats.writeRequests).toBe(0);
   });
 
+  it('hands a person one client configuration per VPN profile of theirs, and none to a person without one', async () => {
+    await pass(fx.reconciler, profiles());
+    const signal = AbortSignal.timeout(30_000);
+    const configs = await fx.reconciler.clientConfigs(profiles(), 'jdupont', signal);
+    expect(configs.map((c) => [c.object, c.file])).toEqual([['VpnProfile/vpn-jdupont', 'vpn-jdupont.ovpn']]);
+    expect(configs[0]!.content.reveal()).toContain(String(ownedCert('vpn-jdupont')[0]!.crt).trim());
+    expect(JSON.stringify(configs)).not.toContain('PRIVATE KEY');
+    expect(await fx.reconciler.clientConfigs(profiles(), 'nobody', signal)).toEqual([]);
+  });
+
   it('exports an .ovpn for the person that the real openvpn parses, as a Secret that never prints', async () => {
     await pass(fx.reconciler, profiles());
     const ovpn = await fx.reconciler.exportProfile('vpn-jdupont', 'rw-agents', AbortSignal.timeout(30_000));

@@ -13,6 +13,7 @@ import type { AmiClient } from '../../../src/reconcilers/asterisk/client.ts';
 import { REPO_ROOT } from '../../controller/ad-fixture.ts';
 import { STOCK_ISSABEL_FILES } from '../../emulators/asterisk/stock-issabel.ts';
 import { LIMITED_SECRET, PBX_FILES, type Pbx, startPbx } from './pbx-fixture.ts';
+import { initStateDir } from '../../../src/state/generator-key.ts';
 
 let pbx: Pbx;
 let dir: string;
@@ -85,6 +86,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'infrasec-stock-pbx-'));
   desiredDir = join(dir, 'desired-state');
   cpSync(join(REPO_ROOT, 'desired-state'), desiredDir, { recursive: true });
+  await initStateDir(join(dir, 'state'));
   configFile = await writeConfig('infrasec');
   // The same state directory as the CLI's, so generated PINs are the ones applied.
   const loaded = await loadResolvedState(desiredDir, await loadConfig({ file: configFile, env: {} }), 'test');

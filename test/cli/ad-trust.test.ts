@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resource, writeTree, yamlDocs } from '../desired/documents.ts';
 import { findAccounts, ldapClient } from '../controller/ad-fixture.ts';
 import { adEnvironment, startSambaDc, type SambaDc } from '../harness/samba.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/infrasec.js', import.meta.url));
 const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
@@ -55,6 +56,7 @@ beforeAll(async () => {
     new Attribute({ type: 'sAMAccountName', values: ['svcbackup'] }),
   ]);
   scratch = await mkdtemp(join(tmpdir(), 'infrasec-cli-ad-'));
+  await initStateDir(join(scratch, 'state'));
   desired = await writeTree({
     'groups.yaml': yamlDocs(resource('Group', 'cod-ops', { description: 'Operators' })),
     'users.yaml': yamlDocs(

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resource, writeTree, yamlDocs } from '../desired/documents.ts';
+import { initStateDir } from '../../src/state/generator-key.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/infrasec.js', import.meta.url));
@@ -47,7 +48,8 @@ function infrasec(args: readonly string[]): Promise<Run> {
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'infrasec-cli-reconcile-'));
-  // No generated secret: nothing here depends on a state directory's generator key.
+  // plan, apply and drift need a state directory made by `infrasec init` (no generated secret here depends on its key).
+  await initStateDir(join(scratch, 'state'));
   desired = await writeTree({
     'groups.yaml': yamlDocs(resource('Group', 'cod-ops', { description: 'Operators' })),
     'users.yaml': yamlDocs(resource('User', 'alice', { givenName: 'Alice', surname: 'Martin', groups: ['cod-ops'] })),

@@ -60,7 +60,7 @@ describe('a generator key that did not set the PBX secrets', () => {
     // A new state directory (another folder, a lost one): a new key would change every SIP secret and PIN.
     const fresh = await configWith(join(dir, 'state-fresh'));
     const plan = await run('plan', fresh);
-    expect(plan.code).toBe(1);
+    expect(plan.code).toBe(3);
     const [asterisk] = plan.report.systems;
     expect(asterisk!.status).toBe('refused');
     expect(asterisk!.refused.join('\n')).toMatch(/plan would change the generated secrets of all \d+ Conference\/Extension objects in asterisk at once, which is what a different generator key does.*INFRASEC_STATE_DIR.*--rotate-generated-secrets/);

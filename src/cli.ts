@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `infrasec` command: parses arguments, runs one command, maps outcomes to exit codes. Never prints a stack trace for bad input.
+import { buildInfo } from './server/build-info.ts';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT } from './commands/exit-codes.ts';
@@ -38,7 +39,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   const systems = modules.length > 0 ? (await import('./reconcilers/registry.ts')).SYSTEM_MODULES.map((m) => m.name) : undefined;
   const program = new Command('infrasec')
     .description(`GitOps reconciliation for a crisis operations centre${systems ? ` (systems: ${systems.join(', ')})` : ''}`)
-    .version('0.1.0')
+    .version(buildInfo().version)
     .showHelpAfterError()
     .exitOverride();
 

@@ -105,6 +105,8 @@ async function fetchClientConfigs(config: Config, state: ResolvedState, people: 
 interface Output {
   /** Where it goes, for the audit trail. */
   readonly where: string;
+  /** The file, or standard output. */
+  readonly target: string;
   readonly fields: ReadonlyMap<string, readonly string[]>;
   readonly write: () => Promise<void>;
 }
@@ -117,7 +119,7 @@ async function writeNew(path: string, data: string): Promise<void> {
 async function prepareOutputs(mode: 'reveal' | 'export', handOver: HandOver, configs: readonly ClientConfig[], opts: SecretsOptions, io: SecretsIo): Promise<Output[]> {
   const document = renderHandOver(handOver, opts.format);
   const fields = handedOverFields(handOver);
-  if (mode === 'reveal') return [{ where: 'shown on a terminal', fields, write: async () => void io.stdout.write(document) }];
+  if (mode === 'reveal') return [{ where: 'shown on a terminal', target: 'this terminal', fields, write: async () => void io.stdout.write(document) }];
   const recipients: Recipients = { recipients: opts.to ?? [], files: opts.recipientsFile ?? [] };
   const to = describeRecipients(recipients);
   const targets = [opts.output, ...configs.map((c) => join(opts.clientConfigs!, `${c.file}.age`))].filter((p): p is string => p !== undefined);
@@ -126,13 +128,13 @@ async function prepareOutputs(mode: 'reveal' | 'export', handOver: HandOver, con
   const outputs: Output[] = [];
   const armored = await encryptAge(document, recipients);
   outputs.push({
-    where: `encrypted to ${to}, written to ${opts.output ?? 'standard output'}`, fields,
+    where: `encrypted to ${to}, written to ${opts.output ?? 'standard output'}`, target: opts.output ?? 'standard output', fields,
     write: async () => (opts.output ? writeNew(opts.output, armored) : void io.stdout.write(armored)),
   });
   for (const c of configs) {
     const file = join(opts.clientConfigs!, `${c.file}.age`);
     const armoredConfig = await encryptAge(c.content.reveal(), recipients);
-    outputs.push({ where: `encrypted to ${to}, written to ${file}`, fields: new Map([[c.object, [`client configuration ${c.file}`]]]), write: () => writeNew(file, armoredConfig) });
+    outputs.push({ where: `encrypted to ${to}, written to ${file}`, target: file, fields: new Map([[c.object, [`client configuration ${c.file}`]]]), write: () => writeNew(file, armoredConfig) });
   }
   return outputs;
 }
@@ -177,8 +179,9 @@ export async function secretsCommand(path: string, opts: SecretsOptions, io: Sec
     await lock.release();
   }
   const count = handOver.sections.reduce((n, s) => n + s.items.length, 0);
-  const written = outputs.map((o) => o.where).join('; ');
-  io.stderr.write(`infrasec: ${count} secret(s) of ${handOver.sections.map((s) => s.recipient).join(', ')}${configs.length ? ` and ${configs.length} client configuration(s)` : ''} ${mode === 'reveal' ? 'shown' : written}; recorded in the secrets audit trail\n`);
+  const to = describeRecipients({ recipients: opts.to ?? [], files: opts.recipientsFile ?? [] });
+  const written = mode === 'reveal' ? 'shown' : `encrypted to ${to}, written to ${outputs.map((o) => o.target).join(', ')}`;
+  io.stderr.write(`infrasec: ${count} secret(s) of ${handOver.sections.map((s) => s.recipient).join(', ')}${configs.length ? ` and ${configs.length} client configuration(s)` : ''} ${written}; recorded in the secrets audit trail\n`);
   return EXIT.ok;
 }
 

@@ -19,7 +19,7 @@ export function formatPath(segments: ReadonlyArray<string | number>): string {
   for (const seg of segments) {
     if (typeof seg === 'number') out += `[${seg}]`;
     else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else out += `[${quoteText(seg, Infinity)}]`;
   }
   return out;
 }
@@ -37,12 +37,25 @@ export function quoteFileName(name: string): string {
   return `"${escaped}"`;
 }
 
+/**
+ * A name (field, key, kind) as a message quotes it: a JSON string literal, with C1 controls and Unicode line separators escaped too
+ * (JSON.stringify leaves them raw), cut at 64 characters.
+ */
+export function quoteText(text: string, max = 64): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text).replace(/[\u007f-\u009f\u2028\u2029]/g, escapeChar);
+}
+
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Last line of defence of the printers: a message or path never carries a raw control character to a terminal or log. */
+const printable = (text: string) => text.replace(UNPRINTABLE, escapeChar);
+
 /** `users/jdupont.yaml:12:5 spec.groups[1]: group "rh" is not defined [ref-missing]` */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.file ? `${quoteFileName(d.file)}:${d.line}:${d.col}` : '(desired state)';
-  const path = d.path ? ` ${d.path}` : '';
+  const path = d.path ? ` ${printable(d.path)}` : '';
   const sev = d.severity === 'warning' ? 'warning: ' : '';
-  return `${where}${path}: ${sev}${d.message} [${d.code}]`;
+  return `${where}${path}: ${sev}${printable(d.message)} [${printable(d.code)}]`;
 }
 
 /** GitHub workflow command annotation for one diagnostic. */
@@ -53,7 +66,7 @@ export function formatGithubAnnotation(d: Diagnostic, root = ''): string {
   const file = root && d.file ? `${root.replace(/\/$/, '')}/${d.file}` : d.file;
   const props = d.file ? `file=${escProp(file)},line=${d.line},col=${d.col},title=${escProp(d.code)}` : `title=${escProp(d.code)}`;
   const path = d.path ? `${d.path}: ` : '';
-  return `::${level} ${props}::${esc(path + d.message)}`;
+  return `::${level} ${props}::${printable(esc(path + d.message))}`;
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {

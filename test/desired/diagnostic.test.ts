@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDiagnostics, formatDiagnostic, formatGithubAnnotation, formatPath, quoteFileName, type Diagnostic } from '../../src/desired/diagnostic.ts';
+import { compareDiagnostics, formatDiagnostic, formatGithubAnnotation, formatPath, quoteFileName, quoteText, type Diagnostic } from '../../src/desired/diagnostic.ts';
 
 const diag = (over: Partial<Diagnostic> = {}): Diagnostic => ({
   file: 'users/jdupont.yaml', line: 12, col: 5, path: 'spec.groups[1]', code: 'ref-missing', message: 'group "rh" is not defined', severity: 'error', ...over,
@@ -45,6 +45,19 @@ describe('formatDiagnostic', () => {
   it('marks warnings', () => {
     expect(formatDiagnostic(diag({ severity: 'warning' }))).toBe('users/jdupont.yaml:12:5 spec.groups[1]: warning: group "rh" is not defined [ref-missing]');
   });
+
+  it('escapes any control character a message or path would carry to the terminal (ESC, CSI, CR, LF, line separator)', () => {
+    const out = formatDiagnostic(diag({ path: 'spec["a\u009bb"]', message: 'x\u001b[2J\r\nforged.yaml:1:1: ok [ok]\u2028' }));
+    expect(out).toBe('users/jdupont.yaml:12:5 spec["a\\u009bb"]: x\\u001b[2J\\u000d\\u000aforged.yaml:1:1: ok [ok]\\u2028 [ref-missing]');
+  });
+});
+
+describe('quoteText and formatPath', () => {
+  it('quote a name with every control character escaped, C1 and line separators included, and cut a long one', () => {
+    expect(quoteText('a\r\n\u009b\u2028b')).toBe('"a\\r\\n\\u009b\\u2028b"');
+    expect(quoteText('x'.repeat(100))).toBe(`"${'x'.repeat(64)}…"`);
+    expect(formatPath(['spec', 'a\u0085b', 0])).toBe('spec["a\\u0085b"][0]');
+  });
 });
 
 describe('formatGithubAnnotation', () => {
@@ -68,6 +81,7 @@ describe('formatGithubAnnotation', () => {
     ['%', '100% sure', '100%25 sure'],
     ['CR and LF', 'line one\r\nAction: Originate', 'line one%0D%0AAction: Originate'],
     ['a lone LF', 'a\nb', 'a%0Ab'],
+    ['an escape sequence and a C1 CSI', 'a\u001b[2J\u009bb', 'a\\u001b[2J\\u009bb'],
   ])('escapes %s in the message so it cannot start a new command', (_what, message, escaped) => {
     const out = formatGithubAnnotation(diag({ path: '', message }));
     expect(out).toBe(`::error file=users/jdupont.yaml,line=12,col=5,title=ref-missing::${escaped}`);

@@ -1,13 +1,14 @@
 // Loads a desired-state directory: finds the YAML files, parses them, validates each document and builds the typed DesiredState.
 import { lstat, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { compareDiagnostics, formatPath, type Diagnostic } from './diagnostic.ts';
+import { compareDiagnostics, formatPath, quoteText, type Diagnostic } from './diagnostic.ts';
 import { checkReferences } from './references.ts';
 import { API_VERSION, KINDS, type AnyResource, type DesiredState, type Kind, type SourceRef } from './model.ts';
 import { LIMIT_SETTINGS, totalLimits, type TotalLimits } from './limits.ts';
-import { LIMITS, parseFile, type ParsedDocument } from './parse.ts';
+import { LIMITS, parseFile, type BrokenIdentity, type ParsedDocument } from './parse.ts';
 import { validateAgainstSchema } from './schema.ts';
 import { normalizeSpec } from './defaults.ts';
+import { didYouMean, Suggester } from './suggest.ts';
 
 export interface LoadResult {
   readonly state?: DesiredState;
@@ -97,21 +98,28 @@ export async function loadDesiredState(root: string, opts: LoadOptions = {}): Pr
     inputs.push({ file, bytes: await readFile(full) });
   }
   const invalidSoFar = diagnostics.some((d) => d.severity === 'error' && (d.code === 'state-too-large' || d.code === 'load-timeout'));
-  const result = invalidSoFar ? { diagnostics: [], resources: [] } : loadFromFiles(inputs, { limits, late });
+  const result = invalidSoFar ? { diagnostics: diagnostics.sort(compareDiagnostics), resources: [] } : loadFromFiles(inputs, { limits, late, found: diagnostics });
   // Errors found while listing and sizing files (symlinks, too large, too many) invalidate the state as much as parse errors.
   const invalid = diagnostics.some((d) => d.severity === 'error');
-  return { ...result, state: invalid ? undefined : result.state, diagnostics: [...diagnostics, ...result.diagnostics].sort(compareDiagnostics), files: files.map((f) => relative(root, f).split(sep).join('/')) };
+  return { ...result, state: invalid ? undefined : result.state, files: files.map((f) => relative(root, f).split(sep).join('/')) };
 }
 
 /** Pure core of loading: files' bytes in, resources and diagnostics out. */
 export function loadFromFiles(
   inputs: ReadonlyArray<{ file: string; bytes: Uint8Array }>,
-  opts: { limits?: Partial<TotalLimits>; late?: (file: string) => Diagnostic | undefined } = {},
+  opts: {
+    limits?: Partial<TotalLimits>;
+    late?: (file: string) => Diagnostic | undefined;
+    /** Findings about files made before reading them (symlinks, sizes): listed with the findings inside documents. */
+    found?: readonly Diagnostic[];
+  } = {},
 ): Omit<LoadResult, 'files'> {
   const limits = totalLimits(opts.limits);
   const late = opts.late ?? deadline(limits);
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: Diagnostic[] = [...(opts.found ?? [])];
   const resources: AnyResource[] = [];
+  // Objects written but refused (syntax or schema): defined all the same, so nothing that refers to them is reported missing.
+  const broken = new Set<string>();
   let documents = 0;
   let stopped = false;
   for (const { file, bytes } of inputs) {
@@ -123,6 +131,7 @@ export function loadFromFiles(
     }
     const parsed = parseFile(file, bytes);
     for (const d of parsed.diagnostics) diagnostics.push(d);
+    for (const id of parsed.broken ?? []) addBroken(broken, id);
     documents += parsed.documents.length;
     if (documents > limits.maxDocuments) {
       diagnostics.push(limitDiagnostic(file, 'too-many-documents', `the desired state holds more than ${limits.maxDocuments} YAML documents`, 'maxDocuments'));
@@ -130,7 +139,7 @@ export function loadFromFiles(
       break;
     }
     for (const doc of parsed.documents) {
-      const r = toResource(doc, diagnostics);
+      const r = toResource(doc, diagnostics, broken);
       if (r) resources.push(r);
     }
     if (resources.length > limits.maxObjects) {
@@ -141,19 +150,29 @@ export function loadFromFiles(
   }
   // Past a limit the state is refused: cross-references of a partial state would only add noise.
   if (stopped) return { diagnostics: diagnostics.sort(compareDiagnostics), resources };
-  const state = indexResources(resources, diagnostics);
-  // One by one: spreading millions of findings into push() overflows the call stack.
-  for (const d of checkReferences(state)) diagnostics.push(d);
+  // What is wrong inside a document comes first, then what is inconsistent between documents, often its consequence.
   diagnostics.sort(compareDiagnostics);
+  const across: Diagnostic[] = [];
+  const state = indexResources(resources, across);
+  // One by one: spreading millions of findings into push() overflows the call stack.
+  for (const d of checkReferences(state, { broken })) across.push(d);
+  across.sort(compareDiagnostics);
+  for (const d of across) diagnostics.push(d);
   const hasError = diagnostics.some((d) => d.severity === 'error');
   return { state: hasError ? undefined : state, diagnostics, resources };
+}
+
+/** Records a refused object's identity under the kind it was meant to be (`Usr` counts as `User`); a kind not close to any is dropped. */
+function addBroken(broken: Set<string>, { kind, name }: BrokenIdentity): void {
+  const meant = (KINDS as readonly string[]).includes(kind) ? kind : new Suggester().closest(kind, KINDS);
+  if (meant !== undefined) broken.add(`${meant}/${name}`);
 }
 
 function sourceRef(doc: ParsedDocument): SourceRef {
   return { file: doc.file, line: doc.start.line, col: doc.start.col, at: doc.at };
 }
 
-function toResource(doc: ParsedDocument, diagnostics: Diagnostic[]): AnyResource | undefined {
+function toResource(doc: ParsedDocument, diagnostics: Diagnostic[], broken: Set<string>): AnyResource | undefined {
   const source = sourceRef(doc);
   const report = (path: ReadonlyArray<string | number>, code: string, message: string) => {
     const { line, col } = source.at(path);
@@ -165,14 +184,22 @@ function toResource(doc: ParsedDocument, diagnostics: Diagnostic[]): AnyResource
     return undefined;
   }
   const obj = value as Record<string, unknown>;
+  const name = (obj['metadata'] as Record<string, unknown> | null | undefined)?.['name'];
+  const refused = () => {
+    if (typeof obj['kind'] === 'string' && typeof name === 'string') addBroken(broken, { kind: obj['kind'], name });
+    return undefined;
+  };
   if (obj['apiVersion'] !== API_VERSION) {
     report(['apiVersion'], 'api-version', `apiVersion must be "${API_VERSION}"`);
-    return undefined;
+    return refused();
   }
   const kind = obj['kind'];
   if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) {
-    report(['kind'], 'kind-unknown', `unknown kind ${JSON.stringify(kind)}; expected one of ${KINDS.join(', ')}`);
-    return undefined;
+    const meant = typeof kind === 'string' ? new Suggester().closest(kind, KINDS) : undefined;
+    const known = meant === undefined ? `; expected one of ${KINDS.join(', ')}` : didYouMean(meant);
+    // A kind that is not a string is not echoed: it could be any value, a secret pasted in the wrong place included.
+    report(['kind'], 'kind-unknown', typeof kind === 'string' ? `unknown kind ${quoteText(kind)}${known}` : `kind must be one of ${KINDS.join(', ')}`);
+    return refused();
   }
   let ok = true;
   for (const { path, value: text } of strings(obj)) {
@@ -186,13 +213,13 @@ function toResource(doc: ParsedDocument, diagnostics: Diagnostic[]): AnyResource
       ok = false;
     }
   }
-  for (const issue of validateAgainstSchema(kind as Kind, obj)) {
+  for (const issue of validateAgainstSchema(kind as Kind, obj, doc.sourceOf)) {
     // Control characters are already reported once, precisely.
     if (!ok && issue.code === 'value-invalid' && issue.message.startsWith('must not contain control')) continue;
     report(issue.path, issue.code, issue.message);
     ok = false;
   }
-  if (!ok) return undefined;
+  if (!ok) return refused();
   const metadata = obj['metadata'] as AnyResource['metadata'];
   const spec = normalizeSpec(kind as Kind, obj['spec'] as Record<string, unknown>);
   return { apiVersion: API_VERSION, kind, metadata, spec, source } as unknown as AnyResource;

@@ -2,8 +2,9 @@
 // the plain subset through plain-yaml.ts, anything else through the yaml library, which also gives positions on demand.
 import { createRequire } from 'node:module';
 import type { Document, LineCounter, Node } from 'yaml';
-import type { Diagnostic } from './diagnostic.ts';
+import { formatPath, quoteText, type Diagnostic } from './diagnostic.ts';
 import { readPlainYaml } from './plain-yaml.ts';
+import { hintForYamlErrors, type YamlError } from './yaml-hints.ts';
 
 let library: typeof import('yaml') | undefined;
 /** The yaml library, loaded at first use: a state written in the plain subset needs it only to position a finding. */
@@ -30,11 +31,21 @@ export interface ParsedDocument {
   readonly start: Position;
   /** Position of the node at a field path, or of its closest ancestor that exists (positionInDocument). */
   readonly at: (path: ReadonlyArray<string | number>) => Position;
+  /** The source text of the scalar at a field path as written (`0201`, where the value is 201); undefined for anything else. */
+  readonly sourceOf: (path: ReadonlyArray<string | number>) => string | undefined;
+}
+
+/** kind and metadata.name of a document that could not be read, when they could: it is defined, only broken. */
+export interface BrokenIdentity {
+  readonly kind: string;
+  readonly name: string;
 }
 
 export interface ParseResult {
   readonly documents: ParsedDocument[];
   readonly diagnostics: Diagnostic[];
+  /** Identities of documents refused here; references to them are not reported missing (their own error is the cause). */
+  readonly broken?: readonly BrokenIdentity[];
 }
 
 const error = (file: string, line: number, col: number, path: string, code: string, message: string): Diagnostic => ({
@@ -90,28 +101,37 @@ function nodeDepth(root: Node | null | undefined): { depth: number; deepest?: No
   return { depth: max, deepest };
 }
 
+/** A key written twice in one mapping: the repeat, the first one, and the path of the mapping holding both. */
+interface DuplicateKey {
+  readonly key: Node;
+  readonly first: Node;
+  readonly name: string;
+  readonly path: ReadonlyArray<string | number>;
+}
+
 /**
- * Second and later occurrences of a scalar key in the same mapping, in one pass with a Set per mapping (yaml's own
+ * Second and later occurrences of a scalar key in the same mapping, in one pass with a Map per mapping (yaml's own
  * uniqueKeys check rescans every earlier key: quadratic, minutes for a 1 MiB file of short keys). Depth is already bounded.
  */
-function duplicateKeys(root: Node): Node[] {
+function duplicateKeys(root: Node): DuplicateKey[] {
   const { isMap, isScalar, isSeq } = yaml();
-  const found: Node[] = [];
-  const stack: unknown[] = [root];
+  const found: DuplicateKey[] = [];
+  const stack: Array<[unknown, Array<string | number>]> = [[root, []]];
   while (stack.length > 0) {
-    const node = stack.pop();
+    const [node, path] = stack.pop()!;
     if (isMap(node)) {
-      const seen = new Set<string>();
+      const seen = new Map<string, Node>();
       for (const pair of node.items) {
-        if (isScalar(pair.key)) {
-          // As toJS will name it: `1` and "1" become the same property.
-          const name = String(pair.key.value);
-          if (seen.has(name)) found.push(pair.key);
-          else seen.add(name);
+        // As toJS will name it: `1` and "1" become the same property.
+        const name = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (name !== undefined) {
+          const first = seen.get(name);
+          if (first) found.push({ key: pair.key as Node, first, name, path });
+          else seen.set(name, pair.key as Node);
         }
-        stack.push(pair.key, pair.value);
+        stack.push([pair.key, path], [pair.value, name === undefined ? path : [...path, name]]);
       }
-    } else if (isSeq(node)) for (const item of node.items) stack.push(item);
+    } else if (isSeq(node)) node.items.forEach((item, i) => stack.push([item, [...path, i]]));
   }
   return found;
 }
@@ -161,13 +181,12 @@ export function parseFile(file: string, bytes: Uint8Array): ParseResult {
   if (plain) {
     // Positions are needed only for a finding: the yaml library reads the file then, once, and gives the same ones as ever.
     let positioned: Map<number, ParsedDocument> | undefined;
+    const library = (index: number) => (positioned ??= new Map(parseWithLibrary(file, text).documents.map((d) => [d.index, d]))).get(index);
     const documents = plain.map(({ index, value, line, col }): ParsedDocument => {
       const start = { line, col };
-      const at = (path: ReadonlyArray<string | number>) => {
-        positioned ??= new Map(parseWithLibrary(file, text).documents.map((d) => [d.index, d]));
-        return positioned.get(index)?.at(path) ?? start;
-      };
-      return { file, index, value, start, at };
+      const at = (path: ReadonlyArray<string | number>) => library(index)?.at(path) ?? start;
+      const sourceOf = (path: ReadonlyArray<string | number>) => library(index)?.sourceOf(path);
+      return { file, index, value, start, at, sourceOf };
     });
     return { documents, diagnostics: [] };
   }
@@ -193,17 +212,18 @@ export function parseWithLibrary(file: string, text: string): ParseResult {
   }
 
   const documents: ParsedDocument[] = [];
+  const broken: BrokenIdentity[] = [];
   list.forEach((doc, index) => {
-    const problems = [...doc.errors, ...doc.warnings];
-    for (const e of problems) {
-      const { line, col } = positionOf(lineCounter, e.pos[0]);
-      // RESOURCE_EXHAUSTION: yaml caught its own stack overflow on nesting too deep for the lexer check (indented blocks).
-      const code = e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : e.code === 'RESOURCE_EXHAUSTION' ? 'nesting-too-deep' : 'yaml-syntax';
-      const message = e.code === 'RESOURCE_EXHAUSTION' ? `nesting deeper than ${LIMITS.maxDepth} levels`
-        : withoutSource(e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
-      diagnostics.push(error(file, line, col, '', code, message));
+    if (doc.errors.length > 0) {
+      diagnostics.push(syntaxFinding(file, text, lineCounter, doc));
+      const identity = identityOf(doc);
+      if (identity) broken.push(identity);
+      return;
     }
-    if (doc.errors.length > 0) return;
+    for (const e of doc.warnings) {
+      const { line, col } = positionOf(lineCounter, e.pos[0]);
+      diagnostics.push(error(file, line, col, '', 'yaml-syntax', withoutSource(e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''))));
+    }
     // Empty document (a trailing `---`, or one holding only comments): yaml gives a null scalar with no source text.
     // An explicit `~` or `null` has source text and is kept, for the loader to refuse.
     if (doc.contents === null) return;
@@ -217,11 +237,17 @@ export function parseWithLibrary(file: string, text: string): ParseResult {
       return;
     }
     const duplicates = duplicateKeys(doc.contents);
-    for (const key of duplicates) {
+    for (const { key, first, name, path } of duplicates) {
       const { line, col } = key.range ? positionOf(lineCounter, key.range[0]) : { line: 1, col: 1 };
-      diagnostics.push(error(file, line, col, '', 'duplicate-key', 'Map keys must be unique'));
+      const firstLine = first.range ? positionOf(lineCounter, first.range[0]).line : undefined;
+      diagnostics.push(error(file, line, col, formatPath([...path, name]), 'duplicate-key',
+        `key ${quoteText(name)} is written twice in this mapping${firstLine === undefined ? '' : ` (first on line ${firstLine})`}; keep one`));
     }
-    if (duplicates.length > 0) return;
+    if (duplicates.length > 0) {
+      const identity = identityOf(doc);
+      if (identity) broken.push(identity);
+      return;
+    }
 
     let value: unknown;
     try {
@@ -238,9 +264,41 @@ export function parseWithLibrary(file: string, text: string): ParseResult {
       return;
     }
     const at = (path: ReadonlyArray<string | number>) => positionInDocument(doc, lineCounter, path);
-    documents.push({ file, index, value, start: at([]), at });
+    const sourceOf = (path: ReadonlyArray<string | number>) => {
+      const node = doc.getIn(path, true);
+      return isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]) : undefined;
+    };
+    documents.push({ file, index, value, start: at([]), at, sourceOf });
   });
-  return { documents, diagnostics };
+  return { documents, diagnostics, broken };
+}
+
+/**
+ * One finding for a document the parser refused: a plain-words hint at the line that causes it (tab, indentation, missing
+ * colon) when yaml-hints.ts finds one, else the parser's first error. Its other errors follow from the same mistake.
+ */
+function syntaxFinding(file: string, text: string, lineCounter: LineCounter, doc: Document.Parsed): Diagnostic {
+  const errors: YamlError[] = [...doc.errors]
+    .sort((a, b) => a.pos[0] - b.pos[0])
+    .map((e) => ({ code: e.code, ...positionOf(lineCounter, e.pos[0]), message: e.message }));
+  // RESOURCE_EXHAUSTION: yaml caught its own stack overflow on nesting too deep for the lexer check (indented blocks).
+  const exhausted = errors.find((e) => e.code === 'RESOURCE_EXHAUSTION');
+  if (exhausted) return error(file, exhausted.line, exhausted.col, '', 'nesting-too-deep', `nesting deeper than ${LIMITS.maxDepth} levels`);
+  const from = doc.range ? text.lastIndexOf('\n', doc.range[0] - 1) + 1 : 0;
+  const to = doc.range ? doc.range[2] : text.length;
+  const hint = hintForYamlErrors(text.slice(from, to).split('\n'), positionOf(lineCounter, from).line, errors);
+  if (hint) return error(file, hint.line, hint.col, hint.path, 'yaml-syntax', hint.message);
+  const first = errors[0]!;
+  return error(file, first.line, first.col, '', 'yaml-syntax', withoutSource(first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')));
+}
+
+/** kind and metadata.name of a refused document, read from its syntax tree where the parser got that far (never toJS: no warnings, no aliases). */
+function identityOf(doc: Document.Parsed): BrokenIdentity | undefined {
+  const { isMap } = yaml();
+  if (!isMap(doc.contents)) return undefined;
+  const kind = doc.get('kind');
+  const name = doc.getIn(['metadata', 'name']);
+  return typeof kind === 'string' && typeof name === 'string' ? { kind, name } : undefined;
 }
 
 // yaml quotes source text in some messages (tags, block scalar headers, stray tokens, escapes, anchors, directives).

@@ -1,6 +1,7 @@
 // Pure: checks that go beyond one document's schema: references resolve, numbers and addresses are unique and consistent.
 import { formatPath, type Diagnostic } from './diagnostic.ts';
-import type { AnyResource, DesiredState, Endpoint } from './model.ts';
+import type { AnyResource, DesiredState, Endpoint, Kind } from './model.ts';
+import { didYouMean, Suggester } from './suggest.ts';
 
 type Path = ReadonlyArray<string | number>;
 
@@ -57,16 +58,35 @@ function isRealDate(text: string): boolean {
   return day.getUTCMonth() === Number(m[2]) - 1 && day.getUTCDate() === Number(m[3]);
 }
 
-export function checkReferences(state: DesiredState): Diagnostic[] {
+export interface ReferenceOptions {
+  /**
+   * `Kind/name` of objects written but refused (a syntax or schema error, reported at the object): a reference to one is
+   * not reported missing, so the object's own error is the one finding instead of one more per dependant.
+   */
+  readonly broken?: ReadonlySet<string>;
+}
+
+export function checkReferences(state: DesiredState, opts: ReferenceOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const broken = opts.broken ?? new Set<string>();
   const report = (r: AnyResource, path: Path, code: string, message: string) => {
     const { line, col } = r.source.at(path);
     out.push({ file: r.source.file, line, col, path: formatPath(path), code, message, severity: 'error' });
   };
-  const domains = new Set(state.mailDomains.keys());
+  // One suggester for the whole state: its budget bounds the comparisons of many unknown names against many known ones.
+  const suggester = new Suggester();
+  const names: Record<'User' | 'Group' | 'FirewallAlias' | 'MailDomain', ReadonlyMap<string, unknown>> = {
+    User: state.users, Group: state.groups, FirewallAlias: state.firewallAliases, MailDomain: state.mailDomains,
+  };
+  /** A reference to `kind/name` that resolves to nothing: reported with the closest name of that kind, unless the object is only broken. */
+  const missing = (r: AnyResource, path: Path, kind: keyof typeof names, name: string, what: string, spelled = (n: string) => n) => {
+    if (broken.has(`${kind}/${name}`)) return;
+    const close = suggester.closest(name, names[kind].keys());
+    report(r, path, kind === 'MailDomain' ? 'mail-domain-undeclared' : 'ref-missing', `${what}${didYouMean(close === undefined ? undefined : spelled(close))}`);
+  };
   const checkMailDomain = (r: AnyResource, path: Path, address: string) => {
     const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-    if (!domains.has(domain)) report(r, path, 'mail-domain-undeclared', `domain "${domain}" is not a declared MailDomain`);
+    if (!state.mailDomains.has(domain)) missing(r, path, 'MailDomain', domain, `domain "${domain}" is not a declared MailDomain`);
   };
 
   // Users: groups exist, e-mail and mailbox aliases inside declared domains.
@@ -79,7 +99,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
   };
   for (const u of state.users.values()) {
     u.spec.groups.forEach((g, i) => {
-      if (!state.groups.has(g)) report(u, ['spec', 'groups', i], 'ref-missing', `group "${g}" is not defined`);
+      if (!state.groups.has(g)) missing(u, ['spec', 'groups', i], 'Group', g, `group "${g}" is not defined`);
     });
     if (u.spec.email) {
       checkMailDomain(u, ['spec', 'email'], u.spec.email);
@@ -101,10 +121,16 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
     const user = state.users.get(g.metadata.name);
     if (user) report(g, ['metadata', 'name'], 'account-name-collision', `a User is also named "${g.metadata.name}" (${user.source.file}:${user.source.line}); AD account names are unique across users and groups`);
     g.spec.members.forEach((m, i) => {
-      const [kind, name] = m.includes('/') ? (m.split('/') as [string, string]) : ['User', m];
+      const [kind, name] = m.includes('/') ? (m.split('/') as ['User' | 'Group', string]) : (['User', m] as const);
       const exists = kind === 'Group' ? state.groups.has(name) : state.users.has(name);
-      if (!exists) report(g, ['spec', 'members', i], 'ref-missing', `${kind.toLowerCase()} "${name}" is not defined`);
-      else if (kind === 'Group' && name === g.metadata.name) report(g, ['spec', 'members', i], 'ref-cycle', 'a group cannot contain itself');
+      const other: Kind = kind === 'Group' ? 'User' : 'Group';
+      const path = ['spec', 'members', i];
+      const notDefined = `${kind.toLowerCase()} "${name}" is not defined`;
+      // A bare name is a user; written for a group of that name (or the other way round), the fix is the other prefix.
+      if (!exists && !broken.has(`${kind}/${name}`) && (names[other].has(name) || broken.has(`${other}/${name}`))) {
+        report(g, path, 'ref-missing', `${notDefined}, but a ${other.toLowerCase()} of that name is${didYouMean(`${other}/${name}`)}`);
+      } else if (!exists) missing(g, path, kind, name, notDefined, (n) => (m.includes('/') ? `${kind}/${n}` : n));
+      else if (kind === 'Group' && name === g.metadata.name) report(g, path, 'ref-cycle', 'a group cannot contain itself');
     });
   }
 
@@ -114,7 +140,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
     const first = numbers.get(e.spec.number);
     if (first) report(e, ['spec', 'number'], 'number-duplicate', `extension number ${e.spec.number} is already used by ${first.kind}/${first.metadata.name}`);
     else numbers.set(e.spec.number, e);
-    if (e.spec.owner && !state.users.has(e.spec.owner)) report(e, ['spec', 'owner'], 'ref-missing', `user "${e.spec.owner}" is not defined`);
+    if (e.spec.owner && !state.users.has(e.spec.owner)) missing(e, ['spec', 'owner'], 'User', e.spec.owner, `user "${e.spec.owner}" is not defined`);
     if (e.spec.webrtc && e.spec.transport !== 'wss') report(e, ['spec', 'transport'], 'webrtc-transport', 'a WebRTC extension must use transport wss');
     if (!e.spec.webrtc && e.spec.transport === 'wss') report(e, ['spec', 'webrtc'], 'webrtc-transport', 'transport wss is only for WebRTC extensions (set webrtc: true)');
     if (e.spec.voicemail.enabled && !e.spec.voicemail.pin) report(e, ['spec', 'voicemail'], 'field-required', 'voicemail.pin is required when voicemail is enabled');
@@ -129,7 +155,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
   const vpnUsers = new Map<string, string>();
   const vpnAddresses = new Map<string, string>();
   for (const v of state.vpnProfiles.values()) {
-    if (!state.users.has(v.spec.user)) report(v, ['spec', 'user'], 'ref-missing', `user "${v.spec.user}" is not defined`);
+    if (!state.users.has(v.spec.user)) missing(v, ['spec', 'user'], 'User', v.spec.user, `user "${v.spec.user}" is not defined`);
     const other = vpnUsers.get(v.spec.user);
     if (other) report(v, ['spec', 'user'], 'vpn-user-duplicate', `user "${v.spec.user}" already has VpnProfile/${other}`);
     else vpnUsers.set(v.spec.user, v.metadata.name);
@@ -173,7 +199,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
     if (!ep) return;
     if (ep.alias !== undefined) {
       const alias = state.firewallAliases.get(ep.alias);
-      if (!alias) report(r, [...path, 'alias'], 'ref-missing', `firewall alias "${ep.alias}" is not defined`);
+      if (!alias) missing(r, [...path, 'alias'], 'FirewallAlias', ep.alias, `firewall alias "${ep.alias}" is not defined`);
       else if (alias.spec.type === 'port') report(r, [...path, 'alias'], 'alias-type', `alias "${ep.alias}" holds ports, not addresses`);
     }
     if (ep.address !== undefined) {
@@ -194,7 +220,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
     });
     if (rule.spec.portAlias) {
       const alias = state.firewallAliases.get(rule.spec.portAlias);
-      if (!alias) report(rule, ['spec', 'portAlias'], 'ref-missing', `firewall alias "${rule.spec.portAlias}" is not defined`);
+      if (!alias) missing(rule, ['spec', 'portAlias'], 'FirewallAlias', rule.spec.portAlias, `firewall alias "${rule.spec.portAlias}" is not defined`);
       else if (alias.spec.type !== 'port') report(rule, ['spec', 'portAlias'], 'alias-type', `alias "${rule.spec.portAlias}" does not hold ports`);
     }
     const key = `${rule.spec.interface}/${rule.spec.order}`;
@@ -218,7 +244,7 @@ export function checkReferences(state: DesiredState): Diagnostic[] {
     m.spec.recipients.forEach((rcpt, i) => {
       if (!rcpt.startsWith('User/')) return;
       const user = state.users.get(rcpt.slice(5));
-      if (!user) report(m, ['spec', 'recipients', i], 'ref-missing', `user "${rcpt.slice(5)}" is not defined`);
+      if (!user) missing(m, ['spec', 'recipients', i], 'User', rcpt.slice(5), `user "${rcpt.slice(5)}" is not defined`, (n) => `User/${n}`);
       else if (!user.spec.email) report(m, ['spec', 'recipients', i], 'ref-no-mailbox', `user "${rcpt.slice(5)}" has no e-mail address`);
     });
   }

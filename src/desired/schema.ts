@@ -4,15 +4,19 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { formatPath } from './diagnostic.ts';
+import { formatPath, quoteText } from './diagnostic.ts';
 import { KINDS, type Kind } from './model.ts';
 import { compileValidators } from './schema-compile.ts';
 import { readSchemaFiles, type JsonSchema, type SchemaFiles } from './schema-files.ts';
+import { fieldsAt, isSensitiveAt, type SchemaSet } from './schema-paths.ts';
+import { didYouMean, Suggester } from './suggest.ts';
 
 export { SCHEMA_BASE, SCHEMA_DIR } from './schema-files.ts';
 
 /** Written next to the compiled schema.js by scripts/build-validators.ts; absent beside schema.ts in src/. */
 export const PRECOMPILED_MODULE = new URL('./schema-validators.cjs', import.meta.url);
+
+type Path = ReadonlyArray<string | number>;
 
 export interface SchemaIssue {
   readonly path: ReadonlyArray<string | number>;
@@ -57,30 +61,62 @@ function pointerToPath(pointer: string): Array<string | number> {
   });
 }
 
+/** The raw source text of the scalar at a path (`0201`, not 201), for hints that quote what the admin wrote. */
+export type SourceOf = (path: ReadonlyArray<string | number>) => string | undefined;
+
 /** Validates a document of a known kind (mutating it to fill schema defaults). Returns one issue per problem. */
-export function validateAgainstSchema(kind: Kind, document: unknown): SchemaIssue[] {
+export function validateAgainstSchema(kind: Kind, document: unknown, sourceOf?: SourceOf): SchemaIssue[] {
   const validate = load().validators.get(kind)!;
   if (validate(document)) return [];
-  return summarizeErrors(validate.errors ?? []);
+  return summarizeErrors(kind, document, validate.errors ?? [], sourceOf);
 }
 
-/** ajv reports every failed branch of a oneOf; keep one readable message per location instead. */
-function summarizeErrors(errors: readonly ErrorObject[]): SchemaIssue[] {
+/** The value at a path of a plain JSON-like document. */
+function valueAt(document: unknown, path: ReadonlyArray<string | number>): unknown {
+  let node = document;
+  for (const seg of path) {
+    if (node === null || typeof node !== 'object' || !Object.prototype.hasOwnProperty.call(node, seg)) return undefined;
+    node = (node as Record<string | number, unknown>)[seg];
+  }
+  return node;
+}
+
+/**
+ * ajv reports every failed branch of a oneOf; keep one readable message per location instead. An unknown field gets the
+ * closest allowed one as a suggestion, and a required field it stands for is not reported missing as well.
+ */
+function summarizeErrors(kind: Kind, document: unknown, errors: readonly ErrorObject[], sourceOf?: SourceOf): SchemaIssue[] {
+  const { schemas } = load();
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const typoInOneOf = oneOfTypos(errors, oneOfPaths);
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
+  // Paths of the allowed fields unknown ones were suggested for: a required one missing there is the same mistake.
+  const standsFor = new Set<string>();
+  const push = (issue: SchemaIssue) => {
+    const key = `${formatPath(issue.path)}|${issue.code}|${issue.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    issues.push(issue);
+  };
   for (const e of errors) {
     const underOneOf = [...oneOfPaths].some((p) => e.instancePath === p || e.instancePath.startsWith(`${p}/`));
-    if (underOneOf && e.keyword !== 'oneOf') continue;
+    if (underOneOf) {
+      const typos = typoInOneOf.get(e.instancePath);
+      if (typos ? !typos.includes(e) : e.keyword !== 'oneOf') continue;
+    }
     let path = pointerToPath(e.instancePath);
     let code = `schema-${e.keyword}`;
     let message: string;
     switch (e.keyword) {
       case 'additionalProperties': {
         const prop = (e.params as { additionalProperty: string }).additionalProperty;
+        const parent = path;
         path = [...path, prop];
         code = 'field-unknown';
-        message = `unknown field ${JSON.stringify(prop)}`; // quoted: a key may hold CR/LF that would forge output lines
+        const hint = fieldHint(schemas, kind, parent, prop, valueAt(document, parent));
+        if (hint.standsFor !== undefined) standsFor.add(formatPath(hint.standsFor));
+        message = `unknown field ${quoteText(prop)}${hint.text}`; // quoted: a key may hold CR/LF that would forge output lines
         break;
       }
       case 'required':
@@ -106,15 +142,85 @@ function summarizeErrors(errors: readonly ErrorObject[]): SchemaIssue[] {
         code = 'value-invalid';
         message = `must be a valid ${(e.params as { format: string }).format}`;
         break;
+      case 'type':
+        message = describeType((e.params as { type: string }).type, valueAt(document, path), () => (isSensitiveAt(schemas, kind, path) ? undefined : sourceOf?.(path)));
+        break;
       default:
         message = e.message ?? 'is invalid';
     }
-    const key = `${formatPath(path)}|${code}|${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    issues.push({ path, code, message });
+    push({ path, code, message });
   }
-  return issues;
+  // Second pass: a missing required field that an unknown one was suggested for is the same mistake, told once.
+  return issues.filter((i) => !(i.code === 'field-required' && standsFor.has(formatPath(i.path))));
+}
+
+/**
+ * Inside a secret (a oneOf of `{encrypted}` and `{generate, length, charset}`), a misspelt field is reported as such when
+ * exactly one branch has its required field present and that branch fails only on unknown fields; otherwise the secret
+ * keeps its one summary message. Returns, per oneOf location, the unknown-field errors to report instead of the summary.
+ */
+function oneOfTypos(errors: readonly ErrorObject[], oneOfPaths: ReadonlySet<string>): Map<string, ErrorObject[]> {
+  const out = new Map<string, ErrorObject[]>();
+  for (const at of oneOfPaths) {
+    const byBranch = new Map<string, ErrorObject[]>();
+    for (const e of errors) {
+      const branch = /\/oneOf\/(\d+)\//.exec(e.schemaPath)?.[1];
+      if (branch === undefined || !(e.instancePath === at || e.instancePath.startsWith(`${at}/`))) continue;
+      byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+    }
+    const chosen = [...byBranch.values()].filter((es) => !es.some((e) => e.keyword === 'required'));
+    if (chosen.length !== 1 || !chosen[0]!.every((e) => e.keyword === 'additionalProperties' && e.instancePath === at)) continue;
+    out.set(at, chosen[0]!);
+  }
+  return out;
+}
+
+/**
+ * The tail of an unknown field's message: the closest allowed field of this mapping (`givenNmae` → `givenName`), else the
+ * mapping one level down or up where a field of exactly that name belongs (an indentation mistake YAML reads without error).
+ * `standsFor` is the path of the allowed field the hint points to.
+ */
+function fieldHint(schemas: SchemaSet, kind: Kind, parent: Path, prop: string, holder: unknown): { text: string; standsFor?: Path } {
+  const allowed = fieldsAt(schemas, kind, parent);
+  const present = holder !== null && typeof holder === 'object' ? new Set(Object.keys(holder)) : new Set<string>();
+  const close = new Suggester().closest(prop, allowed.filter((f) => !present.has(f)));
+  if (close !== undefined) return { text: didYouMean(close), standsFor: [...parent, close] };
+  for (const field of allowed) {
+    if (fieldsAt(schemas, kind, [...parent, field]).includes(prop)) {
+      return { text: `; it belongs under ${quoteText(field)}: indent it one level deeper, below ${field}:`, standsFor: [...parent, field, prop] };
+    }
+  }
+  const last = parent[parent.length - 1];
+  if (typeof last === 'string' && fieldsAt(schemas, kind, parent.slice(0, -1)).includes(prop)) {
+    return { text: `; it belongs one level up, beside ${quoteText(last)}: indent it less`, standsFor: [...parent.slice(0, -1), prop] };
+  }
+  return { text: '' };
+}
+
+/** Plain words for a value of the wrong type, with what to change when the YAML reads the right text as the wrong type. */
+function describeType(expected: string, value: unknown, source: () => string | undefined): string {
+  const empty = value === null ? '; the field is empty' : '';
+  switch (expected) {
+    case 'string': {
+      if (typeof value !== 'number' && typeof value !== 'boolean') return `must be a string${empty}`;
+      // YAML reads 201, 0201, 1e3 or true as numbers and booleans; quoted, they stay text. The source is quoted when plainly a scalar.
+      const raw = source();
+      return raw !== undefined && /^[\w.+-]{1,40}$/.test(raw) ? `must be a string; quote it: "${raw}"` : 'must be a string; put the value in quotes';
+    }
+    case 'integer':
+    case 'number': {
+      const what = expected === 'integer' ? 'a whole number' : 'a number';
+      return typeof value === 'string' && /^[+-]?\d+(\.\d+)?$/.test(value) ? `must be ${what}; remove the quotes` : `must be ${what}${empty}`;
+    }
+    case 'boolean':
+      return typeof value === 'string' && /^(true|false)$/i.test(value) ? 'must be true or false; remove the quotes' : `must be true or false${empty}`;
+    case 'array':
+      return `must be a list: [a, b] or one "- item" line per item${empty}`;
+    case 'object':
+      return `must be a mapping of fields (name: value)${empty}`;
+    default:
+      return `must be ${expected}`;
+  }
 }
 
 function describePattern(e: ErrorObject): string {

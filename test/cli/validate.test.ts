@@ -1,9 +1,11 @@
 // `infrasec validate` run as a real child process against directories written to temp dirs.
 import { spawn } from 'node:child_process';
-import { chmod, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { formatDiagnostic, formatGithubAnnotation, type Diagnostic } from '../../src/desired/diagnostic.ts';
 import { baseFiles, writeTree } from '../desired/documents.ts';
 
 // Runs the real `infrasec` command (bin/infrasec.js) as a child process.
@@ -202,6 +204,61 @@ describe.concurrent('infrasec validate', () => {
       const run = await runInfrasec(['validate', root]);
       expect(run.code).toBe(1);
       expect(run.stdout.split('\n')[0]).toBe('huge.yaml:1:1: file is 1048579 bytes, above the limit of 1048576 [file-too-large]');
+    });
+  });
+
+  describe('on the usual mistakes of a first hour, replayed on a copy of desired-state/', () => {
+    // One mistake per file, each in an object others refer to (mlefebvre, jmeyer, egarnier, net-lan, srv-ad): every
+    // mistake is one finding at its own line, none is echoed as "is not defined" by what refers to the broken object.
+    const MISTAKES: Array<[string, string, string]> = [
+      ['users/direction.yaml', 'givenName: Marie', 'givenNmae: Marie'],
+      ['users/operateurs.yaml', '[cod-operateurs]', '[cod-operateur]'],
+      ['telephony/extensions.yaml', 'number: "201"', 'number: 201'],
+      ['groups.yaml', 'members: [Group/cod-terrain, Group/cod-informatique]', 'members: [Group/cod-terrain, cod-informatique]'],
+      ['users/terrain.yaml', '\n  surname: Meyer', '\n\tsurname: Meyer'],
+      ['users/informatique.yaml', 'kind: User', 'kind: Usr'],
+      ['firewall/aliases.yaml', '  type: network\n', '  type: network\n  type: host\n'],
+      ['firewall/aliases.yaml', '\n  description: Contrôleurs', '\n   description: Contrôleurs'],
+    ];
+    const EXPECTED = [
+      'firewall/aliases.yaml:10:3 spec.type: key "type" is written twice in this mapping (first on line 9); keep one [duplicate-key]',
+      'firewall/aliases.yaml:29:4 spec.description: this line is indented by 3 spaces, the line above by 2 spaces: fields of one mapping start at the same column, and YAML reads a deeper line as part of the value above [yaml-syntax]',
+      'telephony/extensions.yaml:31:11 spec.number: must be a string; quote it: "201" [schema-type]',
+      'users/direction.yaml:9:14 spec.givenNmae: unknown field "givenNmae"; did you mean "givenName"? [field-unknown]',
+      'users/informatique.yaml:5:7 kind: unknown kind "Usr"; did you mean "User"? [kind-unknown]',
+      'users/terrain.yaml:10:1 spec.surname: YAML indentation must use spaces, not tabs: replace the tab at the start of this line with spaces [yaml-syntax]',
+      // What is inconsistent between objects comes after what is wrong inside them.
+      'groups.yaml:38:32 spec.members[1]: user "cod-informatique" is not defined, but a group of that name is; did you mean "Group/cod-informatique"? [ref-missing]',
+      'users/operateurs.yaml:14:12 spec.groups[0]: group "cod-operateur" is not defined; did you mean "cod-operateurs"? [ref-missing]',
+    ];
+    let copy: string;
+    let runs: Record<'text' | 'json' | 'github', Run>;
+
+    beforeAll(async () => {
+      copy = await mkdtemp(join(tmpdir(), 'infrasec-first-hour-'));
+      await cp(join(REPO_ROOT, 'desired-state'), copy, { recursive: true });
+      for (const [file, from, to] of MISTAKES) {
+        const text = await readFile(join(copy, file), 'utf8');
+        if (!text.includes(from)) throw new Error(`${file} no longer holds ${JSON.stringify(from)}: update the replay`);
+        await writeFile(join(copy, file), text.replace(from, to));
+      }
+      const [text, json, github] = await Promise.all((['text', 'json', 'github'] as const).map((f) => runInfrasec(['validate', copy, '--format', f])));
+      runs = { text: text!, json: json!, github: github! };
+    });
+
+    it('prints one finding per mistake, the cause first, in plain words with a suggestion', () => {
+      expectClean(runs.text);
+      expect(runs.text.code).toBe(1);
+      expect(runs.text.stdout.split('\n')).toEqual([...EXPECTED, `${copy}: invalid — 8 error(s) in 13 files`, '']);
+    });
+
+    it('gives the same findings, in the same order, as JSON and as GitHub annotations', () => {
+      const out = JSON.parse(runs.json.stdout) as { valid: boolean; errors: number; diagnostics: Diagnostic[] };
+      expect(runs.json.code).toBe(1);
+      expect(out).toMatchObject({ valid: false, errors: 8 });
+      expect(out.diagnostics.map(formatDiagnostic)).toEqual(EXPECTED);
+      expect(runs.github.code).toBe(1);
+      expect(runs.github.stdout.trimEnd().split('\n')).toEqual([...out.diagnostics.map((d) => formatGithubAnnotation(d, copy)), `${copy}: 8 error(s) in 13 files`]);
     });
   });
 

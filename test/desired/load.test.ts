@@ -48,6 +48,41 @@ describe('loadFromFiles', () => {
     expect(result.resources.length).toBeGreaterThan(0);
   });
 
+  describe('leading with the cause', () => {
+    // jdupont is referred to by an extension, a VPN profile, a group and a mail alias of the base state.
+    const users = baseFiles()['users.yaml']!;
+    const findings = (files: Files) => load(files).diagnostics.map((d) => `${d.file}:${d.line} ${d.path} [${d.code}] ${d.message}`);
+
+    it.each([
+      ['a misspelt field', users.replace('givenName: Jean', 'givenNmae: Jean'), ['users.yaml:6 spec.givenNmae [field-unknown] unknown field "givenNmae"; did you mean "givenName"?']],
+      ['a misspelt kind', users.replace('kind: User', 'kind: Usr'), ['users.yaml:2 kind [kind-unknown] unknown kind "Usr"; did you mean "User"?']],
+      ['a tab', users.replace('  surname: Dupont', '\tsurname: Dupont'), ['users.yaml:7 spec.surname [yaml-syntax] YAML indentation must use spaces, not tabs: replace the tab at the start of this line with spaces']],
+      ['a line indented deeper', users.replace('  surname: Dupont', '   surname: Dupont'), ['users.yaml:7 spec.surname [yaml-syntax] this line is indented by 3 spaces, the line above by 2 spaces: fields of one mapping start at the same column, and YAML reads a deeper line as part of the value above']],
+      ['a duplicate key', users.replace('  surname: Dupont', '  surname: Dupont\n  surname: Durand'), ['users.yaml:8 spec.surname [duplicate-key] key "surname" is written twice in this mapping (first on line 7); keep one']],
+      ['a number where a string is expected', users.replace('  surname: Dupont', '  surname: 1789'), ['users.yaml:7 spec.surname [schema-type] must be a string; quote it: "1789"']],
+    ])('reports %s in a user others refer to once, without "is not defined" from each of them', (_what, text, expected) => {
+      const result = load({ ...baseFiles(), 'users.yaml': text });
+      expect(result.state).toBeUndefined();
+      expect(findings({ ...baseFiles(), 'users.yaml': text })).toEqual(expected);
+    });
+
+    it('still reports every reference to an object whose kind is not close to any', () => {
+      const text = users.replace('kind: User', 'kind: Printer');
+      expect(findings({ ...baseFiles(), 'users.yaml': text })).toEqual([
+        'users.yaml:2 kind [kind-unknown] unknown kind "Printer"; expected one of User, Group, Extension, Conference, VpnProfile, FirewallAlias, FirewallRule, PortForward, MailDomain, MailAlias',
+        'groups.yaml:15 spec.members[1] [ref-missing] user "jdupont" is not defined',
+        'mail/aliases.yaml:8 spec.recipients[0] [ref-missing] user "jdupont" is not defined',
+        'telephony.yaml:7 spec.owner [ref-missing] user "jdupont" is not defined',
+        'vpn.yaml:6 spec.user [ref-missing] user "jdupont" is not defined',
+      ]);
+    });
+
+    it('lists what is wrong inside documents before what is inconsistent between them, whatever the file order', () => {
+      const files = { ...baseFiles(), 'a-first.yaml': yamlDocs(resource('Group', 'g', { members: ['User/ghost'] })), 'z-last.yaml': yamlDocs(resource('Group', 'h', { colour: 'red' })) };
+      expect(load(files).diagnostics.map((d) => `${d.file} [${d.code}]`)).toEqual(['z-last.yaml [field-unknown]', 'a-first.yaml [ref-missing]']);
+    });
+  });
+
   describe('identity', () => {
     it('refuses a second object of the same kind and name, in another file, at its own name', () => {
       const dup = yamlDocs(resource('Group', 'ops', { description: 'again' }));

@@ -37,17 +37,29 @@ describe('parseFile', () => {
 
   describe('duplicate keys', () => {
     it.each([
-      ['a block mapping', 'a: 1\nb: 2\na: 3\n', ['3:1 duplicate-key']],
-      ['a flow mapping', 'a: {x: 1, y: 2, x: 3}\n', ['1:17 duplicate-key']],
-      ['a mapping inside a sequence', 'l:\n  - k: 1\n    k: 2\n', ['3:5 duplicate-key']],
-      ['a mapping used as a key', '? {a: 1, a: 2}\n: v\n', ['1:10 duplicate-key']],
-      ['keys that JavaScript names alike (1 and "1")', '1: a\n"1": b\n', ['2:1 duplicate-key']],
-      ['two mappings at once', 'a: 1\na: 2\nb: {c: 1, c: 2}\n', ['2:1 duplicate-key', '3:11 duplicate-key']],
-    ])('rejects one in %s at the repeated key', (_where, text, expected) => {
+      ['a block mapping', 'a: 1\nb: 2\na: 3\n', ['3:1 a duplicate-key: key "a" is written twice in this mapping (first on line 1); keep one']],
+      ['a flow mapping', 'a: {x: 1, y: 2, x: 3}\n', ['1:17 a.x duplicate-key: key "x" is written twice in this mapping (first on line 1); keep one']],
+      ['a mapping inside a sequence', 'l:\n  - k: 1\n    k: 2\n', ['3:5 l[0].k duplicate-key: key "k" is written twice in this mapping (first on line 2); keep one']],
+      ['a mapping used as a key', '? {a: 1, a: 2}\n: v\n', ['1:10 a duplicate-key: key "a" is written twice in this mapping (first on line 1); keep one']],
+      ['keys that JavaScript names alike (1 and "1")', '1: a\n"1": b\n', ['2:1 ["1"] duplicate-key: key "1" is written twice in this mapping (first on line 1); keep one']],
+      ['two mappings at once', 'a: 1\na: 2\nb: {c: 1, c: 2}\n', [
+        '2:1 a duplicate-key: key "a" is written twice in this mapping (first on line 1); keep one',
+        '3:11 b.c duplicate-key: key "c" is written twice in this mapping (first on line 3); keep one',
+      ]],
+    ])('rejects one in %s at the repeated key, naming it and where it was first', (_where, text, expected) => {
       const r = parse(text);
       expect(r.documents).toEqual([]);
-      expect(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`).sort()).toEqual(expected);
-      expect(r.diagnostics.every((d) => d.message === 'Map keys must be unique')).toBe(true);
+      expect(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path} ${d.code}: ${d.message}`).sort()).toEqual(expected);
+    });
+
+    it('quotes a repeated key holding control characters and cuts a long one', () => {
+      const r = parse(`"a\\u009b\\r\\nb": 1\n"a\\u009b\\r\\nb": 2\n${'k'.repeat(100)}: 1\n${'k'.repeat(100)}: 2\n`);
+      const messages = r.diagnostics.map((d) => d.message);
+      expect(messages).toEqual([
+        'key "a\\u009b\\r\\nb" is written twice in this mapping (first on line 1); keep one',
+        `key "${'k'.repeat(64)}…" is written twice in this mapping (first on line 3); keep one`,
+      ]);
+      expect(JSON.stringify(messages)).not.toMatch(/\u009b/);
     });
 
     it('accepts equal keys in different mappings', () => {
@@ -74,6 +86,18 @@ describe('parseFile', () => {
       expect(r.diagnostics.length).toBeGreaterThan(0);
       expect(r.diagnostics[0]!.code).toBe('yaml-syntax');
       expect(r.diagnostics[0]!.line).toBe(lineOf(text, needle));
+    });
+
+    it('reports one finding per refused document, at the cause, not the parser\'s cascade after a tab', () => {
+      const user = 'apiVersion: infrasec/v1\nkind: User\nmetadata:\n  name: mlefebvre\nspec:\n  givenName: Marie\n\tsurname: L\n  title: x\n  department: y\n';
+      const r = parse(`${user}---\n${user.replace('mlefebvre', 'pschmitt').replace('\tsurname', '   surname')}`);
+      expect(r.diagnostics.map((d) => `${d.line}:${d.col} ${d.path} ${d.code}`)).toEqual(['7:1 spec.surname yaml-syntax', '17:4 spec.surname yaml-syntax']);
+      expect(r.diagnostics[0]!.message).toBe('YAML indentation must use spaces, not tabs: replace the tab at the start of this line with spaces');
+    });
+
+    it('keeps the identity of a refused document where it can be read, so what refers to it is not reported missing', () => {
+      const r = parse('apiVersion: infrasec/v1\nkind: User\nmetadata:\n  name: mlefebvre\nspec:\n  a: 1\n   b: 2\n---\nkind: Group\nmetadata: {name: g}\nspec: {a: 1, a: 2}\n---\nkind: [\n');
+      expect(r.broken).toEqual([{ kind: 'User', name: 'mlefebvre' }, { kind: 'Group', name: 'g' }]);
     });
 
     it('reports an unknown tag such as !!js/function', () => {
@@ -196,6 +220,20 @@ describe('parseFile', () => {
       expect(r.diagnostics.map((d) => d.code)).toEqual(['too-many-documents']);
       expect(r.documents).toEqual([]);
     });
+  });
+});
+
+describe('ParsedDocument.sourceOf', () => {
+  it.each([
+    ['the plain subset', 'spec:\n  number: 0201\n  nat: yes\n  list: [1, 2]\n'],
+    ['the yaml library (an anchor puts the file outside the plain subset)', 'spec: &s\n  number: 0201\n  nat: yes\n  list: [1, 2]\n'],
+  ])('gives a scalar as written, read through %s', (_what, text) => {
+    const [doc] = parse(text).documents;
+    expect(doc!.value).toMatchObject({ spec: { number: 201, nat: 'yes' } });
+    expect(doc!.sourceOf(['spec', 'number'])).toBe('0201');
+    expect(doc!.sourceOf(['spec', 'list', 1])).toBe('2');
+    expect(doc!.sourceOf(['spec', 'list'])).toBeUndefined();
+    expect(doc!.sourceOf(['spec', 'missing'])).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadFromFiles } from '../../src/desired/load.ts';
-import { checkPort, cidrContains, formatIpv4, parseCidr, parseIpv4 } from '../../src/desired/references.ts';
+import { checkPort, checkReferences, cidrContains, formatIpv4, parseCidr, parseIpv4 } from '../../src/desired/references.ts';
 import { baseFiles, lineOf, resource, toInputs, yamlDocs } from './documents.ts';
 
 describe('parseIpv4', () => {
@@ -178,5 +178,48 @@ describe('checkReferences (through loadFromFiles)', () => {
     const extra = yamlDocs(user('bnoel', { groups: ['rh', 'compta'], email: 'b@nowhere.example.fr' }));
     const codes = load(extra).diagnostics.map((d) => `${d.path} ${d.code}`);
     expect(codes).toEqual(['spec.groups[0] ref-missing', 'spec.groups[1] ref-missing', 'spec.email mail-domain-undeclared']);
+  });
+
+  describe('did you mean', () => {
+    const messages = (...docs: Array<Record<string, unknown>>) => load(yamlDocs(...docs)).diagnostics.map((d) => `${d.path}: ${d.message} [${d.code}]`);
+
+    it.each([
+      ['a group name with a letter missing', [user('bnoel', { groups: ['op'] })], 'spec.groups[0]: group "op" is not defined; did you mean "ops"? [ref-missing]'],
+      ['an owner with two letters swapped', [ext('ext-201', { number: '201', owner: 'jdpuont' })], 'spec.owner: user "jdpuont" is not defined; did you mean "jdupont"? [ref-missing]'],
+      ['a VPN user', [vpn('vpn-x', { user: 'amueller' })], 'spec.user: user "amueller" is not defined; did you mean "amuller"? [ref-missing]'],
+      ['a prefixed group member', [resource('Group', 'g2', { members: ['Group/opss'] })], 'spec.members[0]: group "opss" is not defined; did you mean "Group/ops"? [ref-missing]'],
+      ['a bare user member', [resource('Group', 'g2', { members: ['jdupond'] })], 'spec.members[0]: user "jdupond" is not defined; did you mean "jdupont"? [ref-missing]'],
+      ['a mail recipient', [alias('x', { recipients: ['User/jdupon'] })], 'spec.recipients[0]: user "jdupon" is not defined; did you mean "User/jdupont"? [ref-missing]'],
+      ['a firewall alias', [rule('r1', { destination: { alias: 'srv-wbe' } })], 'spec.destination.alias: firewall alias "srv-wbe" is not defined; did you mean "srv-web"? [ref-missing]'],
+      ['a port alias', [rule('r1', { protocol: 'tcp', portAlias: 'port-web' })], 'spec.portAlias: firewall alias "port-web" is not defined; did you mean "ports-web"? [ref-missing]'],
+      ['a mail domain', [user('bnoel', { email: 'bnoel@cod.exemple.fr' })], 'spec.email: domain "cod.exemple.fr" is not a declared MailDomain; did you mean "cod.example.fr"? [mail-domain-undeclared]'],
+      ['a bare member naming a group', [resource('Group', 'g2', { members: ['ops'] })], 'spec.members[0]: user "ops" is not defined, but a group of that name is; did you mean "Group/ops"? [ref-missing]'],
+      ['a group member naming a user', [resource('Group', 'g2', { members: ['Group/jdupont'] })], 'spec.members[0]: group "jdupont" is not defined, but a user of that name is; did you mean "User/jdupont"? [ref-missing]'],
+      ['nothing when no name is close', [user('bnoel', { groups: ['comptabilite'] })], 'spec.groups[0]: group "comptabilite" is not defined [ref-missing]'],
+    ])('suggests %s', (_what, docs, expected) => {
+      expect(messages(...docs)).toEqual([expected]);
+    });
+  });
+
+  describe('objects written but refused', () => {
+    const state = loadFromFiles(toInputs(baseFiles())).state!;
+    const withoutJdupont = { ...state, users: new Map([...state.users].filter(([name]) => name !== 'jdupont')) };
+
+    it('reports every reference to an object that is missing', () => {
+      expect(checkReferences(withoutJdupont).map((d) => `${d.file} ${d.path} ${d.code}`)).toEqual([
+        'groups.yaml spec.members[1] ref-missing',
+        'telephony.yaml spec.owner ref-missing',
+        'vpn.yaml spec.user ref-missing',
+        'mail/aliases.yaml spec.recipients[0] ref-missing',
+      ]);
+    });
+
+    it('reports none to an object that was written but refused: its own error is the cause', () => {
+      expect(checkReferences(withoutJdupont, { broken: new Set(['User/jdupont']) })).toEqual([]);
+    });
+
+    it('does not take a refused object of another kind for the one referred to', () => {
+      expect(checkReferences(withoutJdupont, { broken: new Set(['Group/jdupont']) })).toHaveLength(4);
+    });
   });
 });

@@ -147,6 +147,48 @@ describe('validateAgainstSchema', () => {
     const [issue] = validateAgainstSchema('Group', doc('Group', { 'x\r\nAction: Originate': 1 }));
     expect(issue!.message).toBe('unknown field "x\\r\\nAction: Originate"');
   });
+
+  describe('says what to change', () => {
+    const found = (kind: Kind, document: unknown, sourceOf?: (path: ReadonlyArray<string | number>) => string | undefined) =>
+      validateAgainstSchema(kind, document, sourceOf).map((i) => `${i.path.join('.')} [${i.code}] ${i.message}`);
+
+    it.each([
+      ['a misspelt field, and not the required field it stands for', 'User', { givenNmae: 'Marie', surname: 'L' }, ['spec.givenNmae [field-unknown] unknown field "givenNmae"; did you mean "givenName"?']],
+      ['a field in the wrong case', 'Group', { Description: 'x' }, ['spec.Description [field-unknown] unknown field "Description"; did you mean "description"?']],
+      ['a misspelt field of metadata', 'Group', {}, ['metadata.lables [field-unknown] unknown field "lables"; did you mean "labels"?'], { name: 'g', lables: {} }],
+      ['a misspelt field of a generated secret', 'Extension', { ...ext, secret: { generate: true, lenght: 8 } }, ['spec.secret.lenght [field-unknown] unknown field "lenght"; did you mean "length"?']],
+      ['a field that belongs one level deeper', 'User', { ...user, mailbox: { quotaMB: 1 }, aliases: ['a@b.c'] }, ['spec.aliases [field-unknown] unknown field "aliases"; it belongs under "mailbox": indent it one level deeper, below mailbox:']],
+      ['a required field one level too deep, and not as missing', 'User', { givenName: 'Jean', mailbox: { surname: 'Dupont' } }, ['spec.mailbox.surname [field-unknown] unknown field "surname"; it belongs one level up, beside "mailbox": indent it less']],
+      ['an unknown field far from every allowed one', 'Group', { colour: 'red' }, ['spec.colour [field-unknown] unknown field "colour"']],
+      ['a number where a whole number is written in quotes', 'Extension', { ...ext, maxContacts: '2' }, ['spec.maxContacts [schema-type] must be a whole number; remove the quotes']],
+      ['true or false written in quotes', 'Extension', { ...ext, nat: 'true' }, ['spec.nat [schema-type] must be true or false; remove the quotes']],
+      ['one value where a list is expected', 'User', { ...user, groups: 'ops' }, ['spec.groups [schema-type] must be a list: [a, b] or one "- item" line per item']],
+      ['a value where a mapping is expected', 'Extension', { ...ext, voicemail: 3 }, ['spec.voicemail [schema-type] must be a mapping of fields (name: value)']],
+      ['an empty field where a string is expected', 'Extension', { ...ext, callerIdName: null }, ['spec.callerIdName [schema-type] must be a string; the field is empty']],
+    ] as const)('for %s', (_what, kind, spec, expected, metadata?: Record<string, unknown>) => {
+      expect(found(kind, { ...doc(kind, spec), ...(metadata ? { metadata } : {}) })).toEqual(expected);
+    });
+
+    it('tells to quote a number where a string is expected, as it was written (0201, not 201)', () => {
+      const sourceOf = (path: ReadonlyArray<string | number>) => (path.join('.') === 'spec.number' ? '0201' : undefined);
+      expect(found('Extension', doc('Extension', { ...ext, number: 201 }), sourceOf)).toEqual(['spec.number [schema-type] must be a string; quote it: "0201"']);
+      expect(found('Extension', doc('Extension', { ...ext, callerIdName: true }), () => 'yes')).toEqual(['spec.callerIdName [schema-type] must be a string; quote it: "yes"']);
+    });
+
+    it('says to quote without echoing when the source is unknown or not a plain scalar', () => {
+      expect(found('Extension', doc('Extension', { ...ext, number: 201 }))).toEqual(['spec.number [schema-type] must be a string; put the value in quotes']);
+      expect(found('Extension', doc('Extension', { ...ext, number: 201 }), () => '201 # "\u001b[2J'))
+        .toEqual(['spec.number [schema-type] must be a string; put the value in quotes']);
+    });
+
+    it('never echoes the source of a number inside a secret', () => {
+      const sourceOf = () => '4242S3CRET';
+      const out = found('User', doc('User', { ...user, password: { encrypted: 4242 } }), sourceOf)
+        .concat(found('Extension', doc('Extension', { ...ext, secret: { generate: true, charset: 4242 } }), sourceOf));
+      expect(out.length).toBeGreaterThan(0);
+      expect(out.join('\n')).not.toContain('S3CRET');
+    });
+  });
 });
 
 describe('schemas/', () => {

@@ -35,7 +35,7 @@ async function configWith(stateDir: string): Promise<string> {
   return file;
 }
 
-async function run(mode: PassMode, config: string, extra: { rotateGeneratedSecrets?: boolean } = {}): Promise<{ code: number; report: { systems: Array<{ status: string; refused: string[]; changes: unknown[] }> } }> {
+async function reconcileWith(mode: PassMode, config: string, extra: { rotateGeneratedSecrets?: boolean } = {}): Promise<{ code: number; report: { systems: Array<{ status: string; refused: string[]; changes: unknown[] }> } }> {
   let printed = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     printed += String(chunk);
@@ -52,24 +52,24 @@ async function run(mode: PassMode, config: string, extra: { rotateGeneratedSecre
 describe('a generator key that did not set the PBX secrets', () => {
   it('is refused with the reason by plan and apply, leaves the PBX as it was, and goes through only when asked to rotate', async () => {
     const original = await configWith(join(dir, 'state-original'));
-    expect((await run('apply', original)).code).toBe(0);
-    expect((await run('plan', original)).code).toBe(0);
+    expect((await reconcileWith('apply', original)).code).toBe(0);
+    expect((await reconcileWith('plan', original)).code).toBe(0);
     const updates = () => pbx.emulator.stats.actions['UpdateConfig'] ?? 0;
     const before = updates();
 
     // A new state directory (another folder, a lost one): a new key would change every SIP secret and PIN.
     const fresh = await configWith(join(dir, 'state-fresh'));
-    const plan = await run('plan', fresh);
+    const plan = await reconcileWith('plan', fresh);
     expect(plan.code).toBe(3);
     const [asterisk] = plan.report.systems;
     expect(asterisk!.status).toBe('refused');
     expect(asterisk!.refused.join('\n')).toMatch(/plan would change the generated secrets of all \d+ Conference\/Extension objects in asterisk at once, which is what a different generator key does.*INFRASEC_STATE_DIR.*--rotate-generated-secrets/);
-    const apply = await run('apply', fresh);
+    const apply = await reconcileWith('apply', fresh);
     expect(apply.code).toBe(3);
     expect(updates()).toBe(before);
-    expect((await run('plan', original)).code).toBe(0);
+    expect((await reconcileWith('plan', original)).code).toBe(0);
 
-    const rotate = await run('plan', fresh, { rotateGeneratedSecrets: true });
+    const rotate = await reconcileWith('plan', fresh, { rotateGeneratedSecrets: true });
     expect(rotate.code).toBe(2);
     expect(rotate.report.systems[0]!.status).toBe('changes');
   });

@@ -115,7 +115,7 @@ describe('a run that fails still prints one JSON document on stdout', () => {
     const json = JSON.parse(run.stdout);
     expect(json).toMatchObject({ mode: 'plan', revision: null, systems: [], error: { code: 'validation-failed' } });
     expect(json.summary).toBe(`Plan FAILED: ${invalid}: the desired state is invalid; nothing was planned`);
-    expect(json.diagnostics).toContainEqual({ file: 'users.yaml', line: 6, col: 14, path: 'spec.givenNmae', code: 'field-unknown', message: 'unknown field "givenNmae"', severity: 'error' });
+    expect(json.diagnostics).toContainEqual({ file: 'users.yaml', line: 6, col: 14, path: 'spec.givenNmae', code: 'field-unknown', message: 'unknown field "givenNmae"; did you mean "givenName"?', severity: 'error' });
     // People still read stderr.
     expect(run.stderr).toContain('users.yaml:');
   });

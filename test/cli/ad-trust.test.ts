@@ -1,19 +1,17 @@
 // Issue cases replayed as an admin meets them, through the real bin/infrasec.js against a real Samba DC: an unowned account
 // in the way exits 4 (not 0, not 2) from plan and apply; a configuration mistake ends the plan with a failure naming the
 // setting to fix (never `Plan: 0 to create…`, never an internal error or a stack trace).
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Attribute, type Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resource, writeTree, yamlDocs } from '../desired/documents.ts';
 import { findAccounts, ldapClient } from '../controller/ad-fixture.ts';
 import { adEnvironment, startSambaDc, type SambaDc } from '../harness/samba.ts';
 import { initStateDir } from '../../src/state/generator-key.ts';
+import { runCli, type CliRun } from './run-cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/infrasec.js', import.meta.url));
 const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 
 let dc: SambaDc;
@@ -21,26 +19,10 @@ let admin: Client;
 let scratch: string;
 let desired: string;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 function infrasec(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: scratch,
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], INFRASEC_CONFIG: join(scratch, 'none.yaml'), INFRASEC_STATE_DIR: join(scratch, 'state'), ...adEnvironment(dc), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
+  return runCli(args, scratch, { PATH: process.env['PATH'], HOME: process.env['HOME'], INFRASEC_CONFIG: join(scratch, 'none.yaml'), INFRASEC_STATE_DIR: join(scratch, 'state'), ...adEnvironment(dc), ...env });
 }
 
 const lastLine = (run: Run) => run.stdout.trim().split('\n').pop();

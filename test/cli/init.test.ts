@@ -1,18 +1,17 @@
 // `infrasec init` and the state directory it makes on purpose: plan/apply/run never make one, and the controller refuses a key it did not use before.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, type CliRun } from './run-cli.ts';
 import { startController } from '../../src/commands/controller.ts';
 import { configSchema } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { GeneratorKeyMismatchError, generatorKeyPath, generatorKeyRecordPath, initStateDir } from '../../src/state/generator-key.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(REPO_ROOT, 'bin', 'infrasec.js');
 const EXAMPLE = join(REPO_ROOT, 'desired-state');
 
 /** The environment without any INFRASEC_* variable of the machine running the tests. */
@@ -20,16 +19,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFRASEC_'))), NO_COLOR: '1', ...extra };
 }
 
-function run(args: readonly string[], cwd: string, env = cleanEnv()): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: readonly string[], cwd: string, env = cleanEnv()): Promise<CliRun> {
+  return runCli(args, cwd, env);
 }
 
 let stray: string;

@@ -1,6 +1,5 @@
 // `infrasec plan|apply` as a pipeline runs them (real bin/infrasec.js, child process): `--system` parsing, the exit-code
 // table in --help, and one JSON document on stdout whatever stops the run. No live system: the ones selected are unreachable.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,17 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resource, writeTree, yamlDocs } from '../desired/documents.ts';
 import { initStateDir } from '../../src/state/generator-key.ts';
+import { runCli, type CliRun } from './run-cli.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/infrasec.js', import.meta.url));
 /** A Node stack frame ("    at fn (file:line:col)"): no outcome here may print one. */
 const STACK_FRAME = /^\s+at .+(:\d+:\d+\)?|\(native\))$/m;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Run = CliRun;
 
 let scratch: string;
 let desired: string;
@@ -35,15 +30,7 @@ function environment(): NodeJS.ProcessEnv {
 }
 
 function infrasec(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: scratch, env: environment(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
+  return runCli(args, scratch, environment());
 }
 
 beforeAll(async () => {

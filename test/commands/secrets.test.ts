@@ -1,5 +1,5 @@
 // `infrasec secrets`: shown only on a terminal, otherwise encrypted to an age recipient; every hand-over in the secrets audit trail, no value anywhere else.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -12,9 +12,9 @@ import { auditPaths, readAuditEntries, verifyAuditFile } from '../../src/report/
 import { initStateDir } from '../../src/state/generator-key.ts';
 import { openvpnParses } from '../emulators/pfsense/api-test-client.js';
 import { REPO_ROOT } from '../controller/ad-fixture.ts';
+import { runCli, type CliRun } from '../cli/run-cli.ts';
 import { API_KEY, pass, startFixture } from '../reconcilers/pfsense/firewall-fixture.ts';
 
-const BIN = join(REPO_ROOT, 'bin', 'infrasec.js');
 const EXAMPLE = join(REPO_ROOT, 'desired-state');
 
 let dir: string;
@@ -50,17 +50,8 @@ function fakeIo(isTTY: boolean): SecretsIo & { out: string; err: string } {
 
 const opts = (o: Partial<SecretsOptions>): SecretsOptions => ({ format: 'text', stateDir, config: join(dir, 'empty.yaml'), ...o });
 
-function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFRASEC_'))), INFRASEC_STATE_DIR: stateDir, INFRASEC_CONFIG: join(dir, 'none.yaml') };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: readonly string[]): Promise<CliRun> {
+  return runCli(args, dir, { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INFRASEC_'))), INFRASEC_STATE_DIR: stateDir, INFRASEC_CONFIG: join(dir, 'none.yaml') });
 }
 
 const trail = () => readAuditEntries(stateDir, 'secrets');

@@ -1,11 +1,11 @@
 // The hostile-input corpus: every file in corpus/ (plus the few too big or too binary to commit, generated here) must be
 // refused with a located diagnostic of the expected code, alone through the loader and all together through the real CLI.
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/desired/diagnostic.ts';
 import { loadDesiredState } from '../../src/desired/load.ts';
 import { LIMITS } from '../../src/desired/parse.ts';
@@ -103,7 +103,7 @@ async function generate(dir: string): Promise<Case[]> {
   const keys = Array.from({ length: 20_000 }, (_, i) => `  k${i}: ${i}`);
   await writeFile(join(dir, 'many-keys-duplicate.yaml'), `${head}spec:\n${keys.join('\n')}\n  k42: again\n`);
   await writeFile(join(dir, 'long-string.yaml'), `${head}spec:\n  description: ${'x'.repeat(LIMITS.maxStringLength + 1)}\n`);
-  const outside = await mkdtemp(join(tmpdir(), 'infrasec-outside-'));
+  const outside = await scratch('infrasec-outside-');
   await writeFile(join(outside, 'admins.yaml'), `${head}spec: {}\n`);
   await symlink(join(outside, 'admins.yaml'), join(dir, 'symlink.yaml'));
   await symlink(outside, join(dir, 'symlinked-dir'));
@@ -122,10 +122,21 @@ async function generate(dir: string): Promise<Case[]> {
 
 let all: string;
 const cases: Case[] = [];
+/** Every directory this file makes, removed after its tests. */
+const made: string[] = [];
+async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
 const lines = new Map<string, number>();
 
 beforeAll(async () => {
-  all = await mkdtemp(join(tmpdir(), 'infrasec-hostile-'));
+  all = await scratch('infrasec-hostile-');
   for (const [file, code, at, path] of committed) {
     const text = await readFile(join(CORPUS, file), 'utf8');
     await writeFile(join(all, file), text);
@@ -147,7 +158,7 @@ describe('the hostile corpus', () => {
 
   it.each(committed.map(([file]) => file))('refuses %s on its own, at the expected line', async (file) => {
     const c = cases.find((x) => x.file === file)!;
-    const root = await mkdtemp(join(tmpdir(), 'infrasec-case-'));
+    const root = await scratch('infrasec-case-');
     await writeFile(join(root, file), await readFile(join(CORPUS, file)));
     const result = await loadDesiredState(root);
     expect(result.state).toBeUndefined();
@@ -159,7 +170,7 @@ describe('the hostile corpus', () => {
     'refuses the generated %s on its own, at the expected line',
     async (file) => {
       const c = cases.find((x) => x.file === file)!;
-      const root = await mkdtemp(join(tmpdir(), 'infrasec-case-'));
+      const root = await scratch('infrasec-case-');
       await cp(join(all, file), join(root, file), { verbatimSymlinks: true });
       const result = await loadDesiredState(root);
       expect(result.state).toBeUndefined();

@@ -11,7 +11,7 @@ import { loadResolvedState } from '../desired/resolve.ts';
 import { generatedSecretOwners } from '../desired/secret-fields.ts';
 import { readGeneratorKey } from '../state/generator-key.ts';
 import { FileFingerprintStore } from '../state/fingerprints.ts';
-import { preparePass, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
+import { preparePass, reachedRevision, type PassMode, type PassOptions, type PassResult, type PreparedPass } from '../engine/pass.ts';
 import type { AnyReconciler } from '../engine/systems.ts';
 import type { SystemName } from '../engine/types.ts';
 import { SYSTEM_MODULES } from '../reconcilers/registry.ts';
@@ -162,7 +162,7 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
       results = await runInDependencyOrder(entries.map(([system]) => system), dependencyGraph(config), async (system) => {
         const { reconciler, prepared: p } = at.get(system)!;
         const result = await recorders.get(system)!.apply(reconciler, p, passOpts(system));
-        return { result, converged: converged(result) };
+        return { result, converged: reachedRevision(result) };
       }, (system, on) => dependencyNotConverged(system, revision, on, new Date()));
     }
     if (mode === 'apply') results = await recordOutcomes(results, recorders, config.stateDir);
@@ -171,10 +171,6 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
   } finally {
     await Promise.all(entries.map(([, r]) => r.close().catch(() => undefined)));
   }
-}
-
-function converged(r: PassResult): boolean {
-  return r.status === 'applied' || r.status === 'in-sync' || r.status === 'changes';
 }
 
 /** Waits for each system's audit records; a converged system is recorded where the controller reads it. */
@@ -189,7 +185,7 @@ async function recordOutcomes(results: readonly PassResult[], recorders: Readonl
       out.push({ ...result, status: 'failed', error: { ...recordingError, class: 'transient' } });
       continue;
     }
-    if (converged(result)) {
+    if (reachedRevision(result)) {
       await recordConverged(stateDir, result.system, result.revision, new Date().toISOString());
     }
     out.push(result);

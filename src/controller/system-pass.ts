@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { policyOf, type Config } from '../config.ts';
 import { backoffDelay, type BackoffPolicy } from '../engine/backoff.ts';
 import type { AnyReconciler } from '../engine/module.ts';
-import { preparePass, type PassOptions, type PassResult } from '../engine/pass.ts';
+import { preparePass, reachedRevision, type PassOptions, type PassResult } from '../engine/pass.ts';
 import { generatedSecretOwners } from '../desired/secret-fields.ts';
 import type { SystemName } from '../engine/types.ts';
 import { InfrasecError } from '../errors.ts';
@@ -104,7 +104,7 @@ export class SystemPassRunner {
     if (newRefusal) recorder.refused(result);
     // A pass the audit trail could not record in full is a failed pass: it neither converges nor stalls, and counts once.
     const recordingError = await recorder.finish();
-    const converged = !drift && !recordingError && (result.status === 'applied' || result.status === 'in-sync' || result.status === 'changes');
+    const converged = !drift && !recordingError && reachedRevision(result);
     const stall: Stall | undefined = !recordingError && result.error?.class === 'stalled'
       ? { code: result.error.code, reason: result.error.message, revision, configDigest: stalls.configDigest(system), since: this.deps.now().toISOString() }
       : undefined;

@@ -61,6 +61,11 @@ export function driftModeOf(policy: Policy, kind: string): DriftMode {
   return policy.drift[kind] ?? policy.drift['*'] ?? 'correct';
 }
 
+/** The pass left the system on its revision: applied, nothing to do, or only changes held back by policy. */
+export function reachedRevision(r: Pick<PassResult, 'status'>): boolean {
+  return r.status === 'applied' || r.status === 'in-sync' || r.status === 'changes';
+}
+
 /** A pass stopped after guard: what apply would execute, and what to report if it doesn't. */
 export interface PreparedPass {
   readonly result: PassResult;

@@ -350,6 +350,9 @@ function run(cmd: string, args: string[], env: Record<string, string>, input?: s
       if (err) reject(new Error(`${cmd} failed: ${String(stderr).split('\n')[0] || err.message}`));
       else resolvePromise(String(stdout));
     });
+    // A child that exits before reading its input (a verifier refusing at once) closes the pipe: EPIPE on stdin is not
+    // an error of ours, the exit status above says how it ended. Unhandled, it would crash the process.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }

@@ -16,6 +16,15 @@ export interface FieldChange {
 }
 
 /**
+ * A field as the system writes it (a pjsip variable, a pfRest field), with the field of the YAML object it comes from
+ * (`spec.nat` for `pjsip:endpoint[200].rtp_symmetric`). `from` absent: the path is already the YAML's, or nothing
+ * in the YAML sets it (system plumbing).
+ */
+export interface WireFieldChange extends FieldChange {
+  readonly from?: string;
+}
+
+/**
  * One object-level change. Plain data: printable, serializable, comparable in tests. `Payload` is the system's own
  * typed data for apply; the engine never reads it: every rule it applies reads the first-class fields.
  */
@@ -33,7 +42,26 @@ export interface Change<Payload = unknown> {
   readonly prune: boolean;
   /** Takes over a live object infrasec does not own, because policy.adopt names it (see engine/adoption.ts). */
   readonly adopt: boolean;
+  /**
+   * What changes, field by field. In the YAML's terms (`spec.nat`) where the system's fields map one to one; otherwise
+   * the system's own fields (`wire` then holds them too, `fields` the YAML view: see engine/yaml-fields.ts).
+   */
   readonly fields: readonly FieldChange[];
+  /**
+   * The same change in the system's own terms, when they differ from `fields` (pjsip variables, pfRest fields): shown
+   * only with `--detail`, kept in the JSON output. Absent when `fields` already is what the system writes.
+   */
+  readonly wire?: readonly WireFieldChange[];
+  /**
+   * `Kind/name` of the YAML object this change serves when it is not one itself (a group's membership list, a VPN
+   * profile's certificate, a person's mailbox): plans show and count it as part of that object.
+   */
+  readonly serves?: string;
+  /**
+   * Plumbing no YAML object owns (a config file's ownership template, a container OU, a reload, a firewall filter
+   * reload): plans fold it into one line per system and do not count it; `--detail` lists it.
+   */
+  readonly supporting?: boolean;
   readonly reason: string;
   /** Dependency rank: lower runs first for creates/updates; deletes run in reverse rank. */
   readonly rank: number;

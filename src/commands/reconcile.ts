@@ -30,6 +30,8 @@ import { EXIT, EXIT_TABLE, reconcileExitCode } from './exit-codes.ts';
 
 interface ReconcileOptions {
   format: ReportFormat;
+  /** Also print each change in the system's own fields, and the supporting changes. */
+  detail?: boolean;
   system?: SystemName[];
   config?: string;
   yes?: boolean;
@@ -152,7 +154,7 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
 
     if (mode === 'apply' && prepared.some((p) => p.plan)) {
       if (process.stdin.isTTY && process.stderr.isTTY && !opts.yes) {
-        process.stdout.write(`${renderReport({ mode: 'plan', revision, results, skipped }, opts.format)}\n`);
+        process.stdout.write(`${renderReport({ mode: 'plan', revision, results, skipped }, opts.format, { detail: opts.detail })}\n`);
         if (!(await confirm('\nApply these changes? Only "yes" is accepted: '))) {
           return stopped(mode, opts.format, { code: 'cancelled', message: 'apply cancelled; nothing was written' });
         }
@@ -166,7 +168,7 @@ async function reconcileWithState(mode: PassMode, desired: ResolvedState, config
       }, (system, on) => dependencyNotConverged(system, revision, on, new Date()));
     }
     if (mode === 'apply') results = await recordOutcomes(results, recorders, config.stateDir);
-    process.stdout.write(`${renderReport({ mode, revision, results, skipped }, opts.format)}\n`);
+    process.stdout.write(`${renderReport({ mode, revision, results, skipped }, opts.format, { detail: opts.detail })}\n`);
     return reconcileExitCode(mode, results);
   } finally {
     await Promise.all(entries.map(([, r]) => r.close().catch(() => undefined)));
@@ -233,6 +235,7 @@ export function registerReconcileCommands(program: Command): void {
       .addHelpText('after', EXIT_TABLE)
       .argument('[path]', 'desired-state directory', 'desired-state')
       .addOption(formatOption())
+      .option('--detail', "also list each change in the system's own terms (pjsip variables, LDAP attributes, pfSense API fields) and the supporting changes (config files, contexts, reloads) that plans fold and do not count")
       .addOption(systemOption())
       .option('-c, --config <file>', 'controller configuration (default: infrasec.yaml or $INFRASEC_CONFIG)')
       .option('--revision <id>', 'label for the desired state (e.g. a commit id); default: a digest of the files');

@@ -33,7 +33,11 @@ export interface AuditRecord {
   readonly object: string | null;
   /** create / update / disable / delete, or refuse / reject for guard refusals and rejected commits. */
   readonly action: string;
+  /** In the YAML's terms (`spec.nat`); `wire` holds what the system was sent, where that differs. */
   readonly fields: ReadonlyArray<Record<string, unknown>>;
+  readonly wire?: ReadonlyArray<Record<string, unknown>>;
+  /** `Kind/name` of the YAML object the change served (a group's membership, a profile's certificate). */
+  readonly serves?: string;
   readonly result: AuditResult;
   /** The change was a correction of drift (live state moved away from an applied commit). */
   readonly drift: boolean;
@@ -95,6 +99,7 @@ export function changeRecord(
   return {
     time: ctx.time, commit: ctx.commit, author: ctx.author, signature: ctx.signature, system: c.system,
     object: `${c.kind}/${c.name}`, action: c.action, fields: json['fields'] as Array<Record<string, unknown>>,
+    ...(json['wire'] ? { wire: json['wire'] as Array<Record<string, unknown>> } : {}), ...(c.serves ? { serves: c.serves } : {}),
     result, drift: ctx.drift, ...(reason ? { reason } : {}), ...(error ? { error } : {}),
     ...(ctx.actor ? { actor: ctx.actor } : {}), ...(ctx.dirty ? { dirty: true } : {}),
   };

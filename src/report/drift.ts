@@ -1,7 +1,8 @@
 // Pure: the persisted drift report (per object and field: expected vs actual, first/last seen, corrected) and its JSON, Markdown and self-contained HTML renderings.
 import { REDACTED } from '../desired/secret.ts';
 import { driftModeOf, type PassResult } from '../engine/pass.ts';
-import type { ChangeAction, Policy, SystemName } from '../engine/types.ts';
+import type { Change, ChangeAction, FieldChange, Policy, SystemName } from '../engine/types.ts';
+import { objectView } from './objects.ts';
 import { formatValue } from './plan.ts';
 
 export interface DriftField {
@@ -54,7 +55,7 @@ export const CORRECTED_RETENTION_MS = 24 * 3600_000;
 
 const keyOf = (e: { system: string; kind: string; name: string }) => `${e.system}\u0000${e.kind}\u0000${e.name}`;
 
-function fieldsOf(fields: PassResult['changes'][number]['fields']): DriftField[] {
+function fieldsOf(fields: readonly FieldChange[]): DriftField[] {
   return fields.map((f) =>
     f.sensitive
       ? { path: f.path, expected: REDACTED, actual: REDACTED, sensitive: true }
@@ -89,17 +90,22 @@ export function updateDriftReport(prev: DriftReport, result: PassResult, policy:
   const refusedWhy = result.status === 'refused' ? result.refused.join('; ') : undefined;
   const seen = new Set<string>();
   const fresh: DriftEntry[] = [];
-  for (const c of result.changes) {
-    const mode = driftModeOf(policy, c.kind);
+  // One entry per YAML object (what serves it folded in); plumbing only when nothing else differs, so it is never unseen.
+  const view = objectView(result.changes);
+  const items: ReadonlyArray<{ kind: string; name: string; action: ChangeAction; fields: readonly FieldChange[]; changes: readonly Change[] }> =
+    view.objects.length > 0 ? view.objects : view.supporting.map((c) => ({ kind: c.kind, name: c.name, action: c.action, fields: c.fields, changes: [c] }));
+  for (const o of items) {
+    const mode = driftModeOf(policy, o.kind);
     if (mode === 'ignore') continue;
-    const key = keyOf(c);
+    const key = keyOf({ system, kind: o.kind, name: o.name });
     seen.add(key);
     const before = prevByKey.get(key);
-    const a = applied.get(c);
-    const corrected = a?.ok === true;
-    const error = a && !a.ok ? a.error ?? 'change failed' : mode === 'correct' && !a ? refusedWhy ?? result.error?.message : undefined;
+    const outcomes = o.changes.map((c) => applied.get(c));
+    const corrected = outcomes.every((a) => a?.ok === true);
+    const failed = outcomes.find((a) => a && !a.ok);
+    const error = failed ? failed.error ?? 'change failed' : mode === 'correct' && outcomes.some((a) => !a) ? refusedWhy ?? result.error?.message : undefined;
     fresh.push({
-      system, kind: c.kind, name: c.name, action: c.action, mode, fields: fieldsOf(c.fields),
+      system, kind: o.kind, name: o.name, action: o.action, mode, fields: fieldsOf(o.fields),
       firstSeen: before && !before.corrected ? before.firstSeen : at,
       lastSeen: at, corrected, ...(corrected ? { correctedAt: at } : {}), ...(error ? { error } : {}),
       revision: result.revision,

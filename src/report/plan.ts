@@ -2,7 +2,9 @@
 import { formatDiagnostic, type Diagnostic } from '../desired/diagnostic.ts';
 import { REDACTED } from '../desired/secret.ts';
 import type { PassMode, PassResult } from '../engine/pass.ts';
+import { DIFFERS } from '../engine/yaml-fields.ts';
 import type { Applied, Change, ChangeAction, Conflict, FieldChange, SystemName } from '../engine/types.ts';
+import { describeSupporting, objectOutcome, objectView } from './objects.ts';
 import { renderMarkdown } from './plan-markdown.ts';
 
 export type ReportFormat = 'text' | 'json' | 'markdown';
@@ -24,7 +26,7 @@ export const SYMBOL: Record<ChangeAction, string> = { create: '+', update: '~', 
 /** A value as it prints in a plan: strings quoted, absent as (none), secrets never. */
 export function formatValue(v: unknown): string {
   if (v === undefined || v === null) return '(none)';
-  if (typeof v === 'string') return v === REDACTED ? REDACTED : JSON.stringify(v);
+  if (typeof v === 'string') return v === REDACTED || v === DIFFERS ? v : JSON.stringify(v);
   return JSON.stringify(v);
 }
 
@@ -33,17 +35,25 @@ function fieldLine(f: FieldChange): string {
   return `${f.path}: ${formatValue(f.before)} → ${formatValue(f.after)}`;
 }
 
-/** The JSON shape of one change: values of sensitive fields are replaced, whatever the reconciler put there. */
+const redact = (f: FieldChange) => (f.sensitive ? { path: f.path, before: REDACTED, after: REDACTED, sensitive: true } : { path: f.path, before: f.before ?? null, after: f.after ?? null });
+
+/**
+ * The JSON shape of one change: values of sensitive fields are replaced, whatever the reconciler put there. `fields`
+ * in the YAML's terms; `wire` (when the system's own fields differ) what it writes; `serves`/`supporting` as planned.
+ */
 export function changeToJson(c: Change): Record<string, unknown> {
   return {
     system: c.system, kind: c.kind, name: c.name, action: c.action, reason: c.reason,
-    fields: c.fields.map((f) => (f.sensitive ? { path: f.path, before: REDACTED, after: REDACTED, sensitive: true } : { path: f.path, before: f.before ?? null, after: f.after ?? null })),
+    fields: c.fields.map(redact),
+    ...(c.wire ? { wire: c.wire.map((f) => ({ ...redact(f), ...(f.from ? { from: f.from } : {}) })) } : {}),
+    ...(c.serves ? { serves: c.serves } : {}),
+    ...(c.supporting ? { supporting: true } : {}),
   };
 }
 
-export function countActions(changes: readonly Change[]): Record<ChangeAction, number> {
+export function countActions(items: ReadonlyArray<{ readonly action: ChangeAction }>): Record<ChangeAction, number> {
   const n: Record<ChangeAction, number> = { create: 0, update: 0, disable: 0, delete: 0 };
-  for (const c of changes) n[c.action]++;
+  for (const c of items) n[c.action]++;
   return n;
 }
 
@@ -69,22 +79,51 @@ function systemsLine(report: Report): { failed: string; refused: string; skipped
   };
 }
 
+/** A pass result's tally in YAML objects: what plans count (supporting changes only when they failed or were held). */
+interface Tally {
+  readonly counted: Record<ChangeAction, number>;
+  readonly held: number;
+  readonly failed: number;
+  readonly notAttempted: number;
+  readonly objects: number;
+}
+
+function tally(r: PassResult, mode: PassMode): Tally {
+  const view = objectView(r.changes);
+  const applied = new Map(r.applied.map((a) => [a.change, a]));
+  const held = new Set(r.held.map((h) => h.change));
+  const outcomes = view.objects.map((o) => objectOutcome(o, applied));
+  const supportOutcomes = view.supporting.map((c) => applied.get(c));
+  return {
+    counted: countActions(mode === 'apply' ? view.objects.filter((_, i) => outcomes[i] === 'ok') : view.objects),
+    held: view.objects.filter((o) => o.changes.some((c) => held.has(c))).length + view.supporting.filter((c) => held.has(c)).length,
+    failed: outcomes.filter((o) => o === 'failed').length + supportOutcomes.filter((a) => a && !a.ok && !a.notAttempted).length,
+    notAttempted: outcomes.filter((o) => o === 'not-attempted').length + supportOutcomes.filter((a) => a?.notAttempted).length,
+    // Drift in plumbing alone (a deleted ownership template) is still drift: counted when nothing else differs.
+    objects: view.objects.length || view.supporting.length,
+  };
+}
+
 /**
- * The last line: counts of changes and conflicts, led by the systems that failed (so a failed run never ends like an
- * empty plan), then those refused or skipped, each with why.
+ * The last line: counts of YAML objects and conflicts, led by the systems that failed (so a failed run never ends like
+ * an empty plan), then those refused or skipped, each with why.
  */
 export function summaryLine(report: Report): string {
-  const all = report.results.flatMap((r) => (report.mode === 'apply' ? r.applied.filter((a) => a.ok).map((a) => a.change) : r.changes));
-  const n = countActions(all);
+  const tallies = report.results.map((r) => tally(r, report.mode));
+  const n: Record<ChangeAction, number> = { create: 0, update: 0, disable: 0, delete: 0 };
+  for (const t of tallies) for (const a of Object.keys(n) as ChangeAction[]) n[a] += t.counted[a];
+  const sum = (pick: (t: Tally) => number) => tallies.reduce((k, t) => k + pick(t), 0);
+  const objects = sum((t) => t.objects);
+  const total = n.create + n.update + n.disable + n.delete;
   const conflicts = report.results.reduce((k, r) => k + r.conflicts.filter((c) => !c.advisory).length, 0);
   const notes = report.results.reduce((k, r) => k + r.conflicts.filter((c) => c.advisory).length, 0);
-  const held = report.results.reduce((k, r) => k + r.held.length, 0);
-  const failed = report.results.reduce((k, r) => k + r.applied.filter((a) => !a.ok && !a.notAttempted).length, 0);
-  const notAttempted = report.results.reduce((k, r) => k + r.applied.filter((a) => a.notAttempted).length, 0);
+  const held = sum((t) => t.held);
+  const failed = sum((t) => t.failed);
+  const notAttempted = sum((t) => t.notAttempted);
   const counts = report.mode === 'apply'
     ? `${n.create} created, ${n.update} updated, ${n.disable} disabled, ${n.delete} deleted`
     : report.mode === 'drift'
-      ? `${all.length} object(s) differ from the desired state`
+      ? `${objects} object(s) differ from the desired state`
       : `${n.create} to create, ${n.update} to update, ${n.disable} to disable, ${n.delete} to delete`;
   const extras = [
     conflicts ? `${conflicts} conflict(s) to resolve` : '',
@@ -96,7 +135,7 @@ export function summaryLine(report: Report): string {
   const systems = systemsLine(report);
   const ran = report.results.filter((r) => r.status !== 'failed' && r.status !== 'skipped').length;
   // Counts of systems that failed before planning would read as "nothing to do": say so instead.
-  const nothingElse = systems.failed && ran === 0 && all.length === 0 && conflicts + notes + held + failed + notAttempted === 0;
+  const nothingElse = systems.failed && ran === 0 && total + objects === 0 && conflicts + notes + held + failed + notAttempted === 0;
   const label = systems.failed ? WORDS[report.mode].partial : WORDS[report.mode].done;
   const body = nothingElse ? `Nothing was ${WORDS[report.mode].nothing}.` : `${label}: ${counts}${extras.length ? `; ${extras.join(', ')}` : ''}.`;
   return [systems.failed, body, systems.refused, systems.skipped].filter(Boolean).join(' ');
@@ -110,18 +149,54 @@ function failureNote(a: Applied): string {
   return a.notAttempted ? `  (${a.error ?? 'not attempted'})` : `  (FAILED: ${a.error ?? 'failed'})`;
 }
 
-function renderText(report: Report): string {
+/** How a report prints: `detail` adds each change in the system's own fields and the supporting changes. */
+export interface RenderOptions {
+  readonly detail?: boolean;
+}
+
+/** The note after a change or object line: why it was not applied, or what went wrong. */
+function outcomeNote(changes: readonly Change[], r: PassResult, mode: PassMode): string {
+  const held = changes.map((c) => r.held.find((h) => h.change === c)).find(Boolean);
+  if (held && mode !== 'drift') return `  (not applied: ${held.why})`;
+  const bad = changes.map((c) => r.applied.find((a) => a.change === c && !a.ok)).find(Boolean);
+  return bad ? failureNote(bad) : '';
+}
+
+/** One line per YAML object; updates list their YAML fields; plumbing in one line, unless something went wrong with it. */
+function objectLines(r: PassResult, mode: PassMode): string[] {
+  const out: string[] = [];
+  const view = objectView(r.changes);
+  for (const o of view.objects) {
+    const via = o.via.length > 0 ? ` (${o.via.join(', ')})` : '';
+    out.push(`  ${SYMBOL[o.action]} ${o.kind}/${o.name}  ${o.action}${via}${outcomeNote(o.changes, r, mode)}`);
+    // Creates and deletes are the YAML document itself (the diff shows it); an apply reports one line per object.
+    if (mode !== 'apply' && o.action !== 'create' && o.action !== 'delete') for (const f of o.fields) out.push(`      ${fieldLine(f)}`);
+  }
+  const troubled = view.supporting.filter((c) => outcomeNote([c], r, mode) !== '');
+  for (const c of troubled) out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${outcomeNote([c], r, mode)}`);
+  const quiet = view.supporting.filter((c) => !troubled.includes(c));
+  if (quiet.length > 0) out.push(`  · ${quiet.length} supporting change(s), not counted: ${describeSupporting(quiet)} (--detail lists them)`);
+  return out;
+}
+
+/** Every change as the system makes it: its own fields (`wire`) where they differ from the YAML's, plumbing included. */
+function detailLines(r: PassResult, mode: PassMode): string[] {
+  const out: string[] = [];
+  for (const c of r.changes) {
+    const tags = [c.serves ? `for ${c.serves}` : '', c.supporting ? 'supporting' : ''].filter(Boolean);
+    out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${tags.length ? ` [${tags.join(', ')}]` : ''}${outcomeNote([c], r, mode)}`);
+    if (mode === 'apply') continue;
+    for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
+    for (const f of c.wire ?? []) out.push(`        ${fieldLine(f)}`);
+  }
+  return out;
+}
+
+function renderText(report: Report, options: RenderOptions): string {
   const out: string[] = [];
   for (const r of report.results) {
     out.push(`${r.system} @ ${r.revision.slice(0, 12)}: ${r.status}`);
-    const heldWhy = new Map(r.held.map((h) => [h.change, h.why]));
-    const failures = new Map(r.applied.filter((a) => !a.ok).map((a) => [a.change, a]));
-    for (const c of r.changes) {
-      const note = heldWhy.has(c) && report.mode !== 'drift' ? `  (not applied: ${heldWhy.get(c)})` : failures.has(c) ? failureNote(failures.get(c)!) : '';
-      out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${note}`);
-      // The plan already showed every field; an apply reports one line per change, as Terraform does.
-      if (report.mode !== 'apply') for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
-    }
+    out.push(...(options.detail ? detailLines(r, report.mode) : objectLines(r, report.mode)));
     for (const c of r.conflicts) out.push(`  ${c.advisory ? 'i' : '?'} ${c.kind}/${c.name}  ${conflictLabel(c)}: ${c.message}`);
     for (const u of r.unreadable ?? []) out.push(`  ~ not readable from the running system, so drift there goes unseen: ${u}`);
     for (const reason of r.refused) out.push(`  ✗ refused: ${reason}`);
@@ -133,7 +208,6 @@ function renderText(report: Report): string {
   return out.join('\n');
 }
 
-
 function renderJson(report: Report): string {
   return JSON.stringify({
     mode: report.mode,
@@ -141,6 +215,7 @@ function renderJson(report: Report): string {
     summary: summaryLine(report),
     systems: report.results.map((r) => ({
       system: r.system, status: r.status, revision: r.revision, startedAt: r.startedAt, durationMs: r.durationMs, writes: r.writes,
+      objects: objectView(r.changes).objects.map((o) => ({ kind: o.kind, name: o.name, action: o.action, fields: o.fields.map(redact), changes: o.changes.length })),
       changes: r.changes.map(changeToJson),
       held: r.held.map((h) => ({ kind: h.change.kind, name: h.change.name, action: h.change.action, why: h.why })),
       conflicts: r.conflicts,
@@ -180,13 +255,13 @@ export function renderFailure(f: RunFailure, format: ReportFormat): string {
   }
 }
 
-export function renderReport(report: Report, format: ReportFormat): string {
+export function renderReport(report: Report, format: ReportFormat, options: RenderOptions = {}): string {
   switch (format) {
     case 'json':
       return renderJson(report);
     case 'markdown':
-      return renderMarkdown(report);
+      return renderMarkdown(report, options);
     case 'text':
-      return renderText(report);
+      return renderText(report, options);
   }
 }

@@ -30,11 +30,14 @@ describe('renderReport', () => {
     expect(out).not.toContain(PASSWORD);
   });
 
-  it('prints one line per change with field-level before → after and a Terraform-like summary', () => {
+  it('prints one line per object, updates field by field with before → after, and a Terraform-like summary', () => {
     const out = renderReport(report(), 'text');
     expect(out).toContain('+ User/jdupont  create');
-    expect(out).toContain('givenName: (none) → "Jean"');
-    expect(out).toContain('password: (changed)');
+    // A create is its YAML document (the diff shows it): its fields only with --detail.
+    expect(out).not.toContain('givenName: (none) → "Jean"');
+    const detail = renderReport(report(), 'text', { detail: true });
+    expect(detail).toContain('givenName: (none) → "Jean"');
+    expect(detail).toContain('password: (changed)');
     expect(out).toContain('title: "Opératrice" → "Cheffe de salle"');
     expect(out.trim().split('\n').pop()).toBe('Plan: 1 to create, 2 to update, 1 to disable, 0 to delete. Skipped: pfsense (not configured).');
   });
@@ -75,9 +78,13 @@ describe('renderReport', () => {
     }));
     const md = renderReport(report({ results: [result({ system: 'asterisk', changes: many })] }), 'markdown');
     expect(md.length).toBeLessThan(15_000);
-    expect(md).toContain('| + | `Extension/ext-199` | create | 22 field(s) |');
+    expect(md).toContain('| + | `Extension/ext-199` | create | new |');
     const text = renderReport(report({ results: [result({ system: 'asterisk', changes: many })] }), 'text');
-    expect(text.length).toBeGreaterThan(10 * md.length / 2);
+    expect(text.split('\n').filter((l) => l.includes('field'))).toEqual([]);
+    expect(text.split('\n')).toHaveLength(1 + 200 + 1);
+    // The system's own fields are one flag away.
+    const detail = renderReport(report({ results: [result({ system: 'asterisk', changes: many })] }), 'text', { detail: true });
+    expect(detail.split('\n').filter((l) => l.includes('pjsip:endpoint[199].field'))).toHaveLength(22);
   });
 
   it('opens the section of a system that failed or has conflicts', () => {

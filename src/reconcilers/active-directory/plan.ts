@@ -107,10 +107,13 @@ function change(
   rank: number,
   fields: FieldChange[],
   reason: string,
-  { pruned, adopt, ...payload }: AdPayload & { readonly pruned?: boolean; readonly adopt?: boolean },
+  { pruned, adopt, serves, supporting, ...payload }: AdPayload & { readonly pruned?: boolean; readonly adopt?: boolean; readonly serves?: string; readonly supporting?: boolean },
 ): AdChange {
   // Users and groups are matched on sAMAccountName (one namespace for both), OUs on their DN: `Kind/name` says both.
-  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune: pruned === true, adopt: adopt === true, fields, reason, rank, payload };
+  return {
+    system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune: pruned === true, adopt: adopt === true, fields, reason, rank, payload,
+    ...(serves ? { serves } : {}), ...(supporting ? { supporting } : {}),
+  };
 }
 
 /** Live state plus what the plan itself will create, so memberships can point at objects created earlier in the plan. */
@@ -223,6 +226,8 @@ export function planDirectory(desired: ResolvedState, live: LiveDirectory, polic
         dn,
         writes: [{ op: 'add', dn, attributes: { objectClass: ['organizationalUnit'], adminDescription: [layout.marker] } }],
         expect: { kind: 'OrganizationalUnit', present: true },
+        // No YAML object is an OU: plans fold it into the supporting line.
+        supporting: true,
       }),
     );
   };
@@ -508,8 +513,8 @@ function planMemberships(
     removes.sort(byLabel);
     if (adds.length + removes.length > 0) {
       const fields: FieldChange[] = [
-        ...adds.map((dn) => ({ path: 'members', before: null, after: label(dn) })),
-        ...removes.map((dn) => ({ path: 'members', before: label(dn), after: null })),
+        ...adds.map((dn) => ({ path: 'spec.members', before: null, after: label(dn) })),
+        ...removes.map((dn) => ({ path: 'spec.members', before: label(dn), after: null })),
       ];
       const changes: LdapModification[][] = [];
       for (let i = 0; i < adds.length; i += MEMBER_WRITE_CHUNK) changes.push([{ operation: 'add', attribute: 'member', values: adds.slice(i, i + MEMBER_WRITE_CHUNK) }]);
@@ -527,6 +532,8 @@ function planMemberships(
           writes: changes.map((c) => ({ op: 'modify', dn: self.dn, changes: c })),
           expect: { kind: 'Membership', name: gname, present: adds, absent: removes },
           source: sourceOf(g),
+          // The membership list is the group's `spec.members` (and its members' `spec.groups`): shown as the group's.
+          serves: `Group/${gname}`,
         }),
       );
     }

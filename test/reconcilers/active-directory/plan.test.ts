@@ -181,20 +181,20 @@ const cases: Case[] = [
     live: live({ users: [liveUser('a')], ous: ALL_OUS }),
     changes: [
       { kind: 'Group', name: 'crise', action: 'create', fields: ['spec.scope: null -> "global"', 'spec.type: null -> "security"', 'spec.description: null -> "Cellule de crise"'] },
-      { kind: 'Membership', name: 'crise', action: 'update', fields: ['members: null -> "User/a"'] },
+      { kind: 'Membership', name: 'crise', action: 'update', fields: ['spec.members: null -> "User/a"'] },
     ],
   },
   {
     name: 'authoritative membership removes a member Git does not list',
     desired: state({ users: [user('a'), user('b')], groups: [group('crise', { members: ['User/a'] })] }),
     live: live({ users: [liveUser('a'), liveUser('b')], groups: [liveGroup('crise', { members: [`CN=b,${USERS_OU}`] })], ous: ALL_OUS }),
-    changes: [{ kind: 'Membership', name: 'crise', action: 'update', fields: ['members: null -> "User/a"', 'members: "User/b" -> null'] }],
+    changes: [{ kind: 'Membership', name: 'crise', action: 'update', fields: ['spec.members: null -> "User/a"', 'spec.members: "User/b" -> null'] }],
   },
   {
     name: 'additive membership adds but never removes',
     desired: state({ users: [user('a'), user('b')], groups: [group('crise', { members: ['User/a'], membership: 'additive' })] }),
     live: live({ users: [liveUser('a'), liveUser('b')], groups: [liveGroup('crise', { members: [`CN=b,${USERS_OU}`] })], ous: ALL_OUS }),
-    changes: [{ kind: 'Membership', name: 'crise', action: 'update', fields: ['members: null -> "User/a"'] }],
+    changes: [{ kind: 'Membership', name: 'crise', action: 'update', fields: ['spec.members: null -> "User/a"'] }],
   },
   {
     name: "users' spec.groups merge with the group's members; nested groups by Group/ reference",
@@ -203,7 +203,7 @@ const cases: Case[] = [
       groups: [group('crise', { members: ['User/b', 'Group/elus'] }), group('elus')],
     }),
     live: live({ users: [liveUser('a'), liveUser('b')], groups: [liveGroup('crise', { members: [`CN=b,${USERS_OU}`] }), liveGroup('elus')], ous: ALL_OUS }),
-    changes: [{ kind: 'Membership', name: 'crise', action: 'update', fields: ['members: null -> "Group/elus"', 'members: null -> "User/a"'] }],
+    changes: [{ kind: 'Membership', name: 'crise', action: 'update', fields: ['spec.members: null -> "Group/elus"', 'spec.members: null -> "User/a"'] }],
   },
   {
     name: 'member DNs compare by meaning, not by escaping or case',

@@ -309,7 +309,7 @@ describe('ActiveDirectoryReconciler against Samba', () => {
     }
     const out = await pass(rec, desired);
     okAll(out);
-    expect(out.plan.changes.map((c) => [c.name, c.fields])).toEqual([['auth', [{ path: 'members', before: 'User/intrus', after: null }]]]);
+    expect(out.plan.changes.map((c) => [c.name, c.fields])).toEqual([['auth', [{ path: 'spec.members', before: 'User/intrus', after: null }]]]);
     expect([(await read('auth', ['member']))?.['member']].flat()).toEqual([`CN=m1,${usersOU}`]);
     expect([(await read('addi', ['member']))?.['member']].flat().sort()).toEqual([intrus, `CN=m2,${usersOU}`].sort());
     await rec.close();

@@ -74,7 +74,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.ok;
-    if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.error;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      // commander has said it on stderr; `--format json` and `markdown` still get their one document on stdout.
+      const document = (await import('./commands/usage-failure.ts')).usageFailureDocument(argv, (err as Error).message);
+      if (document !== undefined) process.stdout.write(`${document}\n`);
+      return EXIT.error;
+    }
     process.stderr.write(`infrasec: ${(err as Error).message}\n`);
     return EXIT.error;
   }

@@ -26,7 +26,7 @@ export const EXIT_TABLE = [
   '',
   'Exit codes (the first that applies, in this order):',
   '  1  error: a system failed (unreachable, refused credentials, a setting to fix, a failed write, a conflict that',
-  '     keeps a desired object out of service), or the configuration or the desired state is invalid',
+  '     keeps a desired object out of service), or the configuration, the desired state or the command line is invalid',
   '  3  a guard refused the plan (deletion threshold, protected object, crisis mode)',
   '  4  conflicts: live objects infrasec does not own are in the way of desired ones; each `?` line says what to do',
   '  2  plan: changes pending; drift: live objects differ (apply: never, it applied them)',

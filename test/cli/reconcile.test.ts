@@ -133,6 +133,31 @@ describe('a run that fails still prints one JSON document on stdout', () => {
   });
 });
 
+describe('a command line commander refuses still prints one JSON document on stdout', () => {
+  it.each([
+    ['an unknown option', ['plan', '--format', 'json', '--bogus'], 'plan', "unknown option '--bogus'"],
+    ['a missing option value', ['apply', '-f', 'json', '--system'], 'apply', "option '-s, --system <name>' argument missing"],
+    ['an option value its parser refuses', ['drift', '--format=json', '--system', 'nope'], 'drift', 'unknown system "nope"'],
+  ])('%s: the failure document with error code usage, exit 1, the message and help on stderr', async (_what, args, mode, message) => {
+    const run = await infrasec(args);
+    expect(run.code).toBe(1);
+    const json = JSON.parse(run.stdout);
+    expect(json).toEqual({
+      mode, revision: null, summary: expect.stringContaining(message), error: { code: 'usage', message: expect.stringContaining(message) },
+      diagnostics: [], systems: [], skipped: [],
+    });
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain(`Usage: infrasec ${mode}`);
+  });
+
+  it('text output keeps stdout empty', async () => {
+    const run = await infrasec(['plan', '--bogus']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain("error: unknown option '--bogus'");
+  });
+});
+
 describe('--help', () => {
   it.each(['plan', 'apply', 'drift'])('%s prints the exit-code table', async (command) => {
     const run = await infrasec([command, '--help']);

@@ -1,4 +1,4 @@
-// Notifications posted to a webhook (undici): the body in the receiver's format, signed with HMAC-SHA256 when a secret is set, with a capped, jittered retry.
+// Notifications posted to a webhook (undici): the body in the receiver's format, signed with a timestamped HMAC-SHA256 when a secret is set, with a capped, jittered retry.
 import type { Logger } from 'pino';
 import { request } from 'undici';
 import type { BackoffPolicy } from '../engine/backoff.ts';
@@ -12,8 +12,10 @@ export interface WebhookNotifierOptions {
   readonly logger: Logger;
   /** Body format (default `generic`). */
   readonly format?: WebhookFormat;
-  /** Shared secret: each body is signed in `X-Infrasec-Signature: sha256=<hex>`. */
+  /** Shared secret: each attempt is signed in `X-Infrasec-Signature: t=<unix seconds>,v1=<hex>` (signature.ts). */
   readonly secret?: string;
+  /** The clock the signature's timestamp is read from (tests). */
+  readonly now?: () => Date;
   readonly attempts?: number;
   readonly timeoutMs?: number;
   readonly backoff?: BackoffPolicy;
@@ -39,10 +41,11 @@ export class WebhookNotifier implements Notifier {
   /** Delivers one notification; true when the receiver answered 2xx. Never throws: failure is logged and reported through onFailure. */
   async send(n: Notification, signal?: AbortSignal): Promise<boolean> {
     const body = JSON.stringify(webhookBody(this.format, n));
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrasec', 'x-infrasec-event': n.event };
-    if (this.opts.secret) headers[SIGNATURE_HEADER] = signBody(body, this.opts.secret);
     const timeoutMs = this.opts.timeoutMs ?? 5_000;
     const attempt = async (): Promise<AttemptResult> => {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'infrasec', 'x-infrasec-event': n.event };
+      // Signed at each attempt: a retry after a long backoff still carries a timestamp the receiver takes.
+      if (this.opts.secret) headers[SIGNATURE_HEADER] = signBody(body, this.opts.secret, this.opts.now?.() ?? new Date());
       try {
         const res = await request(this.opts.url, { method: 'POST', body, headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal });
         await res.body.dump();

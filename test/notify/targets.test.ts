@@ -1,5 +1,4 @@
 // The notification targets infrasec.yaml and the environment name: notifyUrl as before, its format and signing secret, more webhooks, e-mail; secret files read, never quoted.
-import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { EmailNotifier } from '../../src/notify/email.ts';
+import { verifyBodySignature } from '../../src/notify/signature.ts';
 import { FanOutNotifier } from '../../src/notify/fan-out.ts';
 import { notificationText, type Notification } from '../../src/notify/notification.ts';
 import { buildNotifier } from '../../src/notify/targets.ts';
@@ -61,7 +61,8 @@ describe('buildNotifier', () => {
     await (await buildNotifier(config.controller, { logger: silentLogger }))!.send(note);
     const post = r.posts[0]!;
     expect(JSON.parse(post.raw)).toMatchObject({ text: notificationText(note) });
-    expect(post.signature).toBe(`sha256=${createHmac('sha256', 'hmac-S3CRET').update(post.raw).digest('hex')}`);
+    expect(verifyBodySignature(post.raw, 'hmac-S3CRET', post.signature)).toMatchObject({ ok: true });
+    expect(verifyBodySignature(post.raw, 'hmac-S3CRET\n', post.signature).ok).toBe(false);
   });
 
   it('sends to every target of infrasec.yaml: notifyUrl, more webhooks (one URL read from a file), e-mail', async () => {

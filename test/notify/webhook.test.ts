@@ -1,12 +1,21 @@
-// Integration (real HTTP receiver on 127.0.0.1): notifications in the receiver's format, signed when a secret is set, with capped retry — retried on 5xx, not on 4xx, given up after the cap.
+// Integration (real HTTP receiver on 127.0.0.1): notifications in the receiver's format, signed with a timestamp when a secret is set (checked with the README's recipes), with capped retry — retried on 5xx, not on 4xx, given up after the cap.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
+import * as crypto from 'node:crypto';
 import { createHmac } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log.ts';
 import { notificationText, type Notification } from '../../src/notify/notification.ts';
+import { verifyBodySignature } from '../../src/notify/signature.ts';
 import { isRetryableStatus, WebhookNotifier } from '../../src/notify/webhook.ts';
 
 const fast = { baseMs: 5, maxMs: 20, factor: 2, jitter: 0 };
@@ -49,12 +58,77 @@ describe('WebhookNotifier', () => {
     expect(r.headers[0]!['x-infrasec-signature']).toBeUndefined();
   });
 
-  it('signs each body with HMAC-SHA256 of its exact bytes when a secret is set', async () => {
-    const r = await receiver([204]);
-    await new WebhookNotifier({ url: r.url, logger: silentLogger, backoff: fast, secret: 'notify-S3CRET' }).send(note);
-    const expected = `sha256=${createHmac('sha256', 'notify-S3CRET').update(r.raw[0]!).digest('hex')}`;
-    expect(r.headers[0]!['x-infrasec-signature']).toBe(expected);
+  it('signs each attempt with t=<seconds>,v1=<HMAC-SHA256 of "<t>.<exact body>"> when a secret is set', async () => {
+    const r = await receiver([503, 204]);
+    const clock = [new Date('2026-03-01T12:00:00Z'), new Date('2026-03-01T12:00:07Z')];
+    await new WebhookNotifier({ url: r.url, logger: silentLogger, backoff: fast, secret: 'notify-S3CRET', now: () => clock.shift()! }).send(note);
+    const hmac = (t: number, body: string) => createHmac('sha256', 'notify-S3CRET').update(`${t}.${body}`).digest('hex');
+    expect(r.headers[0]!['x-infrasec-signature']).toBe(`t=1772366400,v1=${hmac(1772366400, r.raw[0]!)}`);
+    // The retry carries its own timestamp.
+    expect(r.headers[1]!['x-infrasec-signature']).toBe(`t=1772366407,v1=${hmac(1772366407, r.raw[1]!)}`);
     expect(r.raw[0]).not.toContain('notify-S3CRET');
+  });
+
+  describe("the README's receiver recipes", () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    // The fences sit in a list item: their lines are indented by two spaces.
+    const unindent = (block: string | undefined) => block?.replace(/^ {2}/gm, '');
+    const nodeRecipe = unindent(/```js\n( {2}const \[, t, v1\][\s\S]*?) {2}```/.exec(readme)?.[1]);
+    const shellRecipe = unindent(/By hand, with the header in `\$SIG`[\s\S]*?```sh\n([\s\S]*?) {2}```/.exec(readme)?.[1]);
+
+    /** The Node snippet as the README prints it, run with the request's header and raw body. */
+    function nodeVerifies(header: string, rawBody: string, secret: string): boolean {
+      const run = new Function('crypto', 'req', 'secret', 'rawBody', `${nodeRecipe}\nreturn valid;`) as (...a: unknown[]) => boolean;
+      return run(crypto, { headers: { 'x-infrasec-signature': header } }, secret, Buffer.from(rawBody));
+    }
+
+    /** The sh + openssl lines as the README prints them, in a scratch directory holding body.json. */
+    async function shellVerifies(header: string, rawBody: string, secret: string): Promise<boolean> {
+      const dir = await mkdtemp(join(tmpdir(), 'infrasec-signature-'));
+      try {
+        await writeFile(join(dir, 'body.json'), rawBody);
+        const { stdout } = await promisify(execFile)('sh', ['-c', shellRecipe!], { cwd: dir, env: { PATH: process.env['PATH'], SIG: header, SECRET: secret } }).catch((e: { stdout: string }) => e);
+        return stdout.trim() === 'valid';
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+
+    async function signedPost(now?: Date): Promise<{ header: string; body: string }> {
+      const r = await receiver([204]);
+      await new WebhookNotifier({ url: r.url, logger: silentLogger, backoff: fast, secret: 'notify-S3CRET', now: now && (() => now) }).send(note);
+      return { header: String(r.headers[0]!['x-infrasec-signature']), body: r.raw[0]! };
+    }
+
+    it('are in the README', () => {
+      expect(nodeRecipe).toBeDefined();
+      expect(shellRecipe).toBeDefined();
+    });
+
+    it('take a post as infrasec sent it', async () => {
+      const { header, body } = await signedPost();
+      expect(nodeVerifies(header, body, 'notify-S3CRET')).toBe(true);
+      expect(await shellVerifies(header, body, 'notify-S3CRET')).toBe(true);
+    });
+
+    it('refuse it with a changed body, a changed timestamp or another secret', async () => {
+      const { header, body } = await signedPost();
+      const t = Number(/^t=(\d+),/.exec(header)![1]);
+      const changedBody = body.replace('1 change failed', '0 change failed');
+      const changedTime = header.replace(`t=${t}`, `t=${t - 1}`);
+      expect(changedBody).not.toBe(body);
+      for (const [h, b, secret] of [[header, changedBody, 'notify-S3CRET'], [changedTime, body, 'notify-S3CRET'], [header, body, 'other']] as const) {
+        expect(nodeVerifies(h, b, secret)).toBe(false);
+        expect(await shellVerifies(h, b, secret)).toBe(false);
+      }
+    });
+
+    it('refuse a genuine post replayed more than 5 minutes later', async () => {
+      const { header, body } = await signedPost(new Date(Date.now() - 10 * 60_000));
+      expect(nodeVerifies(header, body, 'notify-S3CRET')).toBe(false);
+      expect(await shellVerifies(header, body, 'notify-S3CRET')).toBe(false);
+      expect(verifyBodySignature(body, 'notify-S3CRET', header, new Date(Date.now() - 10 * 60_000)).ok).toBe(true);
+    });
   });
 
   it.each(['slack', 'mattermost', 'rocket'] as const)('posts the %s body (a text field) when that format is chosen', async (format) => {

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { FanOutNotifier } from './fan-out.ts';
+import type { WebhookFormat } from './formats.ts';
+import { plainHttpWarning } from './plain-http.ts';
 import type { Notification, Notifier } from './notification.ts';
 import { WebhookNotifier } from './webhook.ts';
 
@@ -13,20 +15,27 @@ export interface TargetDeps {
   readonly onFailure?: (n: Notification) => void;
 }
 
-/** Every configured target behind one Notifier; undefined when none is configured. */
+/**
+ * Every configured target behind one Notifier; undefined when none is configured. A chat webhook, or a signed one, on
+ * plain http:// to another host is logged as a warning (`notify.plain_http`) and still used: an internal chat server
+ * without TLS is common, and refusing it would silence every notification.
+ */
 export async function buildNotifier(c: Config['controller'], deps: TargetDeps): Promise<Notifier | undefined> {
   const targets: Notifier[] = [];
+  const webhook = (url: string, format: WebhookFormat, secret: string | undefined, setting: string) => {
+    const warning = plainHttpWarning({ url, format, signed: secret !== undefined, setting });
+    if (warning) deps.logger.warn({ event: 'notify.plain_http', setting, target: new URL(url).origin, format }, warning);
+    return new WebhookNotifier({ url, format, secret, ...deps });
+  };
   if (c.notifyUrl) {
-    targets.push(new WebhookNotifier({
-      url: c.notifyUrl, format: c.notifyFormat, secret: await secretOf(c.notifySecret, c.notifySecretFile, 'controller.notifySecretFile'), ...deps,
-    }));
+    targets.push(webhook(c.notifyUrl, c.notifyFormat, await secretOf(c.notifySecret, c.notifySecretFile, 'controller.notifySecretFile'), 'controller.notifyUrl (INFRASEC_NOTIFY_URL)'));
   } else if (c.notifySecret || c.notifySecretFile) {
     throw new ConfigError('controller.notifySecret(File) signs the posts to controller.notifyUrl, which is not set (INFRASEC_NOTIFY_URL)');
   }
   for (const [i, w] of c.notifyWebhooks.entries()) {
     const at = `controller.notifyWebhooks[${i}]`;
     const url = w.url ?? (await urlFromFile(w.urlFile!, `${at}.urlFile`));
-    targets.push(new WebhookNotifier({ url, format: w.format, secret: await secretOf(w.secret, w.secretFile, `${at}.secretFile`), ...deps }));
+    targets.push(webhook(url, w.format, await secretOf(w.secret, w.secretFile, `${at}.secretFile`), w.url ? `${at}.url` : `${at}.urlFile`));
   }
   const e = c.notifyEmail;
   if (e) {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { silentLogger } from '../../src/log.ts';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../../src/log.ts';
 import { EmailNotifier } from '../../src/notify/email.ts';
 import { verifyBodySignature } from '../../src/notify/signature.ts';
 import { FanOutNotifier } from '../../src/notify/fan-out.ts';
@@ -115,6 +116,36 @@ describe('buildNotifier', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain('controller.notifyWebhooks[0].urlFile');
     expect((err as Error).message).not.toContain('S3CRET');
+  });
+
+  it('warns at start, naming the setting, for a chat webhook or a signed one on plain http:// to another host; loopback and https:// are quiet', async () => {
+    await writeFile(join(dir, 'teams-url'), 'http://teams.cod67.example/workflows/T0K3N\n');
+    const file = join(dir, 'infrasec.yaml');
+    await writeFile(file, [
+      'controller:',
+      '  directory: /tmp/desired',
+      '  notifyUrl: http://chat.cod67.example:8065/hooks/T0K3N',
+      '  notifyFormat: mattermost',
+      '  notifyWebhooks:',
+      `    - { urlFile: ${join(dir, 'teams-url')}, format: msteams }`,
+      '    - { url: "http://10.0.0.5/hook", secret: s3cret }',
+      '    - { url: "http://10.0.0.6/hook" }',
+      '    - { url: "http://127.0.0.1:9/hooks/T0K3N", format: slack }',
+      '    - { url: "https://hooks.slack.com/services/T0K3N", format: slack }',
+    ].join('\n'));
+    let logged = '';
+    const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) }) });
+    await buildNotifier((await loadConfig({ file, env: {} })).controller, { logger });
+    const warnings = logged.trim().split('\n').map((l) => JSON.parse(l) as { level: number; event: string; setting: string; target: string; msg: string });
+    expect(warnings.every((w) => w.level === 40 && w.event === 'notify.plain_http')).toBe(true);
+    expect(warnings.map((w) => [w.setting, w.target])).toEqual([
+      ['controller.notifyUrl (INFRASEC_NOTIFY_URL)', 'http://chat.cod67.example:8065'],
+      ['controller.notifyWebhooks[0].urlFile', 'http://teams.cod67.example'],
+      ['controller.notifyWebhooks[1].url', 'http://10.0.0.5'],
+    ]);
+    expect(warnings[0]!.msg).toContain("the mattermost webhook's token (in the URL path) and every notification cross the network unencrypted; use the receiver's https:// URL");
+    expect(logged).not.toContain('T0K3N');
+    expect(logged).not.toContain('s3cret');
   });
 });
 

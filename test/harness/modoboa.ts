@@ -4,10 +4,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, cp, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { machineTmp } from './machine-tmp.ts';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -167,7 +167,7 @@ const SET_TOKEN_SCRIPT = [
  */
 async function ensureTemplate(venv: string): Promise<string> {
   const hash = createHash('sha256').update(venv).update(SETTINGS_OVERRIDES).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), `infrasec-modoboa-template-${hash}`);
+  const dir = join(machineTmp(), `infrasec-modoboa-template-${hash}`);
   if (existsSync(join(dir, 'template.json'))) return dir;
 
   const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -254,7 +254,7 @@ async function waitForApi(url: string, token: string, timeoutMs: number, exited:
 export async function startModoboa(opts: ModoboaOptions = {}): Promise<Modoboa> {
   const venv = await modoboaVenv();
   const template = await ensureTemplate(venv);
-  const dir = await mkdtemp(join(tmpdir(), 'infrasec-modoboa-'));
+  const dir = await mkdtemp(join(machineTmp(), 'infrasec-modoboa-'));
   const instance = join(dir, 'instance');
   const dbFile = join(instance, 'modoboa.db');
   let child: ChildProcess | undefined;

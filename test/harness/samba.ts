@@ -4,11 +4,11 @@ import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readFile, rename, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
+import { machineTmp } from './machine-tmp.ts';
 
 const run = promisify(execFile);
 
@@ -103,7 +103,7 @@ function provisionArgs(dir: string, adminPassword: string): string[] {
 async function ensureTemplate(adminPassword: string): Promise<{ dir: string; provisionedAt: string }> {
   const version = await sambaVersion();
   const hash = createHash('sha256').update(JSON.stringify(provisionArgs('DIR', adminPassword))).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), `infrasec-samba-template-${version}-${hash}`);
+  const dir = join(machineTmp(), `infrasec-samba-template-${version}-${hash}`);
   const meta = join(dir, 'template.json');
   if (existsSync(meta)) return { dir, provisionedAt: (JSON.parse(await readFile(meta, 'utf8')) as { provisionedAt: string }).provisionedAt };
 
@@ -127,7 +127,7 @@ async function ensureTemplate(adminPassword: string): Promise<{ dir: string; pro
   return { dir, provisionedAt: (JSON.parse(await readFile(meta, 'utf8')) as { provisionedAt: string }).provisionedAt };
 }
 
-const ADDR_LOCK_DIR = join(tmpdir(), 'infrasec-samba-addresses');
+const ADDR_LOCK_DIR = join(machineTmp(), 'infrasec-samba-addresses');
 
 function pidAlive(pid: number): boolean {
   try {
@@ -250,7 +250,7 @@ export async function startSambaDc(opts: SambaDcOptions = {}): Promise<SambaDc> 
   const adminPassword = opts.adminPassword ?? DEFAULT_ADMIN_PASSWORD;
   const template = await ensureTemplate(adminPassword);
   const { host, lockFile } = await claimAddress();
-  const dir = await mkdtemp(join(tmpdir(), 'infrasec-samba-'));
+  const dir = await mkdtemp(join(machineTmp(), 'infrasec-samba-'));
   let addedAddress = false;
   let child: ChildProcess | undefined;
   let exitHook: (() => void) | undefined;

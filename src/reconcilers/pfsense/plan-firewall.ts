@@ -3,9 +3,12 @@ import type { Endpoint, FirewallRule, ResolvedState } from '../../desired/model.
 import { adoptable } from '../../engine/adoption.ts';
 import type { Change, ChangeAction, Conflict, FieldChange, Policy } from '../../engine/types.ts';
 import {
-  describe, type LivePfSense, type LiveRule, parseMarker, pfAliasName, type PfSenseChangeKind, type PfSensePayload,
+  describe, type LiveAlias, type LivePfSense, type LiveRule, parseMarker, pfAliasName, type PfSenseChangeKind, type PfSensePayload,
   PORT_FORWARD_FIELDS, type PortForwardFields, RANK, RULE_FIELDS, type RuleFields,
 } from './model.ts';
+import {
+  ALIAS_FROM, PORT_FORWARD_FROM, readBack, ruleFrom, withFrom, yamlDescription, yamlEndpoint, yamlInterface, yamlPort, yamlRulePorts, yamlView,
+} from './yaml-view.ts';
 
 export interface PlanContext {
   readonly instance: string;
@@ -21,11 +24,17 @@ export interface PlanOutput {
 const SYSTEM = 'pfsense';
 const ALIAS_NAME = /^(?!\d+$)(?!pkg_)[A-Za-z0-9_]{1,31}$/;
 
-export function change(kind: PfSenseChangeKind, name: string, action: ChangeAction, fields: FieldChange[], reason: string, payload: PfSensePayload): Change {
+/** How a change reads in the YAML's terms: pfRest's own fields (`wire`), the YAML object it serves, or plumbing. */
+export type ChangeView = Partial<Pick<Change, 'wire' | 'serves' | 'supporting'>>;
+
+/** `fields` are the YAML view; `view.wire` what pfRest is sent, for `--detail`. */
+export function change(kind: PfSenseChangeKind, name: string, action: ChangeAction, fields: FieldChange[], reason: string, payload: PfSensePayload, view: ChangeView = {}): Change {
   // The engine reads prune and adopt as first-class flags (the payload keeps them for apply for now).
   const prune = 'pruned' in payload && payload.pruned === true;
   const adopt = 'adopt' in payload && payload.adopt === true;
-  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune, adopt, fields, reason, rank: RANK[kind], payload: payload as unknown as Readonly<Record<string, unknown>> };
+  return {
+    system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune, adopt, fields, ...view, reason, rank: RANK[kind], payload: payload as unknown as Readonly<Record<string, unknown>>,
+  };
 }
 
 /** Adoption is decided in one place for every system (re-exported for plan-vpn.ts). */
@@ -68,7 +77,12 @@ interface WantedAlias {
   readonly type: string;
   readonly description?: string;
   readonly entries: readonly string[];
+  /** The rule whose several ports this alias holds (infrasec's own alias, not a YAML one). */
+  readonly forRule?: FirewallRule;
 }
+
+/** The text infrasec writes in the description of a rule's ports alias. */
+const portsAliasText = (rule: string) => `Ports of rule ${rule}`;
 
 export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: Policy, ctx: PlanContext, out: PlanOutput): void {
   const conflict = (kind: string, name: string, message: string) => out.conflicts.push({ system: SYSTEM, kind, name, message });
@@ -86,7 +100,7 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
   for (const [name, r] of desired.resources.firewallRules) {
     if ((r.spec.ports?.length ?? 0) > 1 && !r.spec.portAlias && protoWithPorts(r.spec.protocol)) {
       const aliasName = rulePortsAliasName(name);
-      wanted.push({ name: aliasName, wireName: pfAliasName(aliasName), type: 'port', description: `Ports of rule ${name}`, entries: r.spec.ports!.map(wirePort) });
+      wanted.push({ name: aliasName, wireName: pfAliasName(aliasName), type: 'port', description: portsAliasText(name), entries: r.spec.ports!.map(wirePort), forRule: r });
     }
   }
   const byWire = new Map<string, WantedAlias[]>();
@@ -98,12 +112,28 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
   }
   const liveByName = new Map(live.aliases.map((a) => [a.name, a] as const));
   const desiredAliasNames = new Set(wanted.map((w) => w.name));
+  const rb = readBack(ctx.interfaces, desired.resources.firewallAliases.keys(), live.aliases);
+  /**
+   * An alias change in the YAML's terms: a YAML alias is its own object; a rule's ports alias serves the rule, its
+   * entries being the rule's `spec.ports` (a create comes wholly from them).
+   */
+  const aliasView = (w: WantedAlias, action: ChangeAction, wire: FieldChange[], l?: LiveAlias): { fields: FieldChange[]; view: ChangeView } => {
+    if (!w.forRule) {
+      const tagged = withFrom(wire, ALIAS_FROM);
+      const liveValue = (p: string) => (!l ? undefined : p === 'spec.type' ? l.type : p === 'spec.description' ? yamlDescription(l.descr) : p === 'spec.entries' ? l.address : undefined);
+      return { fields: yamlView(desired.resources.firewallAliases.get(w.name), action, tagged, liveValue), view: { wire: tagged } };
+    }
+    const tagged = withFrom(wire, action === 'create' ? { name: 'spec.ports', type: 'spec.ports', descr: 'spec.ports', address: 'spec.ports' } : { address: 'spec.ports' });
+    const liveValue = (p: string) => (l && p === 'spec.ports' ? l.address.map((x) => yamlPort(x, w.forRule!.spec.ports)) : undefined);
+    return { fields: yamlView(w.forRule, action, tagged, liveValue), view: { wire: tagged, serves: `FirewallRule/${w.forRule.metadata.name}` } };
+  };
   for (const w of wanted) {
     if (refusedAliases.has(w.name)) continue;
     const body = { name: w.wireName, type: w.type, descr: describe(w.description, ctx.instance, w.name), address: [...w.entries], detail: [] as string[] };
     const l = liveByName.get(w.wireName);
     if (!l) {
-      out.changes.push(change('FirewallAlias', w.name, 'create', diffFields(['name', 'type', 'descr', 'address'], undefined, body), 'not on pfSense', { type: 'alias', wireName: w.wireName, body }));
+      const { fields, view } = aliasView(w, 'create', diffFields(['name', 'type', 'descr', 'address'], undefined, body));
+      out.changes.push(change('FirewallAlias', w.name, 'create', fields, 'not on pfSense', { type: 'alias', wireName: w.wireName, body }, view));
       continue;
     }
     const m = mine(l.descr);
@@ -113,16 +143,22 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
       continue;
     }
     if (owned) out.owned++;
-    const fields = diffFields(['type', 'descr', 'address'], l as unknown as typeof body, body, ['address']);
-    if (fields.length > 0) {
-      out.changes.push(change('FirewallAlias', w.name, 'update', fields, owned ? 'differs from Git' : 'adopted by policy', { type: 'alias', wireName: w.wireName, body, ...(owned ? {} : { adopt: true }) }));
+    const wire = diffFields(['type', 'descr', 'address'], l as unknown as typeof body, body, ['address']);
+    if (wire.length > 0) {
+      const { fields, view } = aliasView(w, 'update', wire, l);
+      out.changes.push(change('FirewallAlias', w.name, 'update', fields, owned ? 'differs from Git' : 'adopted by policy', { type: 'alias', wireName: w.wireName, body, ...(owned ? {} : { adopt: true }) }, view));
     }
   }
   for (const l of live.aliases) {
     const m = mine(l.descr);
     if (!m || desiredAliasNames.has(m.name)) continue;
     out.owned++;
-    out.changes.push(change('FirewallAlias', m.name, 'delete', [{ path: 'name', before: l.name, after: undefined }], 'removed from Git', { type: 'alias', wireName: l.name, body: {}, pruned: true }));
+    // A rule's ports alias goes when the rule no longer lists several ports, or goes itself: part of that rule's change.
+    const rule = m.name.endsWith('.ports') && m.text === portsAliasText(m.name.slice(0, -'.ports'.length)) ? m.name.slice(0, -'.ports'.length) : undefined;
+    out.changes.push(change('FirewallAlias', m.name, 'delete', [], 'removed from Git', { type: 'alias', wireName: l.name, body: {}, pruned: true }, {
+      wire: [{ path: 'name', before: l.name, after: undefined }],
+      ...(rule ? { serves: `FirewallRule/${rule}` } : {}),
+    }));
   }
 
   // ---- filter rules, per interface in YAML order ----
@@ -169,13 +205,31 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
   // Simulated global order: owned rules by name, others by id; moves and creates are replayed on it.
   const sim: { key: string; iface: string }[] = live.rules.map((r) => ({ key: mine(r.descr)?.name ?? `#${r.id}`, iface: r.interface[0] ?? '' }));
   const indexOf = (key: string) => sim.findIndex((e) => e.key === key);
+  /** A live rule's fields read back as the YAML writes them (undefined: the YAML cannot say what pfSense holds). */
+  const ruleLiveValue = (r: FirewallRule, l: LiveRule) => (path: string): unknown => {
+    switch (path) {
+      case 'spec.action': return l.type;
+      case 'spec.interface': return l.interface.length === 1 ? yamlInterface(rb, l.interface[0]!) : undefined;
+      case 'spec.protocol': return l.protocol ?? 'any';
+      case 'spec.source': return yamlEndpoint(rb, l.source);
+      case 'spec.destination': return yamlEndpoint(rb, l.destination);
+      case 'spec.ports': return yamlRulePorts(l.destination_port, liveByName.get(pfAliasName(rulePortsAliasName(r.metadata.name))), r.spec.ports);
+      case 'spec.portAlias': return l.destination_port === null ? null : rb.aliasNames.get(l.destination_port);
+      case 'spec.description': return yamlDescription(l.descr);
+      case 'spec.disabled': return l.disabled;
+      case 'spec.log': return l.log;
+      case 'spec.gateway': return l.gateway;
+      default: return undefined;
+    }
+  };
   for (const [iface, list] of byIface) {
     list.sort((a, b) => a.rule.spec.order - b.rule.spec.order || a.name.localeCompare(b.name));
     let prev: string | null = null;
-    for (const { name, body } of list) {
+    for (const { name, rule: r, body } of list) {
       const l = ownedRules.get(name);
       if (l) out.owned++;
       const fields = diffFields(RULE_FIELDS, l as RuleFields | undefined, body);
+      const from = ruleFrom(r.spec.portAlias !== undefined);
       const at = indexOf(name);
       let move = false;
       if (at >= 0) sim[at]!.iface = iface;
@@ -190,11 +244,13 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
         sim.splice(first >= 0 ? first : sim.length, 0, { key: name, iface });
       }
       if (!l) {
-        out.changes.push(change('FirewallRule', name, 'create', fields, 'not on pfSense', { type: 'rule', body, after: prev, iface, move: false, writeFields: true }));
+        const wire = withFrom(fields, from);
+        out.changes.push(change('FirewallRule', name, 'create', yamlView(r, 'create', wire), 'not on pfSense', { type: 'rule', body, after: prev, iface, move: false, writeFields: true }, { wire }));
       } else if (fields.length > 0 || move) {
         const position = move ? [{ path: 'position', before: `not after ${prev}`, after: `after ${prev}` }] : [];
         const reason = [fields.length > 0 ? 'differs from Git' : '', move ? `out of order on ${iface}` : ''].filter(Boolean).join('; ');
-        out.changes.push(change('FirewallRule', name, 'update', [...fields, ...position], reason, { type: 'rule', body, after: prev, iface, move, writeFields: fields.length > 0 }));
+        const wire = withFrom([...fields, ...position], from);
+        out.changes.push(change('FirewallRule', name, 'update', yamlView(r, 'update', wire, ruleLiveValue(r, l)), reason, { type: 'rule', body, after: prev, iface, move, writeFields: fields.length > 0 }, { wire }));
       }
       prev = name;
     }
@@ -203,10 +259,17 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
   for (const [name, l] of ownedRules) {
     if (desiredRules.has(name)) continue;
     out.owned++;
-    out.changes.push(change('FirewallRule', name, 'delete', [{ path: 'descr', before: l.descr, after: undefined }], 'removed from Git', { type: 'rule', body: l, after: null, iface: l.interface[0] ?? '', move: false, writeFields: false, pruned: true }));
+    out.changes.push(change('FirewallRule', name, 'delete', [], 'removed from Git', { type: 'rule', body: l, after: null, iface: l.interface[0] ?? '', move: false, writeFields: false, pruned: true }, {
+      wire: [{ path: 'descr', before: l.descr, after: undefined }],
+    }));
   }
+  // A copy of an owned rule (duplicated in the GUI): not a YAML object, it goes as part of the rule it copies.
   for (const l of extras) {
-    out.changes.push(change('FirewallRule', `${parseMarker(l.descr)!.name}#${l.tracker ?? l.id}`, 'delete', [{ path: 'descr', before: l.descr, after: undefined }], 'a second copy of an owned rule', { type: 'rule', body: l, after: null, iface: l.interface[0] ?? '', move: false, writeFields: false }));
+    const owner = parseMarker(l.descr)!.name;
+    out.changes.push(change('FirewallRule', `${owner}#${l.tracker ?? l.id}`, 'delete', [{ path: 'second copy', before: 'on pfSense', after: 'removed' }], 'a second copy of an owned rule', { type: 'rule', body: l, after: null, iface: l.interface[0] ?? '', move: false, writeFields: false }, {
+      wire: [{ path: 'descr', before: l.descr, after: undefined }],
+      serves: `FirewallRule/${owner}`,
+    }));
   }
 
   // ---- port forwards ----
@@ -235,13 +298,28 @@ export function planFirewall(desired: ResolvedState, live: LivePfSense, policy: 
     }
     const l = ownedPf.get(name);
     if (l) out.owned++;
-    const fields = diffFields(PORT_FORWARD_FIELDS, l as PortForwardFields | undefined, body);
-    if (!l) out.changes.push(change('PortForward', name, 'create', fields, 'not on pfSense', { type: 'portForward', body }));
-    else if (fields.length > 0) out.changes.push(change('PortForward', name, 'update', fields, 'differs from Git', { type: 'portForward', body }));
+    const wire = withFrom(diffFields(PORT_FORWARD_FIELDS, l as PortForwardFields | undefined, body), PORT_FORWARD_FROM);
+    if (!l) out.changes.push(change('PortForward', name, 'create', yamlView(pf, 'create', wire), 'not on pfSense', { type: 'portForward', body }, { wire }));
+    else if (wire.length > 0) {
+      const liveValue = (path: string): unknown => {
+        switch (path) {
+          // `destination` is `<interface>:ip`; anything else there is not what the YAML's interface makes.
+          case 'spec.interface': return l.destination === `${l.interface}:ip` ? yamlInterface(rb, l.interface) : undefined;
+          case 'spec.protocol': return l.protocol;
+          case 'spec.source': return yamlEndpoint(rb, l.source);
+          case 'spec.externalPort': return l.destination_port === null ? null : yamlPort(l.destination_port, [s.externalPort]);
+          case 'spec.target': return l.target;
+          case 'spec.targetPort': return l.local_port === null ? null : yamlPort(l.local_port, [s.targetPort]);
+          case 'spec.description': return yamlDescription(l.descr);
+          default: return undefined;
+        }
+      };
+      out.changes.push(change('PortForward', name, 'update', yamlView(pf, 'update', wire, liveValue), 'differs from Git', { type: 'portForward', body }, { wire }));
+    }
   }
   for (const [name, l] of ownedPf) {
     if (desired.resources.portForwards.has(name)) continue;
     out.owned++;
-    out.changes.push(change('PortForward', name, 'delete', [{ path: 'descr', before: l.descr, after: undefined }], 'removed from Git', { type: 'portForward', body: l, pruned: true }));
+    out.changes.push(change('PortForward', name, 'delete', [], 'removed from Git', { type: 'portForward', body: l, pruned: true }, { wire: [{ path: 'descr', before: l.descr, after: undefined }] }));
   }
 }

@@ -1,8 +1,9 @@
 // Pure: diff VpnProfiles against pfSense's OpenVPN server, user certificates, CRL and client-specific overrides. No I/O.
 import type { ResolvedState, VpnProfile } from '../../desired/model.ts';
-import type { Policy } from '../../engine/types.ts';
-import { type LiveCertificate, type LivePfSense, OVERRIDE_FIELDS, type OverrideFields, parseMarker, describe } from './model.ts';
+import type { FieldChange, Policy } from '../../engine/types.ts';
+import { type LiveCertificate, type LiveOverride, type LivePfSense, OVERRIDE_FIELDS, type OverrideFields, parseMarker, describe } from './model.ts';
 import { adoptable, change, diffFields, type PlanContext, type PlanOutput } from './plan-firewall.ts';
+import { OVERRIDE_FROM, withFrom, yamlView } from './yaml-view.ts';
 
 const SYSTEM = 'pfsense';
 const DAY = 86_400_000;
@@ -29,8 +30,12 @@ export function certificateDescr(user: string, instance: string, profile: string
 
 export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Policy, ctx: PlanContext, out: PlanOutput): void {
   const conflict = (kind: string, name: string, message: string) => out.conflicts.push({ system: SYSTEM, kind, name, message });
-  // What pfRest cannot express: the profile is applied without it, and nothing on pfSense is in the way.
-  const unsupported = (name: string, message: string) => out.conflicts.push({ system: SYSTEM, kind: 'VpnProfile', name, message: `unsupported on pfSense: ${message}`, advisory: true });
+  // What pfRest cannot express: the profile is applied without it, and nothing on pfSense is in the way. One note per
+  // message, naming every profile it concerns, so seven TOTP profiles are one note and not seven.
+  const unsupportedBy = new Map<string, string[]>();
+  const unsupported = (name: string, message: string) => unsupportedBy.set(message, [...(unsupportedBy.get(message) ?? []), name]);
+  /** The changes of a profile's certificate and override are part of the VpnProfile line in a plan. */
+  const serves = (name: string) => `VpnProfile/${name}`;
   const mineName = (descr: string) => {
     const m = parseMarker(descr);
     return m && m.instance === ctx.instance ? m.name : undefined;
@@ -58,12 +63,16 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
     if (certs.length > 0) {
       const crl = crlref ?? live.servers.find((s) => s.caref === certs[0]!.caref && s.crlref)?.crlref ?? live.crls.find((x) => x.caref === certs[0]!.caref)?.refid;
       if (!crl) conflict('VpnProfile', name, `no CRL of the certificate's CA exists on pfSense: ${user}'s certificate cannot be revoked`);
-      else out.changes.push(change('VpnCertificate', name, 'disable', certs.map((c) => ({ path: `certificate ${c.serial}`, before: 'valid', after: 'revoked' })), why, {
+      else out.changes.push(change('VpnCertificate', name, 'disable', [{ path: 'certificate', before: 'valid', after: 'revoked' }], why, {
         type: 'certificate', commonName: user, lifetimeDays: 0, caref: certs[0]!.caref, crlref: crl, descr: '', issue: false, revoke: certs.map((c) => c.refid), pruned,
-      }));
+      }, { serves: serves(name), wire: certs.map((c) => ({ path: `certificate ${c.serial}`, before: 'valid', after: 'revoked' })) }));
     }
     const o = overridesOf.get(name);
-    if (o) out.changes.push(change('VpnOverride', name, 'delete', [{ path: 'common_name', before: o.common_name, after: undefined }], why, { type: 'override', body: null, pruned }));
+    if (o) {
+      out.changes.push(change('VpnOverride', name, 'delete', [{ path: 'override', before: 'present', after: 'removed' }], why, { type: 'override', body: null, pruned }, {
+        serves: serves(name), wire: [{ path: 'common_name', before: o.common_name, after: undefined }],
+      }));
+    }
   };
 
   for (const [name, p] of desired.resources.vpnProfiles) {
@@ -122,11 +131,22 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
     if (keep && revoke.length === 0) return;
     const reasons = certs.filter((c) => c !== keep).map((c) => `${c.serial}: ${problems(c)}`);
     const payload = { type: 'certificate' as const, commonName: s.user, lifetimeDays: s.certificateLifetimeDays, caref, crlref, descr: certificateDescr(s.user, ctx.instance, name), issue: !keep, revoke: revoke.map((c) => c.refid) };
-    const fields = [
-      ...(keep ? [] : [{ path: 'certificate', before: certs.length > 0 ? 'none valid' : undefined, after: `CN=${s.user}, ${s.certificateLifetimeDays} days` }]),
+    const issued = `CN=${s.user}, ${s.certificateLifetimeDays} days`;
+    const wire = [
+      ...(keep ? [] : [{ path: 'certificate', before: certs.length > 0 ? 'none valid' : undefined, after: issued }]),
       ...revoke.map((c) => ({ path: `certificate ${c.serial}`, before: 'valid', after: 'revoked' })),
     ];
-    out.changes.push(change('VpnCertificate', name, certs.length === 0 ? 'create' : 'update', fields, certs.length === 0 ? 'no certificate on pfSense' : `re-issue (${reasons.join('; ')})`, payload));
+    // In the profile's terms: the YAML field that made the certificate wrong (its user or lifetime), then the certificate.
+    const newest = certs.filter((c) => c !== keep).at(-1);
+    const fields: FieldChange[] = [];
+    if (!keep && newest && newest.commonName !== s.user) fields.push({ path: 'spec.user', before: newest.commonName, after: s.user });
+    if (!keep && newest && lifetimeDays(newest) !== s.certificateLifetimeDays) fields.push({ path: 'spec.certificateLifetimeDays', before: lifetimeDays(newest), after: s.certificateLifetimeDays });
+    fields.push(
+      certs.length === 0 ? { path: 'certificate', before: null, after: `issued (${issued})` }
+      : keep ? { path: 'certificate', before: `${revoke.length + 1} valid`, after: '1 valid, the others revoked' }
+      : { path: 'certificate', before: problems(newest!)!, after: `re-issued (${issued})${revoke.length > 0 ? ', the old one revoked' : ''}` },
+    );
+    out.changes.push(change('VpnCertificate', name, certs.length === 0 ? 'create' : 'update', fields, certs.length === 0 ? 'no certificate on pfSense' : `re-issue (${reasons.join('; ')})`, payload, { serves: serves(name), wire }));
   }
 
   function planOverride(name: string, p: VpnProfile, vpnif: string): void {
@@ -140,6 +160,16 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
       tunnel_network: s.staticAddress ? `${s.staticAddress}/${prefix}` : '',
       local_network: [...s.routes],
     };
+    /** The override's fields read back as the profile's. */
+    const liveValue = (o: LiveOverride) => (path: string): unknown => {
+      switch (path) {
+        case 'spec.user': return o.common_name;
+        case 'spec.server': return o.server_list.length === 1 ? live.servers.find((x) => x.vpnif === o.server_list[0])?.description : undefined;
+        case 'spec.staticAddress': return o.tunnel_network === '' ? null : o.tunnel_network.split('/')[0];
+        case 'spec.routes': return o.local_network;
+        default: return undefined;
+      }
+    };
     const l = overridesOf.get(name);
     if (!l) {
       // common_name is not unique on pfSense: an unowned override for the same CN would also apply.
@@ -148,11 +178,13 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
         conflict('VpnProfile', name, `an override for CN ${s.user} exists and is not managed by infrasec; add VpnProfile/${name} to policy.adopt to take it over`);
         return;
       }
-      out.changes.push(change('VpnOverride', name, twin ? 'update' : 'create', diffFields(OVERRIDE_FIELDS, twin, body, ['local_network']), twin ? 'adopted by policy' : 'not on pfSense', { type: 'override', body }));
+      const wire = withFrom(diffFields(OVERRIDE_FIELDS, twin, body, ['local_network']), OVERRIDE_FROM);
+      const action = twin ? 'update' : 'create';
+      out.changes.push(change('VpnOverride', name, action, yamlView(p, action, wire, twin && liveValue(twin)), twin ? 'adopted by policy' : 'not on pfSense', { type: 'override', body }, { serves: serves(name), wire }));
       return;
     }
-    const fields = diffFields(OVERRIDE_FIELDS, l, body, ['local_network']);
-    if (fields.length > 0) out.changes.push(change('VpnOverride', name, 'update', fields, 'differs from Git', { type: 'override', body }));
+    const wire = withFrom(diffFields(OVERRIDE_FIELDS, l, body, ['local_network']), OVERRIDE_FROM);
+    if (wire.length > 0) out.changes.push(change('VpnOverride', name, 'update', yamlView(p, 'update', wire, liveValue(l)), 'differs from Git', { type: 'override', body }, { serves: serves(name), wire }));
   }
 
   // Profiles that left Git: their certificates are revoked and overrides removed (held unless pruning is on).
@@ -161,5 +193,12 @@ export function planVpn(desired: ResolvedState, live: LivePfSense, policy: Polic
     out.owned++;
     const cn = certsOf.get(name)?.[0]?.commonName ?? overridesOf.get(name)?.common_name ?? name;
     retire(name, cn, 'removed from Git', true, undefined);
+  }
+
+  for (const [message, names] of unsupportedBy) {
+    out.conflicts.push({
+      system: SYSTEM, kind: 'VpnProfile', name: [...names].sort().join(', '), advisory: true,
+      message: `unsupported on pfSense: ${message}${names.length > 1 ? ` (${names.length} profiles)` : ''}`,
+    });
   }
 }

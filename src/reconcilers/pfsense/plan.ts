@@ -12,7 +12,8 @@ export function planPfSense(desired: ResolvedState, live: LivePfSense, policy: P
   const fresh = live.pending.filter((p) => !live.stalePending.includes(p));
   if (live.applyOwed || fresh.length > 0) {
     const why = live.applyOwed ? 'an earlier pass wrote firewall changes that were never applied' : `changes saved on pfSense but not applied (${fresh.join(', ')})`;
-    out.changes.push(change('FirewallApply', 'filter', 'update', [{ path: 'running', before: 'behind config', after: 'config' }], why, { type: 'apply' }));
+    // The filter reload no YAML object owns: plumbing, folded into one line and not counted.
+    out.changes.push(change('FirewallApply', 'filter', 'update', [{ path: 'running', before: 'behind config', after: 'config' }], why, { type: 'apply' }, { supporting: true }));
   }
   return { system: 'pfsense', changes: out.changes, conflicts: out.conflicts, ownedCount: out.owned };
 }

@@ -28,10 +28,10 @@ const planned = async () => {
 
 describe('pfSense drift', () => {
   it.each([
-    ['a rule edited in the GUI', async () => fx.emu.gui('PATCH', 'firewall/rule', { id: idOf('r1'), destination: 'any', log: true }), ['update FirewallRule/r1: destination,log', 'update FirewallApply/filter: running']],
-    ['a rule disabled in the GUI', async () => fx.emu.gui('PATCH', 'firewall/rule', { id: idOf('r2'), disabled: true }), ['update FirewallRule/r2: disabled', 'update FirewallApply/filter: running']],
-    ['a rule moved in the GUI', async () => fx.emu.gui('PATCH', 'firewall/rule', { id: idOf('r2'), placement: 0 }), ['update FirewallRule/r2: position', 'update FirewallApply/filter: running']],
-    ['an owned alias deleted in the GUI', async () => fx.emu.gui('DELETE', 'firewall/alias', { id: 0 }), ['create FirewallAlias/srv-a: name,type,descr,address']],
+    ['a rule edited in the GUI', async () => fx.emu.gui('PATCH', 'firewall/rule', { id: idOf('r1'), destination: 'any', log: true }), ['update FirewallRule/r1: spec.destination,spec.log', 'update FirewallApply/filter: running']],
+    ['a rule disabled in the GUI', async () => fx.emu.gui('PATCH', 'firewall/rule', { id: idOf('r2'), disabled: true }), ['update FirewallRule/r2: spec.disabled', 'update FirewallApply/filter: running']],
+    ['a rule moved in the GUI', async () => fx.emu.gui('PATCH', 'firewall/rule', { id: idOf('r2'), placement: 0 }), ['update FirewallRule/r2: spec.order', 'update FirewallApply/filter: running']],
+    ['an owned alias deleted in the GUI', async () => fx.emu.gui('DELETE', 'firewall/alias', { id: 0 }), ['create FirewallAlias/srv-a: spec.type,spec.entries']],
   ] as const)('reports and corrects %s, and the correction is in force', async (_, edit, expected) => {
     await edit();
     expect(await planned()).toEqual(expected);

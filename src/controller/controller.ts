@@ -61,6 +61,11 @@ export class Controller {
   private readonly sourceWake = new Wakeup();
   private readonly wakes = new Map<SystemName, Wakeup>();
   private readonly applied: AppliedRevisions = new Map();
+  /**
+   * The desired state each system last converged on, while this process runs: a dependent waiting for its dependencies
+   * on a newer commit keeps enforcing this one (drift passes), so an outage elsewhere does not leave it unwatched.
+   */
+  private readonly convergedDesired = new Map<SystemName, Desired>();
   private readonly dependencies: DependencyGraph;
   private readonly stalls: StallBook;
   private readonly drift = new DriftBook();
@@ -244,15 +249,32 @@ export class Controller {
         // Woken again when one of them converges.
         this.status.waiting(system, revision, waiting);
         this.log.info({ event: 'pass.waiting', system, revision, on: waiting }, 'waiting for the systems this one depends on to converge on the revision');
+        delay = await this.enforcePrevious(system);
+        if (this.stopper.signal.aborted) break;
+        this.status.waiting(system, revision, waiting);
         continue;
       }
       const { converged, nextDelayMs } = await this.passes.run(system, desired);
       if (this.stopper.signal.aborted) break;
-      if (converged) for (const d of dependentsOf(system, this.dependencies)) this.wakes.get(d)?.wake();
+      if (converged) {
+        this.convergedDesired.set(system, desired);
+        for (const d of dependentsOf(system, this.dependencies)) this.wakes.get(d)?.wake();
+      }
       delay = nextDelayMs;
       this.status.scheduled(system, nextDelayMs === undefined ? null : new Date(this.now().getTime() + nextDelayMs));
     }
     this.status.stopped(system);
+  }
+
+  /**
+   * While waiting, a drift pass on the commit the system last converged on (known only since this process started):
+   * it still corrects what drifted from it. Returns when to look again; undefined when there is nothing to enforce.
+   */
+  private async enforcePrevious(system: SystemName): Promise<number | undefined> {
+    const previous = this.convergedDesired.get(system);
+    if (!previous || !this.convergedOn(system, previous.state.revision) || this.stalls.isStalled(system, previous.state.revision)) return undefined;
+    const { nextDelayMs } = await this.passes.run(system, previous, true);
+    return nextDelayMs;
   }
 
   private convergedOn(system: SystemName, revision: string): boolean {

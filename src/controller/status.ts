@@ -169,11 +169,12 @@ export class StatusBoard {
     this.source.desiredRevision = revision;
   }
 
-  passStarted(system: SystemName): void {
+  /** `whileWaiting`: a drift pass on the previous commit of a system still waiting for a newer one, which it keeps. */
+  passStarted(system: SystemName, whileWaiting = false): void {
     const s = this.get(system);
     s.state = 'running';
     s.nextAttemptAt = null;
-    this.setWaiting(s, null);
+    if (!whileWaiting) this.setWaiting(s, null);
     this.publishReady(s);
   }
 

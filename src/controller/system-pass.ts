@@ -58,11 +58,12 @@ export class SystemPassRunner {
   constructor(private readonly deps: SystemPassDeps) {}
 
   /**
-   * One pass for one system; the worker guarantees there is never more than one per system at a time. Past
+   * One pass for one system; the worker guarantees there is never more than one per system at a time (`whileWaiting`:
+   * a drift pass on the commit it last converged on, while it waits for its dependencies on a newer one). Past
    * passTimeoutSeconds the pass's signal aborts (every client call follows it); a pass that has still not settled
    * stuckGraceMs later marks its worker stuck (/status, /readyz, infrasec_worker_stuck) rather than look healthy.
    */
-  async run(system: SystemName, desired: Desired): Promise<SystemPassOutcome> {
+  async run(system: SystemName, desired: Desired, whileWaiting = false): Promise<SystemPassOutcome> {
     const { status, log } = this.deps;
     const timeoutSeconds = this.deps.config.controller.passTimeoutSeconds;
     const deadline = new AbortController();
@@ -74,14 +75,14 @@ export class SystemPassRunner {
       log.error({ event: 'pass.stuck', system, passTimeoutSeconds: timeoutSeconds }, message);
     }, stuckAfterMs);
     try {
-      return await this.passWithin(system, desired, AbortSignal.any([this.deps.signal, deadline.signal]));
+      return await this.passWithin(system, desired, AbortSignal.any([this.deps.signal, deadline.signal]), whileWaiting);
     } finally {
       clearTimeout(deadlineTimer);
       clearTimeout(stuckTimer);
     }
   }
 
-  private async passWithin(system: SystemName, desired: Desired, signal: AbortSignal): Promise<SystemPassOutcome> {
+  private async passWithin(system: SystemName, desired: Desired, signal: AbortSignal, whileWaiting: boolean): Promise<SystemPassOutcome> {
     const { config, stalls, status } = this.deps;
     const reconciler = this.deps.reconcilers.get(system)!;
     const revision = desired.state.revision;
@@ -91,7 +92,7 @@ export class SystemPassRunner {
     const log = this.deps.log.child({ system, commit: revision });
     const recorder = new PassRecorder(this.deps.audit, system, { commit: revision, author: snap.author ?? null, signature: snap.signature.state, drift, actor: CONTROLLER_ACTOR }, this.deps.now);
 
-    status.passStarted(system);
+    status.passStarted(system, whileWaiting);
     const generatedSecrets = generatedSecretOwners(desired.state.resources);
     const passOpts: PassOptions = { mode: 'apply', revision, signal, logger: log, isDriftPass: drift, now: this.deps.now, hooks: recorder.hooks(), generatedSecrets };
     const prepared = await preparePass(reconciler, desired.state, policy, passOpts);

@@ -80,6 +80,28 @@ describe('a system that depends on another', () => {
     expect(status(MAIL).state).toBe('waiting');
   });
 
+  it('keeps enforcing the commit it converged on while it waits for a newer one: drift from it is corrected, the wait stays shown', async () => {
+    const { src, directory, mail, c, status } = await setup({ start: false });
+    src.push('r1', { jdupont: 'Opérateur' });
+    await c.start();
+    await eventually(() => status(MAIL).appliedRevision === 'r1', 15_000, 'mail converged on r1');
+
+    // The directory cannot apply r2: mail waits on it...
+    directory.observeFailures = 1_000_000;
+    src.push('r2', { jdupont: 'Chef de salle' });
+    c.trigger('test');
+    await eventually(() => status(MAIL).waitingFor?.revision === 'r2', 15_000, 'mail waiting on r2');
+    const since = status(MAIL).waitingFor!.since;
+
+    // ...and a hand edit on mail meanwhile is put back to what r1 says, not to r2 (the directory has not got it).
+    mail.live.set('jdupont', 'edited by hand');
+    await eventually(() => mail.live.get('jdupont') === 'Opérateur', 15_000, 'the hand edit corrected to r1');
+    expect(status(MAIL).lastPass).toMatchObject({ revision: 'r1', drift: true });
+    await eventually(() => status(MAIL).state === 'waiting', 15_000, 'mail shown waiting again after its drift pass');
+    expect(status(MAIL).waitingFor).toMatchObject({ revision: 'r2', on: [DIRECTORY], since });
+    expect(status(MAIL).appliedRevision).toBe('r1');
+  });
+
   it('run --once: a dependent whose dependency failed is not run, its result says why, and the exit code is not 0', async () => {
     const first = await setup({ start: false });
     first.directory.observeFailures = 1;

@@ -1,6 +1,7 @@
 // Standalone CLI: `npx tsx test/emulators/asterisk/main.ts --port 5038 --config-dir DIR [--user admin:secret]`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import type { AmiUser } from './action-types.js';
 import { startAmiEmulator } from './server.js';
 import { STOCK_ISSABEL_FILES, STOCK_ISSABEL_GUI_FILES } from './stock-issabel.js';
@@ -11,49 +12,36 @@ const USAGE = `usage: main.ts --config-dir DIR [--port 5038] [--host 127.0.0.1] 
   --seed     create the files of a stock Issabel PBX (stock-issabel.ts) in DIR where they do not exist; the GUI
              files among them are what a GUI regeneration writes back`;
 
-function parseArgs(argv: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const key = a.slice(2);
-    if (key === 'seed' || key === 'help') {
-      (out[key] ??= []).push('yes');
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${a} needs a value`);
-    (out[key] ??= []).push(value);
-  }
-  return out;
-}
-
-
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args['help'] || !args['config-dir']) {
+  const { values: args } = parseArgs({
+    options: {
+      'config-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, version: { type: 'string' },
+      user: { type: 'string', multiple: true }, seed: { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  });
+  if (args.help || !args['config-dir']) {
     console.log(USAGE);
-    process.exit(args['help'] ? 0 : 2);
+    process.exit(args.help ? 0 : 2);
   }
-  const configDir = path.resolve(args['config-dir']![0]!);
+  const configDir = path.resolve(args['config-dir']);
   fs.mkdirSync(configDir, { recursive: true });
-  if (args['seed']) {
+  if (args.seed) {
     for (const [name, text] of Object.entries(STOCK_ISSABEL_FILES)) {
       const p = path.join(configDir, name);
       if (!fs.existsSync(p)) fs.writeFileSync(p, text);
     }
   }
-  const users: AmiUser[] | undefined = args['user']?.map((spec) => {
+  const users: AmiUser[] | undefined = args.user?.map((spec) => {
     const [username = '', secret = '', read = 'all', write = 'all'] = spec.split(':');
     return { username, secret, read: read.split(','), write: write.split(',') };
   });
   const emu = await startAmiEmulator({
     configDir,
-    port: args['port'] ? Number(args['port'][0]) : 5038,
-    host: args['host']?.[0],
-    version: args['version']?.[0],
+    port: args.port ? Number(args.port) : 5038,
+    host: args.host,
+    version: args.version,
     users,
-    ...(args['seed'] ? { guiGenerated: STOCK_ISSABEL_GUI_FILES } : {}),
+    ...(args.seed ? { guiGenerated: STOCK_ISSABEL_GUI_FILES } : {}),
   });
   console.log(`AMI emulator (Asterisk ${emu.version}, AMI ${emu.amiVersion}) on ${emu.host}:${emu.port}, config dir ${emu.configDir}`);
   const stop = () => {

@@ -1,5 +1,6 @@
 // Standalone CLI: `npx tsx test/emulators/pfsense/main.ts --port 8443 --state-dir DIR [--seed] [--api-key KEY]`.
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { ADMIN_PASSWORD, startPfSenseEmulator } from './server.js';
 import { seedScenario } from './seed.js';
 
@@ -9,25 +10,13 @@ const USAGE = `usage: main.ts --state-dir DIR [--port 8443] [--host 127.0.0.1] [
   --no-persist keep the state in memory only (state.json is not rewritten on each write)
   --api-key    enable KeyAuth and accept this key for admin (Basic admin/${ADMIN_PASSWORD} always works)`;
 
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const key = a.slice(2);
-    if (key === 'seed' || key === 'help' || key === 'no-port-forward-sort' || key === 'no-persist') {
-      out[key] = 'yes';
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${a} needs a value`);
-    out[key] = value;
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const { values: args } = parseArgs({
+    options: {
+      'state-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'api-key': { type: 'string' },
+      seed: { type: 'boolean' }, 'no-port-forward-sort': { type: 'boolean' }, 'no-persist': { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  });
   if (args.help || !args['state-dir']) {
     console.log(USAGE);
     process.exit(args.help ? 0 : 2);

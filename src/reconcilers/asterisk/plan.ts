@@ -2,7 +2,7 @@
 import type { Conference, Extension, ResolvedState } from '../../desired/model.ts';
 import { REDACTED, Secret } from '../../desired/secret.ts';
 import { adoptable } from '../../engine/adoption.ts';
-import type { Change, ChangeAction, Conflict, FieldChange, Plan, Policy } from '../../engine/types.ts';
+import type { Change, ChangeAction, Conflict, FieldChange, Plan, Policy, WireFieldChange } from '../../engine/types.ts';
 import {
   type AsteriskChangeKind,
   type AsteriskObject,
@@ -20,6 +20,7 @@ import {
   type LineSpec,
   type LiveAsterisk,
   MODULE_OF,
+  type ObjectKind,
   type OpGroup,
   OWNERSHIP_TEMPLATE,
   RANK,
@@ -28,14 +29,23 @@ import {
   TMP_PREFIX,
 } from './model.ts';
 import { planLink, unreachable, voicemailConflicts } from './links.ts';
+import { differs, liveYaml } from './live-yaml.ts';
+import { blockSources, lineSources, optionSources, pickSource, sectionSources, unionSources } from './provenance.ts';
 import { conferenceKey, extensionKey, numbersOf, renderConference, renderExtension, type Rendered } from './render.ts';
 import { linkDiffs, type RunningDiff, runningDiffs, unreadableFields } from './running-compare.ts';
 import type { AsteriskLayout } from './settings.ts';
+import { runningChangeView, yamlView } from './yaml-view.ts';
 
 const SYSTEM = 'asterisk';
 const lower = (s: string) => s.toLowerCase();
 
 export type AsteriskChange = Change<AsteriskPayload>;
+
+/** How a change reads in a plan besides its fields: the pjsip-level detail, or plumbing folded out of the count. */
+interface View {
+  readonly wire?: readonly WireFieldChange[];
+  readonly supporting?: boolean;
+}
 
 /** Objects are matched on their section names, which `Kind/name` determines (never on their place in a file). */
 function change(
@@ -45,8 +55,12 @@ function change(
   fields: FieldChange[],
   reason: string,
   { pruned, adopt, ...payload }: AsteriskPayload & { readonly pruned?: boolean; readonly adopt?: boolean },
+  { wire, supporting }: View = {},
 ): AsteriskChange {
-  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune: pruned === true, adopt: adopt === true, fields, reason, rank: RANK[kind], payload };
+  return {
+    system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune: pruned === true, adopt: adopt === true, fields,
+    ...(wire ? { wire } : {}), ...(supporting ? { supporting: true } : {}), reason, rank: RANK[kind], payload,
+  };
 }
 
 /** The payload of an asterisk change; a change without one was not planned by this reconciler. */
@@ -223,8 +237,19 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   const vmUnreachable = live.voicemailRoot.includesOwned === false && layout.voicemailConf !== layout.files.voicemail;
   /** Objects in sync in the file: what Asterisk runs is compared with it; the ones it reaches are checked for calls too. */
   const inSync: Array<{ w: (typeof accepted)[number]; object: AsteriskObject }> = [];
+  // Running differences of one object are that object's drift: it plans as an update with nothing to write, and the
+  // reload that applies the file (folded into the plan) does the work.
+  const ownedDiffs = new Set<RunningDiff>();
   const checkRunning = (w: (typeof accepted)[number], sections: readonly SectionSpec[], lines: readonly LineSpec[]) => {
-    for (const d of runningDiffs(sections, lines, live, layout, unreadable)) if (!(vmUnreachable && d.module === MODULE_OF.voicemail)) addDiff(d);
+    const diffs = runningDiffs(sections, lines, live, layout, unreadable, w.kind).filter((d) => !(vmUnreachable && d.module === MODULE_OF.voicemail));
+    for (const d of diffs) {
+      addDiff(d);
+      ownedDiffs.add(d);
+    }
+    if (diffs.length > 0) {
+      const view = runningChangeView(w.resource, diffs);
+      changes.push(change(w.kind, w.name, 'update', view.fields, view.reason, { groups: [], expect: {}, source: sourceOf(w.resource) }, { wire: view.wire }));
+    }
     inSync.push({ w, object: { ...w.object, sections, lines } });
   };
   for (const w of accepted) {
@@ -248,7 +273,9 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
       checkRunning(w, d.sections, desiredLines);
       continue;
     }
-    const diff = diffObject({ ...d, lines: desiredLines }, adopt ? [...liveSections, ...w.unowned] : liveSections, liveLines, layout);
+    const before = adopt ? [...liveSections, ...w.unowned] : liveSections;
+    const read = liveYaml(w.kind, before, liveLines, layout);
+    const diff = diffObject({ ...d, lines: desiredLines }, before, liveLines, layout, { kind: w.kind, changed: (path) => differs(read, w.resource, path) });
     if (diff.groups.length === 0) {
       // The file is as Git wants it; is it also what Asterisk runs?
       checkRunning(w, d.sections, desiredLines);
@@ -256,28 +283,32 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     }
     const exists = liveSections.length > 0 || liveLines.length > 0 || adopt;
     const reasons = [...(adopt ? [`adopting ${w.adopt.join(', ')} by policy`] : []), ...diff.reasons];
-    changes.push(change(w.kind, w.name, exists ? 'update' : 'create', diff.fields, exists ? reasons.join('; ') : 'in Git, not in Asterisk', {
+    const action = exists ? 'update' : 'create';
+    changes.push(change(w.kind, w.name, action, yamlView(w.resource, action, diff.fields, read), exists ? reasons.join('; ') : 'in Git, not in Asterisk', {
       groups: diff.groups,
       expect: { present: { sections: d.sections, lines: desiredLines }, absent: diff.absent },
       ...(adopt ? { adopt: true } : {}),
-      source: { file: w.resource.source.file, line: w.resource.source.line, col: w.resource.source.col },
-    }));
+      source: sourceOf(w.resource),
+    }, { wire: diff.fields }));
   }
 
   // 4. Owned objects that left Git, and owned content that belongs to nothing.
   for (const o of [...live.objects.values()].filter((x) => !claimed.has(x.key)).sort((a, b) => a.key.localeCompare(b.key))) {
     const lines = o.lines.filter((l) => !rebuilt.has(containerId(l.role, l.category)));
-    const diff = diffObject({ ...o, sections: [], lines: [] }, o.sections, lines, layout);
+    const read = liveYaml(o.kind, o.sections, lines, layout);
+    const diff = diffObject({ ...o, sections: [], lines: [] }, o.sections, lines, layout, { kind: o.kind, changed: (path) => differs(read, undefined, path) });
     if (diff.groups.length === 0) continue;
     const name = o.label ?? o.key.slice(o.key.indexOf(':') + 1);
     const leaver = o.kind === 'Extension' ? leavers.get(name) : undefined;
+    const action = leaver !== undefined ? 'disable' : 'delete';
+    const fields = yamlView(undefined, action, diff.fields, read);
     if (leaver !== undefined) {
       // `disable`, not `delete`: an explicit enabled: false names the person on purpose, so the deletion threshold (meant
       // for objects lost by accident) does not count it.
-      changes.push(change(o.kind, name, 'disable', diff.fields, `its owner User/${leaver} is disabled (a leaver): the SIP endpoint and its mailbox are removed`, { groups: diff.groups, expect: { absent: diff.absent } }));
+      changes.push(change(o.kind, name, 'disable', fields, `its owner User/${leaver} is disabled (a leaver): the SIP endpoint and its mailbox are removed`, { groups: diff.groups, expect: { absent: diff.absent } }, { wire: diff.fields }));
       continue;
     }
-    changes.push(change(o.kind, name, 'delete', diff.fields, 'removed from Git', { groups: diff.groups, expect: { absent: diff.absent }, pruned: true }));
+    changes.push(change(o.kind, name, 'delete', fields, 'removed from Git', { groups: diff.groups, expect: { absent: diff.absent }, pruned: true }, { wire: diff.fields }));
   }
   for (const role of FILE_ROLES) {
     const sections = live.strays.sections.filter((s) => s.role === role);
@@ -342,17 +373,33 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     const fields: FieldChange[] = diffs.length > 0
       ? diffs.map((d) => ({ path: `running ${d.path}`, before: d.before, after: d.after, ...(d.sensitive ? { sensitive: true } : {}) }))
       : [{ path: 'running', before: reasons.length > 0 ? 'differs from the file' : 'previous file', after: 'reloaded' }];
+    // Plumbing when every reason for it is another change of the plan: file writes, or an object's running difference.
+    const supporting = !live.pendingReloads.has(module) && diffs.every((d) => ownedDiffs.has(d));
     changes.push(change('Reload', module, 'update', fields, why, {
       groups: [],
       reload: { module, triggers, always: reasons.length > 0 },
       expect: { runtime: module },
-    }));
+    }, { supporting }));
   }
 
+  markBookkeeping(changes);
   const ownedCount = live.objects.size + [...live.containers.values()].filter((x) => x === 'owned').length + (live.link.includes.some((k) => k > 0) ? 1 : 0);
   for (const u of unreadableFields(accepted.map((w) => w.object), live)) unreadable.add(u);
   return { system: SYSTEM, changes, conflicts, ownedCount, ...(unreadable.size > 0 ? { unreadable: [...unreadable] } : {}) };
 }
+
+/**
+ * Config files' ownership templates and infrasec's own contexts serve every object and none in particular: plumbing,
+ * folded out of the count. Adopting an admin's context is not (it replaces the admin's lines), nor is the include line
+ * written into the admin's context, which a reviewer should see.
+ */
+function markBookkeeping(changes: AsteriskChange[]): void {
+  for (const [i, c] of changes.entries()) {
+    if (c.kind === 'ConfigFile' || (c.kind === 'Context' && !c.adopt)) changes[i] = { ...c, supporting: true };
+  }
+}
+
+const sourceOf = (r: Extension | Conference) => ({ file: r.source.file, line: r.source.line, col: r.source.col });
 
 /** What res_pjsip runs, by lower-cased section name: endpoint names, and the aors and auths they use. */
 function runningNames(live: LiveAsterisk): Map<string, string> {
@@ -414,7 +461,8 @@ function typeOfVars(vars: readonly ConfVar[]): string {
 
 interface Diff {
   readonly groups: OpGroup[];
-  readonly fields: FieldChange[];
+  /** In Asterisk's terms; each names the YAML field it comes from when diffObject was given an attribution. */
+  readonly fields: WireFieldChange[];
   readonly reasons: string[];
   readonly absent: { sections: Array<{ role: FileRole; name: string }>; lines: LineSpec[] };
 }
@@ -453,9 +501,9 @@ const varKey = (l: LineSpec) => `${lower(l.category)}\u0000${lower(l.var)}`;
  * rebuild of the pair is the one edit that is exact. The second namesake is built under a temporary name and renamed.
  * Lines in shared contexts are deleted by exact value and appended; a line holding a secret is replaced by variable.
  */
-export function diffObject(desired: AsteriskObject, liveSections: readonly SectionSpec[], liveLines: readonly LineSpec[], layout: AsteriskLayout): Diff {
+export function diffObject(desired: AsteriskObject, liveSections: readonly SectionSpec[], liveLines: readonly LineSpec[], layout: AsteriskLayout, attribution?: Attribution): Diff {
   const groups: OpGroup[] = [];
-  const fields: FieldChange[] = [];
+  const fields: WireFieldChange[] = [];
   const reasons: string[] = [];
   const absent: Diff['absent'] = { sections: [], lines: [] };
   for (const role of FILE_ROLES) {
@@ -470,7 +518,7 @@ export function diffObject(desired: AsteriskObject, liveSections: readonly Secti
       if (ls.length > 0) ops.push({ op: 'DelCat', cat: name });
       ds.forEach((s, i) => ops.push(...buildSection(s, i === 0 ? undefined : `${TMP_PREFIX}${s.name}-${s.type}`)));
       groups.push({ role, ops });
-      fields.push(...sectionFields(role, name, ds, ls));
+      fields.push(...sectionFields(role, name, ds, ls, attribution));
       if (ds.length === 0) {
         absent.sections.push({ role, name });
         reasons.push(`[${name}] is no longer wanted in ${layout.files[role]}`);
@@ -504,7 +552,7 @@ export function diffObject(desired: AsteriskObject, liveSections: readonly Secti
     const gone = ll.filter((l) => !dCount.has(lineKey(l)));
     const added = dl.filter((l) => !lCount.has(lineKey(l)));
     absent.lines.push(...gone.filter((l) => !replacedVars.has(varKey(l))));
-    fields.push(...lineFields(role, gone, added));
+    fields.push(...lineFields(role, gone, added, layout, attribution));
     reasons.push(`lines in ${layout.files[role]} differ from Git`);
   }
   return { groups, fields, reasons, absent };
@@ -529,38 +577,57 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
   return out;
 }
 
+/** Which object a diff is for, so each field it lists can name the YAML field it comes from (see provenance.ts). */
+interface Attribution {
+  readonly kind: ObjectKind;
+  /** The YAML field holds another value live than in Git, or one that cannot be read back. */
+  readonly changed: (path: string) => boolean;
+}
+
+const withSource = (field: FieldChange, from: string | undefined): WireFieldChange => (from === undefined ? field : { ...field, from });
+
 /** Field-level differences of the sections under one name, per type and variable. Secrets only as "(sensitive)". */
-function sectionFields(role: FileRole, name: string, desired: readonly SectionSpec[], live: readonly SectionSpec[]): FieldChange[] {
-  const out: FieldChange[] = [];
+function sectionFields(role: FileRole, name: string, desired: readonly SectionSpec[], live: readonly SectionSpec[], attribution?: Attribution): WireFieldChange[] {
+  const out: WireFieldChange[] = [];
   const types = [...new Set([...desired.map((s) => s.type), ...live.map((s) => s.type)])];
   for (const type of types) {
     const d = desired.find((s) => s.type === type)?.vars ?? [];
     const l = live.filter((s) => s.type === type).flatMap((s) => s.vars);
+    // A section on one side only is there for the field that makes it exist (an extension's number, a leader PIN).
+    const wholeSection = desired.some((s) => s.type === type) !== live.some((s) => s.type === type);
     const names = [...new Set([...d.map((v) => lower(v.name)), ...l.map((v) => lower(v.name))])];
     for (const n of names) {
       const dv = d.filter((v) => lower(v.name) === n).map((v) => v.value);
       const lv = l.filter((v) => lower(v.name) === n).map((v) => v.value);
       if (dv.length === lv.length && dv.every((x, i) => lv[i] !== undefined && revealValue(x) === revealValue(lv[i]!))) continue;
       const path = `${role}:${type || '?'}[${name}].${n}`;
-      if ([...dv, ...lv].some(hasSecret)) out.push({ path, before: lv.length ? REDACTED : null, after: dv.length ? REDACTED : null, sensitive: true });
-      else out.push({ path, before: show(lv), after: show(dv) });
+      const from = attribution && pickSource(
+        unionSources([optionSources(attribution.kind, type, name, n), wholeSection ? sectionSources(attribution.kind, name) : []]),
+        attribution.changed,
+        dv.length > 0 && lv.length > 0,
+      );
+      if ([...dv, ...lv].some(hasSecret)) out.push(withSource({ path, before: lv.length ? REDACTED : null, after: dv.length ? REDACTED : null, sensitive: true }, from));
+      else out.push(withSource({ path, before: show(lv), after: show(dv) }, from));
     }
   }
   return out;
 }
 
-function lineFields(role: FileRole, gone: readonly LineSpec[], added: readonly LineSpec[]): FieldChange[] {
-  const out: FieldChange[] = [];
+function lineFields(role: FileRole, gone: readonly LineSpec[], added: readonly LineSpec[], layout: AsteriskLayout, attribution?: Attribution): WireFieldChange[] {
+  const out: WireFieldChange[] = [];
   for (const cat of new Set([...gone, ...added].map((l) => l.category))) {
     const g = gone.filter((l) => l.category === cat);
     const a = added.filter((l) => l.category === cat);
     const before = g.map((l) => `${l.var} => ${describeValue(l.value)}`);
     const after = a.map((l) => `${l.var} => ${describeValue(l.value)}`);
     const sameText = before.length === after.length && before.every((b, i) => b === after[i]);
-    if (!sameText) out.push({ path: `${role}:[${cat}]`, before: before.length ? before : null, after: after.length ? after : null });
+    const bothSides = g.length > 0 && a.length > 0;
+    const from = attribution && pickSource(blockSources([...g, ...a].map((l) => lineSources(attribution.kind, l, layout)), bothSides), attribution.changed, bothSides);
+    if (!sameText) out.push(withSource({ path: `${role}:[${cat}]`, before: before.length ? before : null, after: after.length ? after : null }, from));
     for (const v of new Set([...g, ...a].filter((l) => hasSecret(l.value)).map((l) => l.var))) {
       const secretsOf = (ls: readonly LineSpec[]) => ls.filter((l) => l.var === v).map((l) => secretText(l.value)).join('\u0000');
-      if (secretsOf(g) !== secretsOf(a)) out.push({ path: `${role}:[${cat}].${v}.secret`, before: g.some((l) => l.var === v) ? REDACTED : null, after: a.some((l) => l.var === v) ? REDACTED : null, sensitive: true });
+      const secretFrom = attribution && role === 'voicemail' ? 'spec.voicemail.pin' : undefined;
+      if (secretsOf(g) !== secretsOf(a)) out.push(withSource({ path: `${role}:[${cat}].${v}.secret`, before: g.some((l) => l.var === v) ? REDACTED : null, after: a.some((l) => l.var === v) ? REDACTED : null, sensitive: true }, secretFrom));
     }
   }
   return out;

@@ -2,7 +2,8 @@
 // which fields cannot be read back from a running Asterisk at all.
 import { REDACTED } from '../../desired/secret.ts';
 import { sameSecret } from './fingerprint.ts';
-import { type ConfVar, describeValue, hasSecret, type LineSpec, type LiveAsterisk, MODULE_OF, revealValue, type RunningFields, type RunningValue, type SectionSpec } from './model.ts';
+import { type ConfVar, describeValue, hasSecret, type LineSpec, type LiveAsterisk, MODULE_OF, type ObjectKind, revealValue, type RunningFields, type RunningValue, type SectionSpec } from './model.ts';
+import { lineSources, optionSources, sectionSources, VOICEMAIL_PARTS } from './provenance.ts';
 import { parseExten } from './render.ts';
 import type { AsteriskLayout } from './settings.ts';
 
@@ -15,6 +16,8 @@ export interface RunningDiff {
   /** What the file (and Git) says. */
   readonly after: unknown;
   readonly sensitive?: boolean;
+  /** The field of the YAML object it comes from (`spec.nat`), when one does (see provenance.ts). */
+  readonly from?: string;
   /** One sentence, never a secret. */
   readonly reason: string;
 }
@@ -44,18 +47,24 @@ interface Sink {
   unreadable: Set<string>;
 }
 
-function compareValue(sink: Sink, module: string, path: string, v: ConfVar, running: RunningValue | undefined, normalise: (s: string) => string, what: string): void {
+function compareValue(sink: Sink, module: string, path: string, v: ConfVar, running: RunningValue | undefined, normalise: (s: string) => string, what: string, from: string | undefined): void {
   if (running === undefined) {
     sink.unreadable.add(what);
     return;
   }
+  const source = from === undefined ? {} : { from };
   if (hasSecret(v.value)) {
-    if (!sameSecret(running, revealValue(v.value))) sink.diffs.push({ module, path, before: REDACTED, after: REDACTED, sensitive: true, reason: `${path} runs with another secret than the file's` });
+    if (!sameSecret(running, revealValue(v.value))) sink.diffs.push({ module, path, before: REDACTED, after: REDACTED, sensitive: true, ...source, reason: `${path} runs with another secret than the file's` });
     return;
   }
   const want = normalise(revealValue(v.value));
   const have = typeof running === 'string' ? normalise(running) : '(secret)';
-  if (want !== have) sink.diffs.push({ module, path, before: typeof running === 'string' ? running : REDACTED, after: revealValue(v.value), reason: `${path} runs as ${JSON.stringify(typeof running === 'string' ? running : REDACTED)}` });
+  if (want !== have) sink.diffs.push({ module, path, before: typeof running === 'string' ? running : REDACTED, after: revealValue(v.value), ...source, reason: `${path} runs as ${JSON.stringify(typeof running === 'string' ? running : REDACTED)}` });
+}
+
+/** `{ from }` for a diff of an object's element, when a YAML field is behind it. */
+function fromOf(sources: readonly string[]): { from?: string } {
+  return sources[0] === undefined ? {} : { from: sources[0] };
 }
 
 function comparePjsip(sink: Sink, sections: readonly SectionSpec[], live: LiveAsterisk, layout: AsteriskLayout): void {
@@ -70,13 +79,13 @@ function comparePjsip(sink: Sink, sections: readonly SectionSpec[], live: LiveAs
     if (!fields) {
       if (s.type === 'endpoint') unloaded.add(lower(s.name));
       else if (unloaded.size > 0) continue;
-      sink.diffs.push({ module, path: `pjsip:${s.type}[${s.name}]`, before: 'not loaded', after: 'loaded', reason: `${s.type} ${s.name} is in ${layout.files.pjsip} but not loaded` });
+      sink.diffs.push({ module, path: `pjsip:${s.type}[${s.name}]`, before: 'not loaded', after: 'loaded', ...fromOf(sectionSources('Extension', s.name)), reason: `${s.type} ${s.name} is in ${layout.files.pjsip} but not loaded` });
       continue;
     }
     for (const v of s.vars) {
       const option = lower(v.name);
       if (PJSIP_NOT_SHOWN.has(option)) continue;
-      compareValue(sink, module, `pjsip:${s.type}[${s.name}].${option}`, v, fields.get(option.replace(/_/g, '')), (x) => pjsipValue(option, x), `Extension/*: pjsip ${s.type} option ${option} (PJSIPShowEndpoint does not show it)`);
+      compareValue(sink, module, `pjsip:${s.type}[${s.name}].${option}`, v, fields.get(option.replace(/_/g, '')), (x) => pjsipValue(option, x), `Extension/*: pjsip ${s.type} option ${option} (PJSIPShowEndpoint does not show it)`, optionSources('Extension', s.type, s.name, option)[0]);
     }
   }
 }
@@ -90,7 +99,7 @@ function compareMailboxes(sink: Sink, lines: readonly LineSpec[], live: LiveAste
     const id = `${l.var}@${l.category}`;
     const loaded = running.get(lower(id));
     if (!loaded) {
-      sink.diffs.push({ module, path: `voicemail:[${l.category}].${l.var}`, before: 'not loaded', after: 'loaded', reason: `mailbox ${id} is in ${layout.files.voicemail} but app_voicemail has not loaded it` });
+      sink.diffs.push({ module, path: `voicemail:[${l.category}].${l.var}`, before: 'not loaded', after: 'loaded', from: 'spec.voicemail.enabled', reason: `mailbox ${id} is in ${layout.files.voicemail} but app_voicemail has not loaded it` });
       continue;
     }
     // `<pin>,<full name>,<email>,<pager>,<options>`: the PIN is never listed.
@@ -99,7 +108,7 @@ function compareMailboxes(sink: Sink, lines: readonly LineSpec[], live: LiveAste
     const pairs: Array<[string, string, string]> = [['fullname', fullname, loaded.fullname], ['email', email, loaded.email], ['pager', pager, loaded.pager]];
     if (attach !== undefined) pairs.push(['attach', yesNo(attach), yesNo(loaded.attach)]);
     for (const [field, want, have] of pairs) {
-      if (want !== have) sink.diffs.push({ module, path: `voicemail:[${l.category}].${l.var}.${field}`, before: have, after: want, reason: `mailbox ${id} runs with ${field} ${JSON.stringify(have)}` });
+      if (want !== have) sink.diffs.push({ module, path: `voicemail:[${l.category}].${l.var}.${field}`, before: have, after: want, ...fromOf(VOICEMAIL_PARTS[field] ? [VOICEMAIL_PARTS[field]] : []), reason: `mailbox ${id} runs with ${field} ${JSON.stringify(have)}` });
     }
   }
 }
@@ -113,7 +122,7 @@ function appAndData(text: string): { app: string; data: string } {
   return { app: t.slice(0, open), data: t.slice(open + 1, close > open ? close : undefined) };
 }
 
-function compareDialplan(sink: Sink, lines: readonly LineSpec[], live: LiveAsterisk): void {
+function compareDialplan(sink: Sink, lines: readonly LineSpec[], live: LiveAsterisk, layout: AsteriskLayout, kind: ObjectKind | undefined): void {
   const running = live.running.dialplan;
   if (!running) return;
   const module = MODULE_OF.extensions;
@@ -142,10 +151,11 @@ function compareDialplan(sink: Sink, lines: readonly LineSpec[], live: LiveAster
       const want = priority === 'hint' ? { app: p.app, data: '' } : appAndData(p.app);
       const path = `extensions:[${context}].${p.exten},${priority}`;
       const loaded = ctx.priorities.find((x) => x.exten === p.exten && lower(x.priority) === priority);
-      if (!loaded) sink.diffs.push({ module, path, before: 'not loaded', after: l.value, reason: `${p.exten},${priority} of [${context}] is not loaded` });
+      const source = kind === undefined ? {} : fromOf(lineSources(kind, l, layout));
+      if (!loaded) sink.diffs.push({ module, path, before: 'not loaded', after: l.value, ...source, reason: `${p.exten},${priority} of [${context}] is not loaded` });
       else if (lower(loaded.app) !== lower(want.app) || loaded.data !== want.data || (priority !== 'hint' && loaded.label !== (p.label ?? ''))) {
         const shown = `${loaded.label ? `(${loaded.label}) ` : ''}${loaded.app}(${loaded.data})`;
-        sink.diffs.push({ module, path, before: shown, after: l.value, reason: `${p.exten},${priority} of [${context}] runs ${shown}` });
+        sink.diffs.push({ module, path, before: shown, after: l.value, ...source, reason: `${p.exten},${priority} of [${context}] runs ${shown}` });
       }
     }
     for (const x of ctx.priorities) {
@@ -182,7 +192,7 @@ function compareConfbridge(sink: Sink, sections: readonly SectionSpec[], live: L
     const fields = running.get(lower(s.name));
     if (fields === undefined) continue;
     if (fields === null) {
-      sink.diffs.push({ module, path: `confbridge:${s.type}[${s.name}]`, before: 'not loaded', after: 'loaded', reason: `profile ${s.name} is in ${layout.files.confbridge} but not loaded` });
+      sink.diffs.push({ module, path: `confbridge:${s.type}[${s.name}]`, before: 'not loaded', after: 'loaded', ...fromOf(sectionSources('Conference', s.name)), reason: `profile ${s.name} is in ${layout.files.confbridge} but not loaded` });
       continue;
     }
     const known = CONFBRIDGE_FIELDS[s.type] ?? {};
@@ -194,7 +204,7 @@ function compareConfbridge(sink: Sink, sections: readonly SectionSpec[], live: L
     }
     for (const [option, f] of Object.entries(known)) {
       const v = set.get(option) ?? { name: option, value: f.dflt };
-      compareValue(sink, module, `confbridge:${s.type}[${s.name}].${option}`, v, fields.get(f.label), f.norm, `Conference/*: confbridge ${s.type} option ${option}`);
+      compareValue(sink, module, `confbridge:${s.type}[${s.name}].${option}`, v, fields.get(f.label), f.norm, `Conference/*: confbridge ${s.type} option ${option}`, optionSources('Conference', s.type, s.name, option)[0]);
     }
     // A PIN the running profile has, or lacks, against the file's: compared whether or not the section sets one.
     if (s.type === 'user') {
@@ -202,18 +212,21 @@ function compareConfbridge(sink: Sink, sections: readonly SectionSpec[], live: L
       const running = fields.get('pin');
       const want = pin ? revealValue(pin.value) : '';
       if (running !== undefined && !sameSecret(running, want)) {
-        sink.diffs.push({ module, path: `confbridge:user[${s.name}].pin`, before: REDACTED, after: pin ? REDACTED : null, sensitive: true, reason: `profile ${s.name} runs with another PIN than the file's` });
+        sink.diffs.push({ module, path: `confbridge:user[${s.name}].pin`, before: REDACTED, after: pin ? REDACTED : null, sensitive: true, ...fromOf(optionSources('Conference', 'user', s.name, 'pin')), reason: `profile ${s.name} runs with another PIN than the file's` });
       }
     }
   }
 }
 
-/** Every difference between what Asterisk runs and these sections and lines (an object's, as the file holds them). */
-export function runningDiffs(sections: readonly SectionSpec[], lines: readonly LineSpec[], live: LiveAsterisk, layout: AsteriskLayout, unreadable?: Set<string>): RunningDiff[] {
+/**
+ * Every difference between what Asterisk runs and these sections and lines (an object's, as the file holds them);
+ * with the object's `kind`, each dialplan difference also names the YAML field it comes from.
+ */
+export function runningDiffs(sections: readonly SectionSpec[], lines: readonly LineSpec[], live: LiveAsterisk, layout: AsteriskLayout, unreadable?: Set<string>, kind?: ObjectKind): RunningDiff[] {
   const sink: Sink = { diffs: [], unreadable: unreadable ?? new Set() };
   comparePjsip(sink, sections, live, layout);
   compareMailboxes(sink, lines, live, layout);
-  compareDialplan(sink, lines, live);
+  compareDialplan(sink, lines, live, layout, kind);
   compareConfbridge(sink, sections, live, layout);
   return sink.diffs;
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { guard } from '../../../src/engine/guard.ts';
 import { DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
+import { generatedSecretRotation } from '../../../src/engine/secret-rotation.ts';
+import { OTHER_FIELDS } from '../../../src/engine/yaml-fields.ts';
 import { fingerprintOf } from '../../../src/reconcilers/asterisk/fingerprint.ts';
 import type { ConfigOp, LiveAsterisk, RunningMailbox, RunningPriority, RunningValue } from '../../../src/reconcilers/asterisk/model.ts';
 import { type AsteriskChange as Change, payloadOf, planAsterisk } from '../../../src/reconcilers/asterisk/plan.ts';
@@ -11,8 +13,11 @@ import { conf, ext, layout, live, runningOf, section, state } from './desired-bu
 
 const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, ...over });
 const plan = (d: ResolvedState, l: LiveAsterisk, p: Policy = policy()) => planAsterisk(d, l, p, layout);
-/** What a reviewer reads: which object, what happens, which fields. */
-const summary = (c: Change) => `${c.action} ${c.kind}/${c.name}${c.fields.length ? ` [${c.fields.map((f) => (f.sensitive ? `${f.path}=(sensitive)` : f.path)).join(', ')}]` : ''}`;
+/** What `--detail` shows: which object, what happens, which of Asterisk's fields. */
+const summary = (c: Change) => {
+  const fields = c.wire ?? c.fields;
+  return `${c.action} ${c.kind}/${c.name}${fields.length ? ` [${fields.map((f) => (f.sensitive ? `${f.path}=(sensitive)` : f.path)).join(', ')}]` : ''}`;
+};
 const opsOf = (c: Change | undefined): string[] =>
   (c ? payloadOf(c).groups.flatMap((g) => g.ops) : []).map((op: ConfigOp) => {
     switch (op.op) {
@@ -164,10 +169,10 @@ const cases: Case[] = [
     changes: ['update Extension/ext-200 [pjsip:endpoint[200].type, pjsip:endpoint[200].context, pjsip:endpoint[200].disallow, pjsip:endpoint[200].allow, pjsip:endpoint[200].dtmf_mode, pjsip:endpoint[200].auth, pjsip:endpoint[200].aors, pjsip:endpoint[200].callerid, pjsip:endpoint[200].direct_media, pjsip:endpoint[200].rtp_symmetric, pjsip:endpoint[200].force_rport, pjsip:endpoint[200].rewrite_contact]', 'update Reload/res_pjsip [running]'],
   },
   {
-    name: 'file as Git says but res_pjsip runs without the endpoint: a reload only',
+    name: 'file as Git says but res_pjsip runs without the endpoint: the extension drifts, a reload (and nothing else) corrects it',
     desired: d200,
     live: live({ written: [written200], running: { endpoints: new Map(), pjsip: new Map() } }),
-    changes: ['update Reload/res_pjsip [running pjsip:endpoint[200]]'],
+    changes: ['update Extension/ext-200 [running pjsip:endpoint[200]]', 'update Reload/res_pjsip [running pjsip:endpoint[200]]'],
   },
   {
     name: 'file and running side agree, field by field: nothing',
@@ -182,7 +187,7 @@ const cases: Case[] = [
       r.pjsip.get('endpoint/200')!.set('callerid', '"Hacked" <200>');
       r.pjsip.get('auth/200-auth')!.set('password', fingerprintOf('changed-while-running'));
     }) }),
-    changes: ['update Reload/res_pjsip [running pjsip:endpoint[200].callerid, running pjsip:auth[200-auth].password=(sensitive)]'],
+    changes: ['update Extension/ext-200 [running pjsip:endpoint[200].callerid, running pjsip:auth[200-auth].password=(sensitive)]', 'update Reload/res_pjsip [running pjsip:endpoint[200].callerid, running pjsip:auth[200-auth].password=(sensitive)]'],
   },
   {
     name: 'the loaded dialplan lacks a priority and runs another application: pbx_config is reloaded',
@@ -191,7 +196,7 @@ const cases: Case[] = [
       const ctx = r.dialplan.get('infrasec-internal')!;
       ctx.priorities = ctx.priorities.filter((p) => p.priority !== '2').map((p) => (p.priority === '1' ? { ...p, data: 'PJSIP/999,25' } : p));
     }) }),
-    changes: ['update Reload/pbx_config [running extensions:[infrasec-internal].200,1, running extensions:[infrasec-internal].200,2]'],
+    changes: ['update Extension/ext-200 [running extensions:[infrasec-internal].200,1, running extensions:[infrasec-internal].200,2]', 'update Reload/pbx_config [running extensions:[infrasec-internal].200,1, running extensions:[infrasec-internal].200,2]'],
   },
   {
     name: 'the include line is in the file but not loaded: pbx_config is reloaded',
@@ -225,7 +230,7 @@ const cases: Case[] = [
     live: live({ written: [written200vm], running: tampered(runningOf([written200vm]), (r) => {
       r.mailboxes.set('200@default', { ...r.mailboxes.get('200@default')!, email: 'other@x.fr' });
     }) }),
-    changes: ['update Reload/app_voicemail [running voicemail:[default].200.email]'],
+    changes: ['update Extension/ext-200 [running voicemail:[default].200.email]', 'update Reload/app_voicemail [running voicemail:[default].200.email]'],
   },
   {
     name: 'voicemail.conf does not #include infrasec\'s voicemail file: a blocking conflict saying which line to add, and no reload',
@@ -397,4 +402,141 @@ describe('planAsterisk', () => {
     expect(pruning.changes.map(summary).at(-1)).toBe('update Reload/pbx_config [running]');
   });
 
+});
+
+describe('planAsterisk in the YAML\'s language', () => {
+  const objects = (p: { changes: readonly Change[] }) => p.changes.filter((c) => !c.supporting);
+  const wireOf = (c: Change | undefined) => (c?.wire ?? []).map((f) => `${f.path} <- ${f.from ?? '-'}`);
+
+  it('plans nat: true → false as the one YAML field, with the three pjsip options behind it as wire detail', () => {
+    const p = plan(state({ extensions: [ext('ext-200', '200', { nat: false })] }), live({ written: [written200] }));
+    const [e] = objects(p);
+    expect(objects(p).map((c) => `${c.kind}/${c.name}`)).toEqual(['Extension/ext-200']);
+    expect(e!.fields).toEqual([{ path: 'spec.nat', before: true, after: false }]);
+    expect(e!.wire).toEqual(['rtp_symmetric', 'force_rport', 'rewrite_contact'].map((o) => ({ path: `pjsip:endpoint[200].${o}`, before: 'yes', after: null, from: 'spec.nat' })));
+    // The reload that applies it is plumbing: folded, not counted.
+    expect(p.changes.filter((c) => c.supporting).map((c) => `${c.kind}/${c.name}`)).toEqual(['Reload/res_pjsip']);
+  });
+
+  it('reads each field back from what is written, so an update shows the value it replaces', () => {
+    const cases: Array<[Parameters<typeof ext>[2], string[]]> = [
+      [{ callerIdName: 'Chef de salle' }, ['spec.callerIdName: "Poste 200" → "Chef de salle"']],
+      [{ maxContacts: 2 }, ['spec.maxContacts: 1 → 2']],
+      [{ dtmfMode: 'info' }, ['spec.dtmfMode: "rfc4733" → "info"']],
+      [{ codecs: { audio: ['opus'], video: ['vp8'] } }, ['spec.codecs: {"audio":["g722","alaw","ulaw"],"video":[]} → {"audio":["opus"],"video":["vp8"]}']],
+      [{ voicemail: { enabled: true, pin: { generate: true }, email: 'a@cod67.example.fr' } }, ['spec.voicemail.enabled: false → true', 'spec.voicemail.pin: "(sensitive)" → "(sensitive)"']],
+    ];
+    for (const [spec, fields] of cases) {
+      const [e] = objects(plan(state({ extensions: [ext('ext-200', '200', spec)], secrets: vmPin }), live({ written: [written200] })));
+      expect(e!.fields.map((f) => `${f.path}: ${JSON.stringify(f.before)} → ${JSON.stringify(f.after)}`)).toEqual(fields);
+    }
+    // maxContacts reaches the Dial target as well: that dialplan line is its detail too.
+    const [mc] = objects(plan(state({ extensions: [ext('ext-200', '200', { maxContacts: 2 })] }), live({ written: [written200] })));
+    expect(wireOf(mc)).toEqual(['pjsip:aor[200].max_contacts <- spec.maxContacts', 'extensions:[infrasec-internal] <- spec.maxContacts']);
+    // A mailbox e-mail read back from the voicemail line.
+    const [vm] = objects(plan(state({ extensions: [{ ...e200vm, spec: { ...e200vm.spec, voicemail: { ...e200vm.spec.voicemail, email: 'b@cod67.example.fr' } } }], secrets: vmPin }), live({ written: [written200vm] })));
+    expect(vm!.fields).toEqual([{ path: 'spec.voicemail.email', before: 'a@cod67.example.fr', after: 'b@cod67.example.fr' }]);
+  });
+
+  it('says "(differs)" where the written options cannot be read back as one YAML value (one of the three nat options removed by hand)', () => {
+    const edited = { ...written200, sections: written200.sections.map((s) => (s.type === 'endpoint' ? { ...s, vars: s.vars.filter((v) => v.name !== 'rtp_symmetric') } : s)) };
+    const [e] = objects(plan(d200, live({ written: [edited] })));
+    expect(e!.fields).toEqual([{ path: 'spec.nat', before: '(differs)', after: true }]);
+    expect(wireOf(e)).toEqual(['pjsip:endpoint[200].rtp_symmetric <- spec.nat']);
+  });
+
+  it('a renumbered extension reads as its number, a conference title and leader as theirs', () => {
+    const [r] = objects(plan(state({ extensions: [ext('ext-200', '201', { callerIdName: 'Poste 200' })], secrets: { 'Extension/ext-200#secret': 'secret-200' } }), live({ written: [written200] })));
+    // The auth section moves to [201-auth], so its password is written anew: a sensitive spec.secret line, no value.
+    expect(r!.fields).toEqual([{ path: 'spec.number', before: '200', after: '201' }, { path: 'spec.secret', before: '(sensitive)', after: '(sensitive)', sensitive: true }]);
+    const room = rendered(state({ conferences: [conf('reunion', '25', { title: 'Réunion' })] }), 'conf', 'reunion');
+    const [c] = objects(plan(
+      state({ conferences: [conf('reunion', '25', { title: 'Autre titre', leaderPin: { generate: true }, maxMembers: 10 })], secrets: { 'Conference/reunion#leaderPin': '4711' } }),
+      live({ written: [room] }),
+    ));
+    expect(c!.fields.map((f) => `${f.path}: ${JSON.stringify(f.before)} → ${JSON.stringify(f.after)}`)).toEqual([
+      'spec.maxMembers: 0 → 10', 'spec.leaderPin: "(sensitive)" → "(sensitive)"', 'spec.title: "Réunion" → "Autre titre"',
+    ]);
+  });
+
+  it('gathers what no YAML field sets (a setting changed) in one line, only when it changes', () => {
+    const [e] = objects(planAsterisk(d200, live({ written: [written200] }), policy(), { ...layout, endpointContext: 'from-sdis', ringSeconds: 30 }));
+    expect(e!.fields).toEqual([{ path: OTHER_FIELDS, before: null, after: '2 changed (pjsip:endpoint[200].context, extensions:[infrasec-internal])' }]);
+    // A new extension lists its YAML fields only: the structure every extension has stays in the detail.
+    const created = plan(d200, live()).changes.find((c) => c.kind === 'Extension');
+    expect(created!.fields.map((f) => f.path)).toEqual(['spec.number', 'spec.codecs', 'spec.dtmfMode', 'spec.callerIdName', 'spec.nat', 'spec.maxContacts', 'spec.secret']);
+    expect(created!.wire?.filter((f) => f.from === undefined)).toEqual([]);
+  });
+
+  it('keeps secrets sensitive in both views, never a value', () => {
+    const d = state({
+      extensions: [e200vm],
+      conferences: [conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true } })],
+      secrets: { ...vmPin, 'Extension/ext-200#secret': 'Rotated-Sip-Secret', 'Conference/reunion#userPin': '4711', 'Conference/reunion#leaderPin': '90210' },
+    });
+    const room = rendered(state({ conferences: [conf('reunion', '25', { userPin: { generate: true }, leaderPin: { generate: true } })], secrets: { 'Conference/reunion#userPin': '1111', 'Conference/reunion#leaderPin': '2222' } }), 'conf', 'reunion');
+    for (const p of [plan(d, live()), plan(d, live({ written: [written200vm, room] }))]) {
+      for (const c of objects(p)) {
+        for (const f of [...c.fields, ...(c.wire ?? [])]) {
+          if (/^spec\.(secret|voicemail\.pin|userPin|leaderPin)$|\.(password|pin|secret)$/.test(f.path)) expect(f, `${c.kind}/${c.name} ${f.path}`).toMatchObject({ sensitive: true });
+        }
+      }
+      const text = JSON.stringify(p.changes.map(({ payload: _, ...view }) => view));
+      for (const secret of ['Rotated-Sip-Secret', 'Sip-200-Secret', '123456', '4711', '90210', '1111', '2222']) expect(text).not.toContain(secret);
+    }
+    const [e, c] = objects(plan(d, live({ written: [written200vm, room] })));
+    expect(e!.fields).toEqual([{ path: 'spec.secret', before: '(sensitive)', after: '(sensitive)', sensitive: true }]);
+    expect(c!.fields.map((f) => f.path)).toEqual(['spec.userPin', 'spec.leaderPin']);
+  });
+
+  it('maps a difference only the running PBX has to the YAML field, as "(differs)", with the running detail as wire', () => {
+    const p = plan(d200, live({ written: [written200], running: tampered(runningOf([written200]), (r) => {
+      r.pjsip.get('endpoint/200')!.set('callerid', '"Hacked" <200>');
+    }) }));
+    const [e] = objects(p);
+    expect(objects(p).map((c) => `${c.kind}/${c.name}`)).toEqual(['Extension/ext-200']);
+    expect(e!.fields).toEqual([{ path: 'spec.callerIdName', before: '(differs)', after: 'Poste 200' }]);
+    expect(e!.wire).toEqual([{ path: 'running pjsip:endpoint[200].callerid', before: '"Hacked" <200>', after: '"Poste 200" <200>', from: 'spec.callerIdName' }]);
+    expect(e!.reason).toContain('the running PBX is not');
+    // Nothing to write for it: the reload (folded) applies the file.
+    expect(payloadOf(e!).groups).toEqual([]);
+    expect(p.changes.find((c) => c.kind === 'Reload')).toMatchObject({ supporting: true, payload: { reload: { always: true } } });
+  });
+
+  it('folds the bookkeeping (ownership templates, owned contexts, reloads) but shows the include line written into the admin\'s context', () => {
+    const p = plan(d200, live());
+    expect(p.changes.map((c) => `${c.kind}/${c.name}${c.supporting ? ' (supporting)' : ''}`)).toEqual([
+      'Context/infrasec-internal (supporting)',
+      'Include/from-internal-custom',
+      'Extension/ext-200',
+      'ConfigFile/pjsip_custom.conf (supporting)',
+      'ConfigFile/extensions_custom.conf (supporting)',
+      'Reload/res_pjsip (supporting)',
+      'Reload/pbx_config (supporting)',
+    ]);
+    // Adopting an admin's context replaces the admin's lines: shown and counted.
+    const adopted = plan(d200, live({ files: { extensions: [section('infrasec-internal', [['exten', '999,1,Hangup()']], false)] } }), policy({ adopt: ['Context/infrasec-internal'] }));
+    expect(adopted.changes.find((c) => c.kind === 'Context')).toMatchObject({ action: 'update', adopt: true });
+    expect(adopted.changes.find((c) => c.kind === 'Context')?.supporting).toBeUndefined();
+    // A reload owed by an earlier apply is nobody's object: it stays counted.
+    const owed = plan(d200, { ...live({ written: [written200] }), pendingReloads: new Set(['res_pjsip']) });
+    expect(owed.changes.map((c) => `${c.kind}/${c.name}${c.supporting ? ' (supporting)' : ''}`)).toEqual(['Reload/res_pjsip']);
+  });
+
+  it('a hand-edited extension drifts as one object', () => {
+    const edited = { ...written200, sections: written200.sections.map((s) => (s.type === 'endpoint' ? { ...s, vars: s.vars.map((v) => (v.name === 'callerid' ? { ...v, value: '"Chef" <200>' } : v)) } : s)) };
+    const p = plan(d200, live({ written: [edited] }));
+    expect(objects(p).map((c) => `${c.kind}/${c.name}: ${c.fields.map((f) => `${f.path}: ${JSON.stringify(f.before)} → ${JSON.stringify(f.after)}`).join('; ')}`)).toEqual([
+      'Extension/ext-200: spec.callerIdName: "Chef" → "Poste 200"',
+    ]);
+  });
+
+  it('still lets the secret-rotation guard see a mass change of generated secrets in the YAML fields', () => {
+    const e201 = ext('ext-201', '201');
+    const before = state({ extensions: [e200, e201] });
+    const written = [rendered(before, 'ext', 'ext-200'), rendered(before, 'ext', 'ext-201')];
+    const rotated = plan(state({ extensions: [e200, e201], secrets: { 'Extension/ext-200#secret': 'New-200', 'Extension/ext-201#secret': 'New-201' } }), live({ written }));
+    expect(rotated.changes.filter((c) => c.kind === 'Extension').map((c) => c.fields.map((f) => f.path))).toEqual([['spec.secret'], ['spec.secret']]);
+    expect(generatedSecretRotation('asterisk', rotated.changes, new Set(['Extension/ext-200', 'Extension/ext-201']))).toMatch(/generated secrets of all 2 Extension objects/);
+  });
 });

@@ -5,6 +5,7 @@ import { expectHaltedAfterLoss } from '../../engine/halted-apply.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
 import { runPass } from '../../../src/engine/pass.ts';
+import { type AsteriskChange, payloadOf } from '../../../src/reconcilers/asterisk/plan.ts';
 import { DEFAULT_POLICY, type GuardedPlan as AnyGuardedPlan, type Policy } from '../../../src/engine/types.ts';
 import { configSchema } from '../../../src/config.ts';
 import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
@@ -146,10 +147,12 @@ describe('AsteriskReconciler over AMI', () => {
     ]);
     expect(edit.isError).toBe(false);
     const drift = await runPass(rec, desired(), policy(), { mode: 'drift', revision: 'r', isDriftPass: true });
-    expect(drift.changes.map((c) => `${c.kind}/${c.name}: ${c.fields.map((f) => (f.sensitive ? `${f.path} (changed)` : f.path)).join(',')}`)).toEqual([
-      'Extension/ext-200: pjsip:auth[200-auth].password (changed)',
-      'Reload/res_pjsip: running',
+    // One object drifted: the extension, in the YAML's terms; the reload that follows is plumbing, folded.
+    expect(drift.changes.map((c) => `${c.kind}/${c.name}${c.supporting ? ' (supporting)' : ''}: ${c.fields.map((f) => (f.sensitive ? `${f.path} (changed)` : f.path)).join(',')}`)).toEqual([
+      'Extension/ext-200: spec.secret (changed)',
+      'Reload/res_pjsip (supporting): running',
     ]);
+    expect(drift.changes[0]!.wire).toEqual([{ path: 'pjsip:auth[200-auth].password', before: '(sensitive)', after: '(sensitive)', sensitive: true, from: 'spec.secret' }]);
     expect(JSON.stringify(drift)).not.toContain('hacked');
     const r = await apply(desired());
     expect(r.status).toBe('applied');
@@ -166,7 +169,12 @@ describe('AsteriskReconciler over AMI', () => {
     expect(endpointLoaded('4000')).toBe(false);
     pbx.write('pjsip_custom.conf', good);
     const p = await planOnly(desired());
-    expect(p.changes.map((c) => `${c.kind}/${c.name}: ${c.reason}`)).toEqual(['Reload/res_pjsip: what Asterisk runs differs from pjsip_custom.conf: endpoint 4000 is in pjsip_custom.conf but not loaded']);
+    // The extension drifted in what runs; nothing is written, the reload (folded) brings it back.
+    expect(p.changes.map((c) => `${c.kind}/${c.name}${c.supporting ? ' (supporting)' : ''}: ${c.reason}`)).toEqual([
+      'Extension/ext-4000: the file is as Git says but the running PBX is not (endpoint 4000 is in pjsip_custom.conf but not loaded): reloading res_pjsip applies it',
+      'Reload/res_pjsip (supporting): what Asterisk runs differs from pjsip_custom.conf: endpoint 4000 is in pjsip_custom.conf but not loaded',
+    ]);
+    expect(payloadOf(p.changes[0] as AsteriskChange).groups).toEqual([]);
     const before = writes();
     const r = await apply(desired());
     expect(r.status).toBe('applied');

@@ -173,7 +173,12 @@ describe('infrasec on a stock Issabel PBX', () => {
     pbx.write('voicemail.conf', PBX_FILES['voicemail.conf']!);
     const fixed = await cli('apply');
     expect(fixed.code).toBe(0);
-    expect(asterisk(fixed.report).changes.map((c: any) => `${c.kind}/${c.name}`)).toEqual(['Reload/app_voicemail']);
+    // The mailboxes did not run: each extension with one drifted in what runs, and only a reload was sent.
+    expect(asterisk(fixed.report).changes.map((c: any) => `${c.kind}/${c.name}: ${c.fields.map((f: any) => f.path).join(', ')}`)).toEqual([
+      ...[...desired.resources.extensions.values()].filter((e) => e.spec.voicemail.enabled).map((e) => `Extension/${e.metadata.name}: spec.voicemail.enabled`).sort(),
+      `Reload/app_voicemail: ${mailboxes().sort().map((n) => `running voicemail:[default].${n}`).join(', ')}`,
+    ]);
+    expect(asterisk(fixed.report).writes).toBe(1);
     const loaded = await loadedMailboxes();
     for (const n of mailboxes()) expect(loaded.get(n)).toBe('default');
   });
@@ -222,11 +227,16 @@ describe('infrasec on a stock Issabel PBX', () => {
     pbx.write('pjsip_custom.conf', files.pjsip);
     const drift = await cli('drift');
     expect(drift.code).toBe(2);
-    const changes = asterisk(drift.report).changes.map((c: any) => `${c.kind}/${c.name}: ${c.fields.map((f: any) => `${f.path}${f.sensitive ? ' (sensitive)' : ''}`).join(', ')}`);
+    const view = (fields: any[]) => fields.map((f: any) => `${f.path}${f.sensitive ? ' (sensitive)' : ''}`).join(', ');
+    const changes = asterisk(drift.report).changes.map((c: any) => `${c.kind}/${c.name}: ${view(c.fields)} | ${view(c.wire ?? [])}`);
+    // Each drifted object in the YAML's terms, what runs in the detail; the reloads that correct them are folded.
     expect(changes).toEqual([
-      'Reload/res_pjsip: running pjsip:auth[200-auth].password (sensitive)',
-      'Reload/app_confbridge: running confbridge:user[reunion-user].pin (sensitive)',
+      'Extension/ext-200: spec.secret (sensitive) | running pjsip:auth[200-auth].password (sensitive)',
+      'Conference/reunion: spec.userPin (sensitive) | running confbridge:user[reunion-user].pin (sensitive)',
+      'Reload/res_pjsip: running pjsip:auth[200-auth].password (sensitive) | ',
+      'Reload/app_confbridge: running confbridge:user[reunion-user].pin (sensitive) | ',
     ]);
+    expect(asterisk(drift.report).changes.filter((c: any) => c.supporting).map((c: any) => c.kind)).toEqual(['Reload', 'Reload']);
     const text = JSON.stringify(drift.report);
     for (const s of ['99999999', 'Running-Only-Secret', userPin]) expect(text).not.toContain(s);
     const { code } = await cli('apply');
@@ -255,7 +265,11 @@ describe('infrasec on a stock Issabel PBX', () => {
     try {
       const planned = await cli('plan');
       const c = asterisk(planned.report).changes.find((x: any) => x.name === 'point-situation');
-      expect(c.fields).toEqual([{ path: 'extensions:[infrasec-internal]', before: ['exten => 26,1(point-situation),Set(CONNECTEDLINE(name)=Point de situation)'], after: ['exten => 26,1(point-situation),Set(CONNECTEDLINE(name)=Point de situation nuit)'] }]);
+      expect(c.fields).toEqual([{ path: 'spec.title', before: 'Point de situation', after: 'Point de situation nuit' }]);
+      expect(c.wire).toEqual([{
+        path: 'extensions:[infrasec-internal]', from: 'spec.title',
+        before: ['exten => 26,1(point-situation),Set(CONNECTEDLINE(name)=Point de situation)'], after: ['exten => 26,1(point-situation),Set(CONNECTEDLINE(name)=Point de situation nuit)'],
+      }]);
     } finally {
       await writeFile(file, yaml);
     }
@@ -265,7 +279,30 @@ describe('infrasec on a stock Issabel PBX', () => {
     pbx.emulator.reload('pbx_config');
     pbx.write('extensions_custom.conf', text);
     const drift = asterisk((await cli('drift')).report);
-    expect(drift.changes.map((c: any) => c.fields.map((f: any) => `${f.path}: ${f.before}`))).toEqual([['running extensions:[infrasec-internal].26,1: (point-situation) Set(CONNECTEDLINE(name)=Autre)']]);
+    expect(drift.changes.filter((c: any) => !c.supporting).map((c: any) => `${c.kind}/${c.name}: ${c.fields.map((f: any) => `${f.path}: ${f.before}`)}`)).toEqual(['Conference/point-situation: spec.title: (differs)']);
+    expect(drift.changes[0].wire.map((f: any) => `${f.path}: ${f.before}`)).toEqual(['running extensions:[infrasec-internal].26,1: (point-situation) Set(CONNECTEDLINE(name)=Autre)']);
+    expect((await cli('apply')).code).toBe(0);
+  });
+
+  it('plans desired-state/ on a stock PBX as one object per YAML object it wrote, the bookkeeping folded and not counted', async () => {
+    pbx.reset();
+    pbx.emulator.reloadAll();
+    const { code, report } = await cli('plan');
+    expect(code).toBe(2);
+    const system = asterisk(report);
+    const yamlObjects = [...desired.resources.extensions.values(), ...desired.resources.conferences.values()].map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    expect(yamlObjects.length).toBe(15);
+    // The include line goes into the admin's [from-internal-custom]: shown on its own, as the one edit outside infrasec's files.
+    expect(system.objects.map((o: any) => `${o.kind}/${o.name}`).sort()).toEqual([...yamlObjects, 'Include/from-internal-custom'].sort());
+    expect(report.summary).toMatch(/^Plan: 15 to create, 1 to update, 0 to disable, 0 to delete\./);
+    expect(system.changes.filter((c: any) => c.supporting).map((c: any) => c.kind).sort()).toEqual([...Array(4).fill('ConfigFile'), ...Array(3).fill('Context'), ...Array(4).fill('Reload')]);
+    // Every new object in the YAML's terms; the pjsip and dialplan detail is in its wire, each line with its YAML field.
+    for (const c of system.changes.filter((x: any) => x.kind === 'Extension' || x.kind === 'Conference')) {
+      expect(c.fields.every((f: any) => /^spec\./.test(f.path)), `${c.kind}/${c.name}`).toBe(true);
+      expect(c.wire.length).toBeGreaterThan(c.fields.length);
+    }
+    expect(JSON.stringify(report)).not.toMatch(new RegExp([...desired.resources.extensions.keys()].map((n) => desired.secrets.get('Extension', n, 'secret')!.reveal()).join('|')));
     expect((await cli('apply')).code).toBe(0);
   });
 });
+

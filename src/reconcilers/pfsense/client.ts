@@ -1,9 +1,17 @@
-// pfRest v2 over undici: deadlines and AbortSignal on every call, capped retry of the 503 config lock, typed errors.
+// pfRest v2 over undici: deadlines and AbortSignal on every call, capped retry of the 503 config lock, typed errors naming the setting to fix.
 import { sleep } from '../../engine/backoff.ts';
 import type { Logger } from 'pino';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request } from 'undici';
+import { checkServerName, describeConnectionFailure } from '../../engine/connection-failure.ts';
+import { describeSetting } from '../../engine/module.ts';
 import { ApplyError, AuthenticationError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
+import { pfsense } from './index.ts';
 import type { PfSenseAuth } from './settings.ts';
+
+/** How an admin sets one of this system's settings, as every message that asks them to fix one names it. */
+export function pfSetting(path: keyof typeof pfsense.env): string {
+  return describeSetting(pfsense, path);
+}
 
 export interface PfSenseClientOptions {
   readonly url: string;
@@ -36,7 +44,7 @@ export class PfSenseClient {
   constructor(opts: PfSenseClientOptions) {
     this.#opts = opts;
     this.#base = `${opts.url.replace(/\/+$/, '')}/api/v2/`;
-    this.#agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, connections: 4, keepAliveTimeout: 10_000 });
+    this.#agent = new Agent({ connect: { ...(opts.ca ? { ca: opts.ca } : {}), checkServerIdentity: checkServerName }, connections: 4, keepAliveTimeout: 10_000 });
   }
 
   #headers(json: boolean): Record<string, string> {
@@ -47,6 +55,17 @@ export class PfSenseClient {
     // GET/DELETE must not say JSON: pfRest would then ignore the query string.
     if (json) h['content-type'] = 'application/json';
     return h;
+  }
+
+  /** The settings that hold the credentials in use, as an admin sets them. */
+  #credentialSettings(): string {
+    return this.#opts.auth.kind === 'key'
+      ? `${pfSetting('apiKey')} or ${pfSetting('apiKeyFile')}`
+      : `${pfSetting('username')} and ${pfSetting('password')} or ${pfSetting('passwordFile')}`;
+  }
+
+  #account(): string {
+    return this.#opts.auth.kind === 'key' ? 'the API key\'s user' : `the user ${this.#opts.auth.username}`;
   }
 
   async #send(method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT', path: string, query: Query | undefined, body: unknown, signal: AbortSignal): Promise<unknown> {
@@ -68,8 +87,12 @@ export class PfSenseClient {
       text = await res.body.text();
     } catch (err) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new TargetUnavailableError('pfSense call aborted', { path }, { cause: err });
-      const what = err instanceof undiciErrors.UndiciError ? err.code : err instanceof Error ? err.name : 'error';
-      throw new TargetUnavailableError(`pfSense ${method} ${path} failed: ${what}${err instanceof Error ? ` (${err.message})` : ''}`, { path, method }, { cause: err });
+      // Our own deadline fired: undici reports it as an abort, which says nothing about the timeout.
+      const failure = deadline.aborted ? Object.assign(new Error(`no answer to ${method} ${path}`), { code: 'ETIMEDOUT' }) : err;
+      throw new TargetUnavailableError(describeConnectionFailure(failure, {
+        system: 'pfSense', url: this.#opts.url, urlSetting: pfSetting('url'), caFileSetting: pfSetting('caFile'), caFileSet: this.#opts.ca !== undefined,
+        timeoutSetting: pfSetting('timeoutMs'), timeoutMs: this.#opts.timeoutMs,
+      }), { path, method, url: this.#opts.url }, { cause: err });
     }
     let env: Envelope;
     try {
@@ -81,8 +104,10 @@ export class PfSenseClient {
     const id = env.response_id ?? 'UNKNOWN';
     // The server's message names fields and values we sent; none of them is a secret.
     const message = String(env.message ?? '').slice(0, 500);
-    if (status === 401) throw new AuthenticationError(`pfSense refused the credentials (401 ${id})`, { path });
-    if (status === 403 && id === 'AUTH_AUTHORIZATION_FAILED') throw new AuthenticationError(`pfSense user lacks the privilege for ${method} ${path} (403)`, { path });
+    if (status === 401) throw new AuthenticationError(`pfSense at ${this.#opts.url} refused the credentials (401 ${id}); check ${this.#credentialSettings()}`, { path });
+    if (status === 403 && id === 'AUTH_AUTHORIZATION_FAILED') {
+      throw new AuthenticationError(`pfSense at ${this.#opts.url}: ${this.#account()} lacks the privilege for ${method} ${path} (403); give it page-all (System > User Manager), or set ${this.#credentialSettings()} to an account that has it`, { path });
+    }
     if (status === 503 && id !== 'MODEL_WRITE_CONFIG_LOCKED') throw new TargetUnavailableError(`pfSense ${method} ${path}: 503 ${id}`, { path });
     throw new PfSenseApiError(status, id, message, { path, method });
   }

@@ -1,6 +1,6 @@
 // The pfSense system module: its settings, environment variables, secret files and how to build its reconciler.
 import { readFile } from 'node:fs/promises';
-import { credentialFromConfig, type SystemModule } from '../../engine/module.ts';
+import { credentialFromConfig, describeSetting, type SystemModule } from '../../engine/module.ts';
 import { ConfigError } from '../../errors.ts';
 import { pfSenseSettingsSchema } from './settings.ts';
 
@@ -38,13 +38,13 @@ export const pfsense: SystemModule<typeof pfSenseSettingsSchema> = {
     let auth;
     if (apiKey) auth = { kind: 'key' as const, key: credentialFromConfig(apiKey, 'pfsense-api-key') };
     else if (username && password) auth = { kind: 'basic' as const, username, password: credentialFromConfig(password, 'pfsense-password') };
-    else throw new ConfigError('pfsense needs apiKey (INFRASEC_PFSENSE_API_KEY) or username and password');
+    else throw new ConfigError(`pfsense needs ${describeSetting(pfsense, 'apiKey')} (or apiKeyFile), or username and password`);
     let ca: string | undefined;
     if (caFile) {
       try {
         ca = await readFile(caFile, 'utf8');
       } catch (err) {
-        throw new ConfigError(`pfsense caFile ${caFile} cannot be read`, { caFile }, { cause: err });
+        throw new ConfigError(`cannot read ${describeSetting(pfsense, 'caFile')} ${caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { caFile }, { cause: err });
       }
     }
     return new PfSenseReconciler({ ...rest, auth, ca }, deps);

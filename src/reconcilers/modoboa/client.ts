@@ -1,8 +1,18 @@
-// Speaks Modoboa's REST API v2 over undici: token auth, a deadline and the caller's AbortSignal on every call, 429 retried after Retry-After, paged lists, the three error shapes.
+// Speaks Modoboa's REST API v2 over undici: token auth, a deadline and the caller's AbortSignal on every call, 429 retried after Retry-After, paged lists, the three error shapes, errors naming the setting to fix.
 import { sleep } from '../../engine/backoff.ts';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request } from 'undici';
 import type { Secret } from '../../desired/secret.ts';
+import { checkServerName, describeConnectionFailure } from '../../engine/connection-failure.ts';
+import { describeSetting } from '../../engine/module.ts';
 import { AuthenticationError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
+import { modoboa } from './index.ts';
+
+/** How an admin sets one of this system's settings, as every message that asks them to fix one names it. */
+export function modoboaSetting(path: keyof typeof modoboa.env): string {
+  return describeSetting(modoboa, path);
+}
+
+const TOKEN_SETTINGS = `${modoboaSetting('token')} or ${modoboaSetting('tokenFile')}`;
 
 export interface ModoboaClientOptions {
   /** Base URL, e.g. https://mail.example.fr (no /api suffix). */
@@ -89,7 +99,7 @@ export class ModoboaClient {
     this.#base = new URL(opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
     this.#token = opts.token;
     this.#agent = new Agent({
-      connect: { ca: opts.ca, timeout: opts.timeoutMs },
+      connect: { ca: opts.ca, timeout: opts.timeoutMs, checkServerIdentity: checkServerName },
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
       connections: 4,
@@ -137,8 +147,12 @@ export class ModoboaClient {
           attempt--;
           continue;
         }
-        const why = err instanceof undiciErrors.UndiciError || deadline.aborted ? (deadline.aborted && !signal.aborted ? `no answer within ${this.#opts.timeoutMs} ms` : (err as Error).message) : (err as Error).message;
-        throw new TargetUnavailableError(`Modoboa at ${this.#base.origin} is unreachable (${method} ${shownPath}): ${why}`, {}, { cause: err });
+        // Our own deadline fired: undici reports it as an abort, which says nothing about the timeout.
+        const failure = deadline.aborted ? Object.assign(new Error(`no answer to ${method} ${shownPath}`), { code: 'ETIMEDOUT' }) : err;
+        throw new TargetUnavailableError(describeConnectionFailure(failure, {
+          system: 'Modoboa', url: this.#base.origin, urlSetting: modoboaSetting('url'), caFileSetting: modoboaSetting('caFile'), caFileSet: this.#opts.ca !== undefined,
+          timeoutSetting: modoboaSetting('timeoutMs'), timeoutMs: this.#opts.timeoutMs,
+        }), { method, path: shownPath }, { cause: err });
       }
       let text: string;
       try {
@@ -164,7 +178,16 @@ export class ModoboaClient {
       }
       if (res.statusCode >= 200 && res.statusCode < 300) return parsed as T;
       const { shape, summary, fields } = describeErrorBody(res.statusCode, parsed);
-      if (res.statusCode === 401) throw new AuthenticationError(`Modoboa refused the API token (${method} ${shownPath}): ${summary}`, { status: 401 });
+      if (res.statusCode === 401) {
+        throw new AuthenticationError(`Modoboa at ${this.#base.origin} refused the API token (${method} ${shownPath}: ${summary}); check ${TOKEN_SETTINGS}`, { status: 401 });
+      }
+      // DRF's 403 with a detail: the token is someone's who may not do this (the API wants a super administrator's).
+      if (res.statusCode === 403 && shape === 'detail') {
+        throw new AuthenticationError(
+          `Modoboa at ${this.#base.origin} refused ${method} ${shownPath} to the API token's account (403: ${summary}); set ${TOKEN_SETTINGS} to a super administrator's token`,
+          { status: 403 },
+        );
+      }
       throw new ModoboaApiError(method, shownPath, res.statusCode, shape, res.statusCode === 429 ? `${summary} (still throttled after ${attempt} retries)` : summary, fields);
     }
   }

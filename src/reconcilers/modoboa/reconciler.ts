@@ -8,7 +8,7 @@ import { ConfigError } from '../../errors.ts';
 import { type FingerprintStore, MemoryFingerprintStore } from '../../state/fingerprints.ts';
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyModoboaPlan, type InventoryWriter } from './apply.ts';
-import { ModoboaClient } from './client.ts';
+import { ModoboaClient, modoboaSetting } from './client.ts';
 import { AUTHENTICATION_NAME, type DesiredAuthentication, type LiveModoboa, type ModoboaLayout } from './model.ts';
 import { type Inventory, observeModoboa } from './observe.ts';
 import { serverOf } from './plan-authentication.ts';
@@ -61,7 +61,7 @@ export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa>
       try {
         ca = readFileSync(settings.caFile, 'utf8');
       } catch (err) {
-        throw new ConfigError(`systems.modoboa.caFile: cannot read ${settings.caFile}: ${(err as Error).message}`);
+        throw new ConfigError(`cannot read ${modoboaSetting('caFile')} ${settings.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { caFile: settings.caFile }, { cause: err });
       }
     }
     this.#log = deps.logger?.child({ system: this.system });

@@ -1,6 +1,7 @@
 // Integration: the Modoboa reconciler against a real Modoboa (PyPI, SQLite): create/update/remove, idempotence proven from Modoboa's database, leavers, drift, 429, quota, hostile names, lost connections.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +15,11 @@ import { buildSystems } from '../../../src/engine/systems.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { SYSTEM_MODULES } from '../../../src/reconcilers/registry.ts';
 import { DEFAULT_POLICY, type Policy } from '../../../src/engine/types.ts';
-import { AuthenticationError } from '../../../src/errors.ts';
+import { AuthenticationError, TargetUnavailableError } from '../../../src/errors.ts';
 import { ModoboaReconciler } from '../../../src/reconcilers/modoboa/reconciler.ts';
 import { MODOBOA_DEFAULTS } from '../../../src/reconcilers/modoboa/settings.ts';
 import { startModoboa, type Modoboa } from '../../harness/modoboa.ts';
+import { generateCa, issueCertificate } from '../../emulators/pfsense/pki.ts';
 import { mailAlias, mailDomain, state, user } from './desired-builder.ts';
 
 const policy = (over: Partial<Policy> = {}): Policy => ({ ...DEFAULT_POLICY, deletionThreshold: { count: 50, percent: 100 }, ...over });
@@ -376,27 +378,107 @@ async function cuttingProxy(host: string, port: number) {
 }
 
 describe('the modoboa system built from configuration', () => {
-  it('takes INFRASEC_MODOBOA_URL and a token file, depends on Active Directory, and plans against the real Modoboa', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'infrasec-modoboa-config-'));
-    const real = await startModoboa();
+  let real: Modoboa;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infrasec-modoboa-config-'));
+    real = await startModoboa();
+  }, 900_000);
+  afterAll(async () => {
+    await real?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  /** The reconciler `buildSystems` makes from these INFRASEC_* variables alone (no infrasec.yaml). */
+  async function fromEnvironment(env: Record<string, string>): Promise<ModoboaReconciler> {
+    const config = await loadConfig({ env: { INFRASEC_CONFIG: join(dir, 'none.yaml'), ...env } });
+    const { reconcilers } = await buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['modoboa']);
+    return reconcilers.get('modoboa') as ModoboaReconciler;
+  }
+
+  /** The error the first observe fails with. */
+  async function observeError(env: Record<string, string>): Promise<Error> {
+    const r = await fromEnvironment(env);
     try {
-      const tokenFile = join(dir, 'token');
-      await writeFile(tokenFile, `${real.token}\n`);
-      // No infrasec.yaml: everything from the environment, the token from its file.
-      const config = await loadConfig({ env: { INFRASEC_CONFIG: join(dir, 'none.yaml'), INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN_FILE: tokenFile, INFRASEC_MODOBOA_PAGE_SIZE: '7' } });
-      const { reconcilers } = await buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['modoboa']);
-      const r = reconcilers.get('modoboa');
-      expect(r).toBeInstanceOf(ModoboaReconciler);
-      expect(SYSTEM_MODULES.find((x) => x.name === 'modoboa')?.dependsOn).toEqual(['active-directory']);
-      try {
-        const live = (await r!.observe(new AbortController().signal)) as Awaited<ReturnType<ModoboaReconciler['observe']>>;
-        expect([...live.accounts.keys()]).toEqual(['admin']);
-      } finally {
-        await r!.close();
-      }
+      const err = await r.observe(AbortSignal.timeout(60_000)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      return err as Error;
     } finally {
-      await real.stop();
-      await rm(dir, { recursive: true, force: true });
+      await r.close();
+    }
+  }
+
+  it('takes INFRASEC_MODOBOA_URL and a token file, depends on Active Directory, and plans against the real Modoboa', async () => {
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, `${real.token}\n`);
+    const r = await fromEnvironment({ INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN_FILE: tokenFile, INFRASEC_MODOBOA_PAGE_SIZE: '7' });
+    expect(r).toBeInstanceOf(ModoboaReconciler);
+    expect(SYSTEM_MODULES.find((x) => x.name === 'modoboa')?.dependsOn).toEqual(['active-directory']);
+    try {
+      const live = await r.observe(new AbortController().signal);
+      expect([...live.accounts.keys()]).toEqual(['admin']);
+    } finally {
+      await r.close();
     }
   }, 180_000);
+
+  it('a wrong token: an authentication error naming the token settings, without printing it', async () => {
+    const err = await observeError({ INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN: 'S3CRET0000000000000000000000000000000000' });
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err.message).toMatch(new RegExp(`^Modoboa at ${real.url.replace(/\./g, '\\.')} refused the API token \\(GET /api/v2/[^:]+: Invalid token\\.\\); check systems\\.modoboa\\.token \\(INFRASEC_MODOBOA_TOKEN\\) or systems\\.modoboa\\.tokenFile \\(INFRASEC_MODOBOA_TOKEN_FILE\\)$`));
+    expect(JSON.stringify(err)).not.toContain('S3CRET');
+  }, 120_000);
+
+  it("the token of an account that is not a super administrator: a write it may not make names the token settings and whose token it needs", async () => {
+    // A Django account with no Modoboa role and its DRF token, made the way an admin would with manage.py.
+    const out = await real.manage(['shell', '-c', [
+      'from modoboa.core.models import User',
+      'from rest_framework.authtoken.models import Token',
+      "u = User.objects.create(username='plain@elsewhere.test', email='plain@elsewhere.test')",
+      "print('TOKEN=' + Token.objects.create(user=u).key)",
+    ].join('; ')]);
+    const token = /TOKEN=([0-9a-f]{40})/.exec(out)?.[1];
+    expect(token, out).toBeDefined();
+    const r = await fromEnvironment({ INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN: token! });
+    try {
+      const err = await r.client.call('POST', 'api/v2/domains/', { name: 'elsewhere.test', quota: 0, default_mailbox_quota: 0 }, AbortSignal.timeout(60_000)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect((err as Error).message).toBe(`Modoboa at ${real.url} refused POST /api/v2/domains/ to the API token's account (403: You do not have permission to perform this action.); set systems.modoboa.token (INFRASEC_MODOBOA_TOKEN) or systems.modoboa.tokenFile (INFRASEC_MODOBOA_TOKEN_FILE) to a super administrator's token`);
+    } finally {
+      await r.close();
+    }
+  }, 120_000);
+
+  it('a Modoboa nothing answers for: names the url setting', async () => {
+    const err = await observeError({ INFRASEC_MODOBOA_URL: 'http://127.0.0.1:1', INFRASEC_MODOBOA_TOKEN: real.token });
+    expect(err).toBeInstanceOf(TargetUnavailableError);
+    expect(err.message).toMatch(/^cannot reach Modoboa at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED: [^)]+\); check systems\.modoboa\.url \(INFRASEC_MODOBOA_URL\) and that Modoboa is running and reachable from here$/);
+  });
+
+  it('a certificate no configured CA signed: names caFile (TLS front end on 127.0.0.1)', async () => {
+    const key = { keytype: 'ECDSA', keylen: 0, ecname: 'prime256v1', digest: 'sha256' } as const;
+    const ca = await generateCa({ dn: { CN: 'Mail front end CA' }, lifetimeDays: 2, key });
+    const leaf = await issueCertificate({ ca, dn: { CN: 'localhost' }, lifetimeDays: 2, key, type: 'server', sans: { ip: ['127.0.0.1'] } });
+    const front = createHttpsServer({ key: leaf.prv, cert: leaf.crt }, (_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+      const err = await observeError({ INFRASEC_MODOBOA_URL: url, INFRASEC_MODOBOA_TOKEN: real.token });
+      expect(err).toBeInstanceOf(TargetUnavailableError);
+      expect(err.message).toMatch(/: its certificate is not signed by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: [^)]+\); set systems\.modoboa\.caFile \(INFRASEC_MODOBOA_CA_FILE\) to a PEM file of the CA that signed it \(unset: only the system's CA store is trusted\)$/);
+      await writeFile(join(dir, 'ca.pem'), ca.crt);
+      // With the CA configured the same front end is trusted: what answers now is its (empty) JSON, not a TLS failure.
+      const trusted = await observeError({ INFRASEC_MODOBOA_URL: url, INFRASEC_MODOBOA_TOKEN: real.token, INFRASEC_MODOBOA_CA_FILE: join(dir, 'ca.pem') });
+      expect(trusted).not.toBeInstanceOf(TargetUnavailableError);
+    } finally {
+      front.closeAllConnections();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+    }
+  });
+
+  it('an unreadable caFile is a configuration error naming the setting', async () => {
+    await expect(fromEnvironment({ INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN: real.token, INFRASEC_MODOBOA_CA_FILE: join(dir, 'missing.pem') })).rejects.toThrow(
+      `cannot read systems.modoboa.caFile (INFRASEC_MODOBOA_CA_FILE) ${join(dir, 'missing.pem')}: ENOENT`,
+    );
+  });
 });

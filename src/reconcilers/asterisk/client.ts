@@ -1,9 +1,18 @@
-// Speaks the Asterisk Manager Interface over TCP: framing, login, one-response and list actions, header checks. Protocol only.
+// Speaks the Asterisk Manager Interface over TCP: framing, login, one-response and list actions, header checks; a failed connect or login names the setting to fix. Protocol only.
 import { createHash } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Secret } from '../../desired/secret.ts';
+import { describeSetting } from '../../engine/module.ts';
 import { AuthenticationError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
+import { asterisk } from './index.ts';
+
+/** How an admin sets one of this system's settings, as every message that asks them to fix one names it. */
+export function amiSetting(path: keyof typeof asterisk.env): string {
+  return describeSetting(asterisk, path);
+}
+
+const ADDRESS_SETTINGS = `${amiSetting('host')} and ${amiSetting('port')}`;
 
 /** A header value: plain text, a Secret (revealed only when the frame is written), or parts of both. */
 export type HeaderValue = string | Secret | ReadonlyArray<string | Secret>;
@@ -202,23 +211,26 @@ export class AmiClient {
     const parser = new AmiParser((m) => this.#dispatch(m), (b) => bannerSeen(b));
     socket.on('data', (chunk: string) => parser.push(chunk));
     const closed = new Promise<never>((_, reject) => {
-      socket.once('error', (err) => reject(this.#unavailable(`cannot reach Asterisk AMI at ${this.where}`, err)));
-      socket.once('close', () => reject(this.#unavailable(`Asterisk AMI at ${this.where} closed the connection`)));
+      socket.once('error', (err) => reject(this.#unavailable(`cannot reach Asterisk AMI at ${this.where}`, err, `check ${ADDRESS_SETTINGS}, and that manager.conf has enabled = yes with a bindaddr reachable from here`)));
+      socket.once('close', () => reject(this.#unavailable(`Asterisk AMI at ${this.where} closed the connection before its banner`, undefined, `check that ${ADDRESS_SETTINGS} name the AMI port (5038 unless changed)`)));
     });
     closed.catch(() => undefined);
     // Only the current socket may fail the session: a late close of an old one must not drop its successor.
     socket.on('error', (err) => this.#socket === socket && this.#drop(this.#unavailable(`AMI connection to ${this.where} failed`, err)));
     socket.on('close', () => this.#socket === socket && this.#drop(this.#unavailable(`AMI connection to ${this.where} was closed`)));
 
-    const line = await withTimeout(Promise.race([banner, closed]), timeoutMs, signal, () => this.#unavailable(`no AMI banner from ${this.where} within ${timeoutMs} ms`));
-    if (!line.startsWith('Asterisk Call Manager/')) throw this.#unavailable(`${this.where} does not speak AMI (unexpected banner)`);
+    const line = await withTimeout(Promise.race([banner, closed]), timeoutMs, signal, () =>
+      this.#unavailable(`no AMI banner from ${this.where} within ${timeoutMs} ms`, undefined, `check that ${ADDRESS_SETTINGS} name the AMI port (5038 unless changed), or raise ${amiSetting('timeoutMs')}`));
+    if (!line.startsWith('Asterisk Call Manager/')) throw this.#unavailable(`${this.where} does not speak AMI (unexpected banner)`, undefined, `check that ${ADDRESS_SETTINGS} name the AMI port (5038 unless changed)`);
 
     const { username, secret } = this.#opts;
     let login: AmiMessage;
     if (this.#opts.authType === 'md5') {
       const challenge = await this.action('Challenge', [['AuthType', 'MD5']], signal);
       const nonce = challenge.get('Challenge');
-      if (challenge.isError || !nonce) throw new AuthenticationError(`Asterisk AMI at ${this.where} refused the MD5 challenge`, { host, port });
+      if (challenge.isError || !nonce) {
+        throw new AuthenticationError(`Asterisk AMI at ${this.where} refused the MD5 challenge (${challenge.message || 'no challenge'}); set ${amiSetting('authType')} to plain, or check the Asterisk version`, { host, port });
+      }
       const key = createHash('md5').update(nonce + secret.reveal()).digest('hex');
       login = await this.action('Login', [['Username', username], ['AuthType', 'MD5'], ['Key', new Secret(key, 'env', 'ami-md5-key')], ['Events', 'off']], signal);
     } else {
@@ -226,7 +238,10 @@ export class AmiClient {
     }
     // A refused login is answered ("Authentication failed") before Asterisk closes the socket, so the answer arrives.
     if (login.isError) {
-      throw new AuthenticationError(`Asterisk AMI at ${this.where} refused the login of ${username}: ${login.message || 'authentication failed'}`, { host, port, username });
+      throw new AuthenticationError(
+        `Asterisk AMI at ${this.where} refused the login of ${username}: ${login.message || 'authentication failed'}; check ${amiSetting('username')} and ${amiSetting('secret')} or ${amiSetting('secretFile')} against manager.conf, and that its permit/deny lines let this host in`,
+        { host, port, username },
+      );
     }
     this.#opts.logger?.debug({ event: 'ami.login.done', host, port }, 'logged in to AMI');
   }
@@ -345,9 +360,11 @@ export class AmiClient {
     }
   }
 
-  #unavailable(message: string, cause?: unknown): TargetUnavailableError {
+  /** `fix`, when given, says which setting to check: for failures while opening a session, which configuration explains. */
+  #unavailable(message: string, cause?: unknown, fix?: string): TargetUnavailableError {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    return new TargetUnavailableError(code ? `${message}: ${code}` : message, { host: this.#opts.host, port: this.#opts.port }, cause ? { cause } : undefined);
+    const told = `${message}${code ? `: ${code}` : ''}${fix ? `; ${fix}` : ''}`;
+    return new TargetUnavailableError(told, { host: this.#opts.host, port: this.#opts.port }, cause ? { cause } : undefined);
   }
 
   /** Logs off (best effort, bounded by the timeout) and closes the socket. */

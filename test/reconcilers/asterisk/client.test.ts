@@ -149,11 +149,20 @@ describe('AmiClient against the emulator', () => {
     expect((await c.action('Ping')).get('Ping')).toBe('Pong');
   });
 
-  it('maps a refused login to AuthenticationError without the secret in the message', async () => {
+  it('maps a refused login to AuthenticationError naming the username and secret settings, without the secret', async () => {
     const c = client({ secret: secret('not-the-password') });
     const err = await c.connect().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
-    expect((err as Error).message).not.toContain('not-the-password');
+    expect((err as Error).message).toBe(
+      `Asterisk AMI at 127.0.0.1:${emu.port} refused the login of admin: Authentication failed; check systems.asterisk.username (INFRASEC_AMI_USERNAME) and systems.asterisk.secret (INFRASEC_AMI_SECRET) or systems.asterisk.secretFile (INFRASEC_AMI_SECRET_FILE) against manager.conf, and that its permit/deny lines let this host in`,
+    );
+    expect(JSON.stringify(err)).not.toContain('not-the-password');
+  });
+
+  it('maps a refused MD5 login the same way', async () => {
+    const err = await client({ authType: 'md5', secret: secret('not-the-password') }).connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as Error).message).toContain('check systems.asterisk.username (INFRASEC_AMI_USERNAME) and systems.asterisk.secret (INFRASEC_AMI_SECRET)');
   });
 
   it('fails pending actions with TargetUnavailableError when the connection drops, then reconnects', async () => {
@@ -174,10 +183,25 @@ describe('AmiClient against the emulator', () => {
 });
 
 describe('AmiClient failures', () => {
-  it('maps a refused connection to TargetUnavailableError', async () => {
+  it('maps a refused connection to TargetUnavailableError naming the host and port settings', async () => {
     const { port, server } = await fakeServer(() => undefined);
     await new Promise<void>((r) => server.close(() => r()));
-    await expect(client({ port }).connect()).rejects.toBeInstanceOf(TargetUnavailableError);
+    const err = await client({ port }).connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetUnavailableError);
+    expect((err as Error).message).toBe(
+      `cannot reach Asterisk AMI at 127.0.0.1:${port}: ECONNREFUSED; check systems.asterisk.host (INFRASEC_AMI_HOST) and systems.asterisk.port (INFRASEC_AMI_PORT), and that manager.conf has enabled = yes with a bindaddr reachable from here`,
+    );
+  });
+
+  it('a peer that says nothing: names the port and timeout settings', async () => {
+    const { port, server } = await fakeServer(() => undefined);
+    try {
+      await expect(client({ port, timeoutMs: 200 }).connect()).rejects.toThrow(
+        `no AMI banner from 127.0.0.1:${port} within 200 ms; check that systems.asterisk.host (INFRASEC_AMI_HOST) and systems.asterisk.port (INFRASEC_AMI_PORT) name the AMI port (5038 unless changed), or raise systems.asterisk.timeoutMs (INFRASEC_AMI_TIMEOUT_MS)`,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('times out a server that never answers, as TargetUnavailableError', async () => {
@@ -189,7 +213,7 @@ describe('AmiClient failures', () => {
 
   it('refuses a peer that does not speak AMI', async () => {
     const { port, server } = await fakeServer((s) => s.write('SSH-2.0-OpenSSH_9.2\r\n'));
-    await expect(client({ port }).connect()).rejects.toThrow(/does not speak AMI/);
+    await expect(client({ port }).connect()).rejects.toThrow(`127.0.0.1:${port} does not speak AMI (unexpected banner); check that systems.asterisk.host (INFRASEC_AMI_HOST) and systems.asterisk.port (INFRASEC_AMI_PORT) name the AMI port (5038 unless changed)`);
     server.close();
   });
 

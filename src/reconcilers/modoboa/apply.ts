@@ -5,10 +5,11 @@ import type { Secret } from '../../desired/secret.ts';
 import { ApplyHalt } from '../../engine/apply-halt.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
 import { ModoboaApiError, type ModoboaClient } from './client.ts';
-import { aliasMarker, type AliasValues, type AuthenticationValues, type DomainValues, type MailboxValues, type ModoboaPayload } from './model.ts';
+import type { AliasValues, AuthenticationValues, DomainValues, MailboxValues, ModoboaPayload } from './model.ts';
 import { CORE_PARAMETERS, normalizeAccount, normalizeAlias, normalizeAuthentication, normalizeDomain, readCoreParameters } from './observe.ts';
 import { authenticationDifferences } from './plan-authentication.ts';
 import { liveMailboxValues } from './plan.ts';
+import { aliasBody, domainBody, mailboxBody } from './wire.ts';
 
 /** The local inventory apply keeps: what infrasec created or adopted where Modoboa has no field to mark it. */
 export interface InventoryWriter {
@@ -33,21 +34,6 @@ export function throwAwayPassword(): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
   const body = [...randomBytes(32)].map((b) => alphabet[b % alphabet.length]).join('');
   return `${'ABCDEFGHJKLMNPQRSTUVWXYZ'[randomInt(24)]}${'abcdefghijkmnopqrstuvwxyz'[randomInt(25)]}${randomInt(10)}${body}`;
-}
-
-function domainBody(v: DomainValues) {
-  return { quota: String(v.quotaMB), default_mailbox_quota: String(v.defaultMailboxQuotaMB), enabled: v.enabled };
-}
-function mailboxBody(v: MailboxValues) {
-  return {
-    first_name: v.firstName,
-    last_name: v.lastName,
-    is_active: v.enabled,
-    mailbox: v.quotaMB === undefined ? { use_domain_quota: true } : { use_domain_quota: false, quota: String(v.quotaMB) },
-  };
-}
-function aliasBody(v: AliasValues, instance: string) {
-  return { recipients: [...v.recipients], enabled: v.enabled, description: aliasMarker(instance) };
 }
 
 /** What differs between what was written and what Modoboa now holds; empty when they agree. */

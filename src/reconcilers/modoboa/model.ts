@@ -28,6 +28,8 @@ export interface AuthenticationValues {
   readonly ldap_search_filter: string;
 }
 export interface DesiredAuthentication {
+  /** systems.modoboa.ldapUrl as written in infrasec.yaml (the values hold what Modoboa makes of it). */
+  readonly url: string;
   readonly values: AuthenticationValues;
   readonly bindPassword: Secret;
 }

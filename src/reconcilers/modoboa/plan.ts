@@ -15,15 +15,20 @@ import {
   type SourcePos,
 } from './model.ts';
 import { planAuthentication } from './plan-authentication.ts';
+import { DOMAIN_FROM, domainBody, MAILBOX_FROM, mailboxBody, wireDiff, wireOf } from './wire.ts';
 
 const SYSTEM = 'modoboa';
 const lc = (s: string) => s.toLowerCase();
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
-function change(kind: ModoboaKind, name: string, action: ChangeAction, rank: number, fields: FieldChange[], reason: string, payload: ModoboaPayload): Change {
+/** How a change reads in the YAML's terms: the API's own fields (`wire`), and the YAML object it serves. */
+type ChangeView = Partial<Pick<Change, 'wire' | 'serves'>>;
+
+/** `fields` are the YAML's (`spec.mailbox.quotaMB`); `view.wire` what the API is sent, for `--detail`. */
+function change(kind: ModoboaKind, name: string, action: ChangeAction, rank: number, fields: FieldChange[], reason: string, payload: ModoboaPayload, view: ChangeView = {}): Change {
   const prune = 'pruned' in payload && payload.pruned === true;
   const adopt = 'adopt' in payload && payload.adopt === true;
-  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune, adopt, fields, reason, rank, payload: payload as unknown as Readonly<Record<string, unknown>> };
+  return { system: SYSTEM, kind, name, key: `${kind}/${name}`, action, prune, adopt, fields, ...view, reason, rank, payload: payload as unknown as Readonly<Record<string, unknown>> };
 }
 
 function pos(r: { source: { file: string; line: number; col: number; at: (p: ReadonlyArray<string | number>) => { line: number; col: number } } }, path?: ReadonlyArray<string | number>): SourcePos {
@@ -45,6 +50,8 @@ function diff<T extends object>(before: T, after: T, paths: Readonly<Record<keyo
 const DOMAIN_PATHS = { quotaMB: 'spec.quotaMB', defaultMailboxQuotaMB: 'spec.defaultMailboxQuotaMB', enabled: 'spec.enabled' } as const;
 const MAILBOX_PATHS = { firstName: 'spec.givenName', lastName: 'spec.surname', enabled: 'spec.enabled', quotaMB: 'spec.mailbox.quotaMB' } as const;
 const ALIAS_PATHS = { recipients: 'spec.recipients', enabled: 'spec.enabled' } as const;
+/** An extra address of a user's mailbox: it delivers to the user's e-mail, and is on while the user is. */
+const EXTRA_ALIAS_PATHS = { recipients: 'spec.email', enabled: 'spec.enabled' } as const;
 
 /** The mailbox values a live account has, in the planner's terms (quota undefined = the domain's default). */
 export function liveMailboxValues(a: LiveAccount): MailboxValues {
@@ -61,6 +68,10 @@ interface DesiredAlias {
   readonly values: AliasValues;
   readonly source: SourcePos;
   readonly label: string;
+  /** The user whose `spec.mailbox.aliases` lists it; absent for a MailAlias. */
+  readonly user?: User;
+  /** Its recipients as the YAML spells them (`User/amuller`), by address. */
+  readonly spelled: ReadonlyMap<string, string>;
 }
 
 export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: Policy, layout: ModoboaLayout): Plan {
@@ -87,7 +98,7 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
     const ld = live.domains.get(name);
     if (!ld) {
       usable.add(name);
-      changes.push(change('MailDomain', name, 'create', RANK.domain, diff({} as DomainValues, values, DOMAIN_PATHS), 'in Git, not in Modoboa', { op: 'domain.create', name, values, source }));
+      changes.push(change('MailDomain', name, 'create', RANK.domain, diff({} as DomainValues, values, DOMAIN_PATHS), 'in Git, not in Modoboa', { op: 'domain.create', name, values, source }, wireOf(wireDiff(undefined, domainBody(values), DOMAIN_FROM))));
       continue;
     }
     const adopt = !ld.owned;
@@ -96,9 +107,10 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
       continue;
     }
     usable.add(name);
-    const fields = diff({ quotaMB: ld.quotaMB, defaultMailboxQuotaMB: ld.defaultMailboxQuotaMB, enabled: ld.enabled }, values, DOMAIN_PATHS);
+    const liveValues: DomainValues = { quotaMB: ld.quotaMB, defaultMailboxQuotaMB: ld.defaultMailboxQuotaMB, enabled: ld.enabled };
+    const fields = diff(liveValues, values, DOMAIN_PATHS);
     if (fields.length > 0 || adopt) {
-      changes.push(change('MailDomain', name, 'update', RANK.domain, fields, adopt ? 'adopted by policy' : 'differs from Git', { op: 'domain.update', pk: ld.pk, name, values, adopt, source }));
+      changes.push(change('MailDomain', name, 'update', RANK.domain, fields, adopt ? 'adopted by policy' : 'differs from Git', { op: 'domain.update', pk: ld.pk, name, values, adopt, source }, wireOf(wireDiff(domainBody(liveValues), domainBody(values), DOMAIN_FROM))));
     }
   }
 
@@ -152,10 +164,14 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
       continue;
     }
     const source = pos(m.user);
+    // A mailbox is no YAML object of its own: it is part of the User whose e-mail it holds.
+    const serves = `User/${m.user.metadata.name}`;
     const la = live.accounts.get(m.address);
     if (!la) {
       mailboxReady.add(m.address);
-      changes.push(change('Mailbox', m.address, 'create', RANK.mailbox, diff({} as MailboxValues, m.values, MAILBOX_PATHS), `User/${m.user.metadata.name} has this e-mail`, { op: 'mailbox.create', address: m.address, values: m.values, source }));
+      changes.push(change('Mailbox', m.address, 'create', RANK.mailbox, diff({} as MailboxValues, m.values, MAILBOX_PATHS), `${serves} has this e-mail`, { op: 'mailbox.create', address: m.address, values: m.values, source }, {
+        serves, ...wireOf(wireDiff(undefined, mailboxBody(m.values), MAILBOX_FROM)),
+      }));
       continue;
     }
     if (la.role !== 'SimpleUsers') {
@@ -174,9 +190,9 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
     if (fields.length === 0 && !adopt) continue;
     const leaver = fields.length === 1 && fields[0]!.path === 'spec.enabled' && m.values.enabled === false;
     changes.push(
-      change('Mailbox', m.address, leaver ? 'disable' : 'update', RANK.mailbox, fields, adopt ? 'adopted by policy' : leaver ? `User/${m.user.metadata.name} is disabled in Git` : 'differs from Git', {
+      change('Mailbox', m.address, leaver ? 'disable' : 'update', RANK.mailbox, fields, adopt ? 'adopted by policy' : leaver ? `${serves} is disabled in Git` : 'differs from Git', {
         op: 'mailbox.update', pk: la.pk, address: m.address, values: m.values, adopt, source,
-      }),
+      }, { serves, ...wireOf(wireDiff(mailboxBody(liveMailboxValues(la)), mailboxBody(m.values), MAILBOX_FROM)) }),
     );
   }
 
@@ -186,11 +202,12 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
     if (layout.mailboxRemoval === 'delete') {
       changes.push(change('Mailbox', la.username, 'delete', RANK.mailbox, [], 'its user left Git (mailboxRemoval=delete)', { op: 'mailbox.delete', pk: la.pk, address: la.username, pruned: true }));
     } else if (la.enabled) {
+      // Its user is no longer in Git, so there is no User to fold it into: it stays a line of its own.
       const values = { ...liveMailboxValues(la), enabled: false };
       changes.push(
         change('Mailbox', la.username, 'disable', RANK.mailbox, [{ path: 'spec.enabled', before: true, after: false }], 'its user left Git (mailbox kept, account disabled)', {
           op: 'mailbox.update', pk: la.pk, address: la.username, values, adopt: false, pruned: true,
-        }),
+        }, wireOf(wireDiff(mailboxBody(liveMailboxValues(la)), mailboxBody(values), MAILBOX_FROM))),
       );
     }
   }
@@ -206,7 +223,12 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
     }
     if (!usable.has(domainOf(address))) continue;
     const recipients = resolveRecipients(a, userByName, mailboxes, mailboxReady, domains, conflict);
-    aliases.set(address, { address, values: { recipients, enabled: a.spec.enabled }, source: pos(a), label: `MailAlias/${a.metadata.name}` });
+    const spelled = new Map<string, string>();
+    for (const r of a.spec.recipients) {
+      const email = r.startsWith('User/') ? userByName.get(lc(r.slice(5)))?.spec.email : r;
+      if (email) spelled.set(lc(email), r);
+    }
+    aliases.set(address, { address, values: { recipients, enabled: a.spec.enabled }, source: pos(a), label: `MailAlias/${a.metadata.name}`, spelled });
   }
   for (const m of mailboxes.values()) {
     for (const extra of m.user.spec.mailbox?.aliases ?? []) {
@@ -223,10 +245,14 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
         conflict('MailAlias', address, `${where(pos(m.user, ['spec', 'mailbox', 'aliases']), 'spec.mailbox.aliases')}: ${address} is a mailbox; not made an alias`);
         continue;
       }
-      aliases.set(address, { address, values: { recipients: [m.address], enabled: m.values.enabled }, source: pos(m.user, ['spec', 'mailbox', 'aliases']), label: `User/${m.user.metadata.name}` });
+      aliases.set(address, {
+        address, values: { recipients: [m.address], enabled: m.values.enabled }, source: pos(m.user, ['spec', 'mailbox', 'aliases']), label: `User/${m.user.metadata.name}`, user: m.user, spelled: new Map(),
+      });
     }
   }
 
+  /** A user's e-mail → `User/name`, the YAML's way to name a recipient. */
+  const userByEmail = new Map(users.filter((u) => u.spec.email).map((u) => [lc(u.spec.email!), `User/${u.metadata.name}`]));
   for (const a of [...aliases.values()].sort((x, y) => x.address.localeCompare(y.address))) {
     const la = live.aliases.get(a.address);
     let values = a.values;
@@ -240,7 +266,8 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
       values = { recipients: la.recipients, enabled: false };
     }
     if (!la) {
-      changes.push(change('MailAlias', a.address, 'create', RANK.alias, diff({} as AliasValues, values, ALIAS_PATHS), `${a.label} is in Git`, { op: 'alias.create', address: a.address, values, source: a.source }));
+      const v = aliasView(a, 'create', undefined, values, userByEmail);
+      changes.push(change('MailAlias', a.address, 'create', RANK.alias, v.fields, `${a.label} is in Git`, { op: 'alias.create', address: a.address, values, source: a.source }, v.view));
       continue;
     }
     const adopt = !la.owned;
@@ -248,10 +275,12 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
       conflict('MailAlias', a.address, `alias ${a.address} exists in Modoboa but infrasec does not own it; add MailAlias/${a.address} to policy.adopt to manage it`);
       continue;
     }
-    const fields = diff({ recipients: la.recipients, enabled: la.enabled }, values, ALIAS_PATHS);
+    const liveValues: AliasValues = { recipients: la.recipients, enabled: la.enabled };
+    const fields = diff(liveValues, values, ALIAS_PATHS);
     if (fields.length === 0 && !adopt) continue;
     const action: ChangeAction = fields.length === 1 && fields[0]!.path === 'spec.enabled' && !values.enabled ? 'disable' : 'update';
-    changes.push(change('MailAlias', a.address, action, RANK.alias, fields, adopt ? 'adopted by policy' : 'differs from Git', { op: 'alias.update', pk: la.pk, address: a.address, values, adopt, source: a.source }));
+    const v = aliasView(a, action, liveValues, values, userByEmail);
+    changes.push(change('MailAlias', a.address, action, RANK.alias, v.fields, adopt ? 'adopted by policy' : 'differs from Git', { op: 'alias.update', pk: la.pk, address: a.address, values, adopt, source: a.source }, v.view));
   }
   for (const la of [...live.aliases.values()].filter((x) => x.owned && !aliases.has(x.address)).sort((x, y) => x.address.localeCompare(y.address))) {
     if (domains.has(domainOf(la.address)) && !usable.has(domainOf(la.address))) continue;
@@ -265,6 +294,21 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
   const ownedCount =
     [...live.domains.values()].filter((d) => d.owned).length + [...live.accounts.values()].filter((a) => a.owned).length + [...live.aliases.values()].filter((a) => a.owned).length;
   return { system: SYSTEM, changes, conflicts, ownedCount };
+}
+
+/**
+ * An alias change in the YAML's terms: a MailAlias's recipients spelled as its YAML spells them (`User/amuller`); a
+ * user's extra address is part of that User (its `spec.mailbox.aliases`). The API's fields go to `wire`.
+ */
+function aliasView(a: DesiredAlias, action: ChangeAction, before: AliasValues | undefined, after: AliasValues, userByEmail: ReadonlyMap<string, string>): { fields: FieldChange[]; view: ChangeView } {
+  const from = a.user ? EXTRA_ALIAS_PATHS : ALIAS_PATHS;
+  const wire = diff(before ?? ({} as AliasValues), after, { recipients: 'recipients', enabled: 'enabled' }).map((f) => ({ ...f, from: from[f.path as keyof AliasValues] }));
+  if (a.user) {
+    const fields = action === 'create' ? [{ path: 'spec.mailbox.aliases', before: null, after: a.address }] : diff(before!, after, EXTRA_ALIAS_PATHS);
+    return { fields, view: { serves: `User/${a.user.metadata.name}`, ...wireOf(wire) } };
+  }
+  const yaml = (v: AliasValues) => ({ ...v, recipients: v.recipients.map((r) => a.spelled.get(r) ?? userByEmail.get(r) ?? r) });
+  return { fields: diff(before ? yaml(before) : ({} as AliasValues), yaml(after), ALIAS_PATHS), view: wireOf(wire) };
 }
 
 /** `User/x` → x's mailbox address (dropped while x is disabled: a leaver leaves every alias), e-mail addresses as written. */

@@ -28,6 +28,7 @@ function desiredAuthentication(s: ModoboaReconcilerSettings): DesiredAuthenticat
     throw new ConfigError(`systems.modoboa: ldapUrl needs ldapBindDN, ldapBindPassword (or ldapBindPasswordFile) and ldapSearchBase (Authentication/${AUTHENTICATION_NAME})`);
   }
   return {
+    url: s.ldapUrl,
     values: {
       authentication_type: 'ldap',
       ...serverOf(s.ldapUrl),

@@ -134,7 +134,7 @@ describe('Modoboa authenticates people against Active Directory', () => {
     expect(first.status, why(first)).toBe('applied');
     const auth = first.applied[0]!.change;
     expect(`${auth.action} ${auth.kind}/${auth.name}`).toBe('update Authentication/ldap');
-    expect(Object.fromEntries(auth.fields.map((f) => [f.path, f.sensitive ? '(changed)' : f.after]))).toEqual({
+    expect(Object.fromEntries(auth.wire!.map((f) => [f.path, f.sensitive ? '(changed)' : f.after]))).toEqual({
       authentication_type: 'ldap',
       ldap_server_address: dc.host,
       ldap_server_port: 636,
@@ -145,6 +145,9 @@ describe('Modoboa authenticates people against Active Directory', () => {
       ldap_search_filter: '(&(objectCategory=person)(objectClass=user)(mail=%(user)s))',
       ldap_bind_password: '(changed)',
     });
+    expect(JSON.stringify(auth)).not.toContain(BIND_PASSWORD);
+    // The plan names the infrasec.yaml settings those parameters come from.
+    expect(auth.fields.map((f) => f.path)).toEqual(['systems.modoboa.ldapUrl', 'systems.modoboa.ldapBindDN', 'systems.modoboa.ldapSearchBase', 'systems.modoboa.ldapSearchFilter', 'systems.modoboa.ldapBindPassword']);
     expect(first.applied.some((a) => a.change.kind === 'Mailbox' && a.change.name === ADDRESS)).toBe(true);
 
     const [[stored]] = (await m.query('SELECT _parameters FROM core_localconfig')) as [[string]];
@@ -187,7 +190,12 @@ describe('Modoboa authenticates people against Active Directory', () => {
     expect(put.status).toBe(200);
     const corrected = await pass(mail, desired, config, true);
     expect(corrected.status, why(corrected)).toBe('applied');
-    expect(corrected.applied.map((a) => [a.change.key, a.change.fields.map((f) => f.path)])).toEqual([['Authentication/ldap', ['authentication_type', 'ldap_bind_password']]]);
+    expect(corrected.applied.map((a) => [a.change.key, a.change.wire?.map((f) => f.path)])).toEqual([['Authentication/ldap', ['authentication_type', 'ldap_bind_password']]]);
+    expect(corrected.applied[0]!.change.fields).toEqual([
+      { path: 'systems.modoboa.ldapUrl', before: null, after: expect.stringMatching(/^ldaps:\/\//) },
+      { path: 'systems.modoboa.ldapBindPassword', before: '(sensitive)', after: '(sensitive)', sensitive: true },
+    ]);
+    expect(JSON.stringify(corrected.applied[0]!.change)).not.toContain('typed-by-hand');
     expect(JSON.parse(((await m.query('SELECT _parameters FROM core_localconfig')) as [[string]])[0][0]).core).toMatchObject({ authentication_type: 'ldap', ldap_bind_password: BIND_PASSWORD });
   });
 

@@ -7,7 +7,8 @@ import { DOMAIN, INSTANCE, live, liveAccount, liveAlias, liveDomain, mailAlias, 
 
 const KEEP: ModoboaLayout = { instance: INSTANCE, mailboxRemoval: 'keep' };
 const at = (local: string) => `${local}@${DOMAIN}`;
-const summary = (p: Plan) => p.changes.map((c) => `${c.action} ${c.kind}/${c.name}${c.fields.length ? ` [${c.fields.map((f) => f.path).join(',')}]` : ''}`);
+/** `action Kind/name → served object [YAML fields]`. */
+const summary = (p: Plan) => p.changes.map((c) => `${c.action} ${c.kind}/${c.name}${c.serves ? ` → ${c.serves}` : ''}${c.fields.length ? ` [${c.fields.map((f) => f.path).join(',')}]` : ''}`);
 
 const team = [user('amuller'), user('tkoenig')];
 const inSync = () =>
@@ -25,14 +26,14 @@ describe('planModoboa', () => {
       name: 'creates domain, mailboxes and aliases on an empty Modoboa, in dependency ranks',
       desired: desiredTeam(),
       live: live(),
-      expected: ['create MailDomain/cod67.example.fr [spec.quotaMB,spec.defaultMailboxQuotaMB,spec.enabled]', `create Mailbox/${at('amuller')} [spec.givenName,spec.surname,spec.enabled]`, `create Mailbox/${at('tkoenig')} [spec.givenName,spec.surname,spec.enabled]`, `create MailAlias/${at('salle-crise')} [spec.recipients,spec.enabled]`],
+      expected: ['create MailDomain/cod67.example.fr [spec.quotaMB,spec.defaultMailboxQuotaMB,spec.enabled]', `create Mailbox/${at('amuller')} → User/amuller [spec.givenName,spec.surname,spec.enabled]`, `create Mailbox/${at('tkoenig')} → User/tkoenig [spec.givenName,spec.surname,spec.enabled]`, `create MailAlias/${at('salle-crise')} [spec.recipients,spec.enabled]`],
     },
     { name: 'plans nothing when Modoboa matches Git', desired: desiredTeam(), live: inSync(), expected: [] },
     {
       name: 'corrects a quota changed by hand',
       desired: desiredTeam(),
       live: live({ domains: [liveDomain()], accounts: [liveAccount('amuller', { quotaMB: 50 }), liveAccount('tkoenig')], aliases: [liveAlias('salle-crise', [at('amuller'), at('tkoenig')])] }),
-      expected: [`update Mailbox/${at('amuller')} [spec.mailbox.quotaMB]`],
+      expected: [`update Mailbox/${at('amuller')} → User/amuller [spec.mailbox.quotaMB]`],
     },
     {
       name: 'removes a recipient added by hand',
@@ -50,19 +51,19 @@ describe('planModoboa', () => {
       name: 'disables a leaver and takes them out of every functional alias in the same plan',
       desired: desiredTeam({ users: [user('amuller', { enabled: false }), user('tkoenig')] }),
       live: inSync(),
-      expected: [`disable Mailbox/${at('amuller')} [spec.enabled]`, `update MailAlias/${at('salle-crise')} [spec.recipients]`],
+      expected: [`disable Mailbox/${at('amuller')} → User/amuller [spec.enabled]`, `update MailAlias/${at('salle-crise')} [spec.recipients]`],
     },
     {
       name: 'disables again an account re-enabled by hand',
       desired: desiredTeam({ users: [user('amuller', { enabled: false }), user('tkoenig')] }),
       live: live({ domains: [liveDomain()], accounts: [liveAccount('amuller'), liveAccount('tkoenig')], aliases: [liveAlias('salle-crise', [at('tkoenig')])] }),
-      expected: [`disable Mailbox/${at('amuller')} [spec.enabled]`],
+      expected: [`disable Mailbox/${at('amuller')} → User/amuller [spec.enabled]`],
     },
     {
       name: 'disables an alias whose every recipient left (Modoboa refuses an empty one)',
       desired: desiredTeam({ users: [user('amuller', { enabled: false }), user('tkoenig', { enabled: false })] }),
       live: inSync(),
-      expected: [`disable Mailbox/${at('amuller')} [spec.enabled]`, `disable Mailbox/${at('tkoenig')} [spec.enabled]`, `disable MailAlias/${at('salle-crise')} [spec.enabled]`],
+      expected: [`disable Mailbox/${at('amuller')} → User/amuller [spec.enabled]`, `disable Mailbox/${at('tkoenig')} → User/tkoenig [spec.enabled]`, `disable MailAlias/${at('salle-crise')} [spec.enabled]`],
       conflicts: [/mail\/aliases\.yaml:3: none of its recipients is active any more; the alias is disabled/],
     },
     {
@@ -81,7 +82,7 @@ describe('planModoboa', () => {
       name: 'makes an alias of each extra address of a mailbox',
       desired: desiredTeam({ users: [user('amuller', { mailbox: { aliases: [at('direction')] } }), user('tkoenig')] }),
       live: inSync(),
-      expected: [`create MailAlias/${at('direction')} [spec.recipients,spec.enabled]`],
+      expected: [`create MailAlias/${at('direction')} → User/amuller [spec.mailbox.aliases]`],
     },
     {
       name: 'leaves alone what it does not own and is not in Git',
@@ -127,7 +128,7 @@ describe('planModoboa', () => {
       users: [user('amuller', { mailbox: { quotaMB: 1500 } }), user('tkoenig', { mailbox: { quotaMB: 1000 } }), user('zlast', { mailbox: { quotaMB: 800 } })],
     });
     const plan = planModoboa(desired, live({ domains: [liveDomain(DOMAIN, { quotaMB: 3000 })] }), policy(), KEEP);
-    expect(summary(plan)).toEqual([`create Mailbox/${at('amuller')} [spec.givenName,spec.surname,spec.enabled,spec.mailbox.quotaMB]`, `create Mailbox/${at('tkoenig')} [spec.givenName,spec.surname,spec.enabled,spec.mailbox.quotaMB]`]);
+    expect(summary(plan)).toEqual([`create Mailbox/${at('amuller')} → User/amuller [spec.givenName,spec.surname,spec.enabled,spec.mailbox.quotaMB]`, `create Mailbox/${at('tkoenig')} → User/tkoenig [spec.givenName,spec.surname,spec.enabled,spec.mailbox.quotaMB]`]);
     expect(plan.conflicts).toHaveLength(1);
     expect(plan.conflicts[0]!.name).toBe(at('zlast'));
     // users/zlast.yaml, line 10 + depth of spec.mailbox.quotaMB (3) in the builder's positions.
@@ -153,6 +154,36 @@ describe('planModoboa', () => {
     const create = plan.changes.find((c) => c.name === at('prefecture'))!;
     expect((create.payload as { values: { recipients: string[] } }).values.recipients).toEqual([at('amuller'), 'cabinet@prefecture67.example.fr']);
     expect(plan.conflicts.map((c) => c.message)).toEqual([expect.stringMatching(/spec\.recipients\[2\]: ghost@cod67\.example\.fr is in a managed domain but is not a mailbox/)]);
+  });
+
+  it('a mailbox quota changed in the YAML is part of the User, as spec.mailbox.quotaMB, the account fields behind it', () => {
+    const desired = desiredTeam({ users: [user('amuller', { mailbox: { quotaMB: 4096 } }), user('tkoenig')] });
+    const plan = planModoboa(desired, inSync(), policy(), KEEP);
+    expect(plan.changes.map((c) => ({ key: c.key, serves: c.serves, fields: c.fields, wire: c.wire }))).toEqual([{
+      key: `Mailbox/${at('amuller')}`,
+      serves: 'User/amuller',
+      fields: [{ path: 'spec.mailbox.quotaMB', before: null, after: 4096 }],
+      wire: [
+        { path: 'mailbox.use_domain_quota', before: true, after: false, from: 'spec.mailbox.quotaMB' },
+        { path: 'mailbox.quota', before: null, after: '4096', from: 'spec.mailbox.quotaMB' },
+      ],
+    }]);
+  });
+
+  it('names alias recipients as the YAML does (User/…), the addresses Modoboa holds behind them', () => {
+    const plan = planModoboa(desiredTeam({ users: [user('amuller', { enabled: false }), user('tkoenig')] }), inSync(), policy(), KEEP);
+    const alias = plan.changes.find((c) => c.kind === 'MailAlias')!;
+    expect(alias.fields).toEqual([{ path: 'spec.recipients', before: ['User/amuller', 'User/tkoenig'], after: ['User/tkoenig'] }]);
+    expect(alias.wire).toEqual([{ path: 'recipients', before: [at('amuller'), at('tkoenig')], after: [at('tkoenig')], from: 'spec.recipients' }]);
+    expect(alias.serves).toBeUndefined();
+  });
+
+  it('a domain quota change names the YAML field, Modoboa\'s field behind it', () => {
+    const plan = planModoboa(state({ domains: [mailDomain(DOMAIN, { quotaMB: 204800 })] }), live({ domains: [liveDomain()] }), policy(), KEEP);
+    expect(plan.changes.map((c) => [c.fields, c.wire])).toEqual([[
+      [{ path: 'spec.quotaMB', before: 10_000, after: 204800 }],
+      [{ path: 'quota', before: '10000', after: '204800', from: 'spec.quotaMB' }],
+    ]]);
   });
 
   it('counts what it owns for the deletion threshold', () => {

@@ -159,10 +159,11 @@ describe('ModoboaReconciler against a real Modoboa', () => {
 
       const result = await pass(r, desired, { drift: true });
       expect(result.status, why(result)).toBe('applied');
-      expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name} ${a.change.fields.map((f) => f.path).join(',')}`).sort()).toEqual([
-        `create MailAlias/${at('direction')} spec.recipients,spec.enabled`,
+      // In the YAML's terms: carol's extra address and alice's mailbox are part of those users.
+      expect(result.applied.map((a) => `${a.change.action} ${a.change.kind}/${a.change.name}${a.change.serves ? ` → ${a.change.serves}` : ''} ${a.change.fields.map((f) => f.path).join(',')}`).sort()).toEqual([
+        `create MailAlias/${at('direction')} → User/carol spec.mailbox.aliases`,
         `update MailAlias/${at('astreinte')} spec.recipients`,
-        `update Mailbox/${at('alice')} spec.mailbox.quotaMB`,
+        `update Mailbox/${at('alice')} → User/alice spec.mailbox.quotaMB`,
       ]);
       expect(await m.query("SELECT quota FROM admin_mailbox WHERE address = 'alice'")).toEqual([[2000]]);
       expect(await m.query("SELECT count(*) FROM modoboa_admin_aliasrecipient r JOIN admin_alias a ON a.id = r.alias_id WHERE a.address = ? AND r.address = 'intrus@example.net'", [at('astreinte')])).toEqual([[0]]);

@@ -1,6 +1,7 @@
-// Pure: the document plan, apply and drift print on stdout when commander refuses their command line (unknown option, missing value), so `--format json` still yields JSON.
+// Pure: the document plan, apply, drift and validate print on stdout when commander refuses their command line (unknown option, missing value), so `--format json` still yields JSON.
 import type { PassMode } from '../engine/pass.ts';
 import { renderFailure, type ReportFormat } from '../report/plan.ts';
+import { renderValidationFailure } from '../report/validation.ts';
 
 const MODES: readonly string[] = ['plan', 'apply', 'drift'] satisfies PassMode[];
 const DOCUMENT_FORMATS: readonly string[] = ['json', 'markdown'] satisfies ReportFormat[];
@@ -13,6 +14,13 @@ const DOCUMENT_FORMATS: readonly string[] = ['json', 'markdown'] satisfies Repor
 export function requestedDocument(argv: readonly string[]): { mode: PassMode; format: 'json' | 'markdown' } | undefined {
   const mode = argv.find((arg) => !arg.startsWith('-'));
   if (mode === undefined || !MODES.includes(mode)) return undefined;
+  const format = requestedFormat(argv);
+  if (format === undefined || !DOCUMENT_FORMATS.includes(format)) return undefined;
+  return { mode: mode as PassMode, format: format as 'json' | 'markdown' };
+}
+
+/** The last `--format`/`-f` value of a command line, as commander would take it; undefined when there is none. */
+function requestedFormat(argv: readonly string[]): string | undefined {
   let format: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -21,15 +29,17 @@ export function requestedDocument(argv: readonly string[]): { mode: PassMode; fo
     else if (arg.startsWith('--format=')) format = arg.slice('--format='.length);
     else if (/^-f[^-]/.test(arg)) format = arg.slice(2);
   }
-  if (format === undefined || !DOCUMENT_FORMATS.includes(format)) return undefined;
-  return { mode: mode as PassMode, format: format as 'json' | 'markdown' };
+  return format;
 }
 
 /** The failure document for a refused command line (`error.code` `usage`), or undefined when none was asked for. */
 export function usageFailureDocument(argv: readonly string[], commanderMessage: string): string | undefined {
-  const wanted = requestedDocument(argv);
-  if (!wanted) return undefined;
   // commander says "error: unknown option '--bogus'"; the document's summary adds its own "FAILED:".
   const message = commanderMessage.replace(/^error:\s*/, '').trim();
+  if (argv.find((arg) => !arg.startsWith('-')) === 'validate') {
+    return requestedFormat(argv) === 'json' ? renderValidationFailure({ code: 'usage', message }) : undefined;
+  }
+  const wanted = requestedDocument(argv);
+  if (!wanted) return undefined;
   return renderFailure({ mode: wanted.mode, error: { code: 'usage', message }, diagnostics: [] }, wanted.format);
 }

@@ -61,3 +61,8 @@ export function renderValidation(report: ValidationReport, format: ValidationFor
     }
   }
 }
+
+/** `validate --format json` when its command line was refused: the same keys, not valid, the error instead of findings. */
+export function renderValidationFailure(error: { readonly code: string; readonly message: string }): string {
+  return JSON.stringify({ valid: false, root: null, files: 0, errors: 1, warnings: 0, counts: null, diagnostics: [], error }, null, 2);
+}

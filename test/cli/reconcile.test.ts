@@ -150,6 +150,12 @@ describe('a command line commander refuses still prints one JSON document on std
     expect(run.stderr).toContain(`Usage: infrasec ${mode}`);
   });
 
+  it('validate --format json too: its own keys, valid false, error code usage, exit 1', async () => {
+    const run = await infrasec(['validate', '--format', 'json', '--bogus']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ valid: false, diagnostics: [], error: { code: 'usage', message: "unknown option '--bogus'" } });
+  });
+
   it('text output keeps stdout empty', async () => {
     const run = await infrasec(['plan', '--bogus']);
     expect(run.code).toBe(1);

@@ -25,6 +25,13 @@ describe('requestedDocument', () => {
 });
 
 describe('usageFailureDocument', () => {
+  it('gives validate --format json its own document shape, not valid, with the error', () => {
+    const doc = JSON.parse(usageFailureDocument(['validate', '--format', 'json', '--bogus'], "error: unknown option '--bogus'")!);
+    expect(doc).toEqual({ valid: false, root: null, files: 0, errors: 1, warnings: 0, counts: null, diagnostics: [], error: { code: 'usage', message: "unknown option '--bogus'" } });
+    expect(usageFailureDocument(['validate', '--format', 'github', '--bogus'], 'error: x')).toBeUndefined();
+    expect(usageFailureDocument(['validate', '--bogus'], 'error: x')).toBeUndefined();
+  });
+
   it('is the failure document without commander\'s "error:" prefix', () => {
     const doc = JSON.parse(usageFailureDocument(['plan', '--format', 'json', '--bogus'], "error: unknown option '--bogus'")!);
     expect(doc).toEqual({ mode: 'plan', revision: null, summary: "Plan FAILED: unknown option '--bogus'", error: { code: 'usage', message: "unknown option '--bogus'" }, diagnostics: [], systems: [], skipped: [] });

@@ -32,12 +32,14 @@ export interface YamlFieldOptions {
 /**
  * One line per YAML field the wire changes come from, in the order they first appear: `after` is the YAML object's
  * value, `before` what the live side holds in YAML terms when known (nothing for a create, "(differs)" otherwise).
- * A field is sensitive when any wire field behind it is. Wire fields without `from` are gathered in one line
- * counting them, so nothing that changes is hidden.
+ * A field is sensitive when any wire field behind it is. In an update, wire fields without `from` are gathered in one
+ * line counting them, so nothing that changes is hidden; a create or delete leaves them to the wire detail.
  */
 export function yamlFields(resource: unknown, action: ChangeAction, wire: readonly WireFieldChange[], options: YamlFieldOptions = {}): FieldChange[] {
   const groups = new Map<string, WireFieldChange[]>();
   for (const f of wire) {
+    // A new or removed object is its YAML document: the structure every such object has stays in the wire detail.
+    if (f.from === undefined && (action === 'create' || action === 'delete')) continue;
     const key = f.from ?? OTHER_FIELDS;
     const group = groups.get(key);
     if (group) group.push(f);

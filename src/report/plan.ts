@@ -170,7 +170,11 @@ function objectLines(r: PassResult, mode: PassMode): string[] {
     const via = o.via.length > 0 ? ` (${o.via.join(', ')})` : '';
     out.push(`  ${SYMBOL[o.action]} ${o.kind}/${o.name}  ${o.action}${via}${outcomeNote(o.changes, r, mode)}`);
     // Creates and deletes are the YAML document itself (the diff shows it); an apply reports one line per object.
-    if (mode !== 'apply' && o.action !== 'create' && o.action !== 'delete') for (const f of o.fields) out.push(`      ${fieldLine(f)}`);
+    if (mode === 'apply') continue;
+    if (o.action !== 'create' && o.action !== 'delete') for (const f of o.fields) out.push(`      ${fieldLine(f)}`);
+    // Why something goes away (or changes with nothing the YAML names) is the line a reviewer needs.
+    const reason = o.changes[0]?.reason;
+    if (reason && (o.action === 'delete' || o.action === 'disable' || o.fields.length === 0)) out.push(`      # ${reason}`);
   }
   const troubled = view.supporting.filter((c) => outcomeNote([c], r, mode) !== '');
   for (const c of troubled) out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${outcomeNote([c], r, mode)}`);

@@ -39,6 +39,12 @@ describe('yamlFields', () => {
     expect(out).toEqual([{ path: OTHER_FIELDS, before: null, after: '2 changed (pjsip:endpoint[200].context, pjsip:aor[200].qualify_frequency)' }]);
   });
 
+  it('leaves them to the wire detail for a create or a delete, whose YAML document is the whole story', () => {
+    const wire = [{ path: 'pjsip:endpoint[200].type', before: null, after: 'endpoint' }, { path: 'pjsip:endpoint[200].rtp_symmetric', before: null, after: 'yes', from: 'spec.nat' }];
+    expect(yamlFields(ext, 'create', wire)).toEqual([{ path: 'spec.nat', before: null, after: true }]);
+    expect(yamlFields(ext, 'delete', wire).map((f) => f.path)).toEqual(['spec.nat']);
+  });
+
   it('reads dotted paths and stops at anything that is not an object', () => {
     expect(valueAt(ext, 'spec.voicemail.enabled')).toBe(true);
     expect(valueAt(ext, 'spec.number.length')).toBeUndefined();

@@ -58,6 +58,13 @@ describe('plans in the YAML language', () => {
     expect(text).not.toContain('rtp_symmetric');
   });
 
+  it('says why an object goes away, under its line', () => {
+    const leaver: Change = { ...base, kind: 'Extension', name: 'ext-4000', key: 'ext:4000', action: 'disable', reason: 'its owner User/jmeyer is disabled (a leaver)', fields: [], wire: [{ path: 'pjsip:endpoint[4000]', before: 'x', after: null }] };
+    const text = renderReport(report([result([leaver, reload])]), 'text');
+    expect(text).toContain('  ! Extension/ext-4000  disable\n      # its owner User/jmeyer is disabled (a leaver)\n');
+    expect(text).not.toContain('pjsip:endpoint');
+  });
+
   it('lists the system fields and the supporting changes with --detail, counting the same', () => {
     const text = renderReport(report([result([template, natEdit, reload])]), 'text', { detail: true });
     expect(text).toContain('~ ConfigFile/pjsip_custom.conf  update [supporting]');

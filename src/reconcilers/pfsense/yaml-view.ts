@@ -60,7 +60,7 @@ export function withFrom(fields: readonly FieldChange[], from: Readonly<Record<s
 export function yamlView(resource: unknown, action: ChangeAction, wire: readonly WireFieldChange[], liveValue?: (path: string) => unknown): FieldChange[] {
   if (action === 'delete') return [];
   if (action !== 'create') return yamlFields(resource, action, wire, { liveValue });
-  return yamlFields(resource, action, wire.filter((f) => f.from !== undefined)).filter((f) => f.after !== null);
+  return yamlFields(resource, action, wire).filter((f) => f.after !== null);
 }
 
 /** What the planner knows to read pfRest values back as YAML: the interface map and the aliases by pfSense name. */

@@ -385,6 +385,9 @@ describe('planAsterisk', () => {
     const removal = p.changes.find((c) => c.kind === 'Extension');
     expect(removal).toMatchObject({ name: 'ext-200', action: 'disable', prune: false });
     expect(removal?.reason).toContain('owner User/jmeyer is disabled (a leaver)');
+    // In the YAML's terms nothing of the extension changed: its owner left (the reason), the sections go (wire).
+    expect(removal?.fields).toEqual([]);
+    expect(removal?.wire?.length).toBeGreaterThan(0);
     // Not held back when pruning is off, and not counted by the deletion threshold (it names the person on purpose).
     const g = guard(p, policy());
     expect(g.ok && g.plan.changes.map((c) => `${c.action} ${c.kind}/${c.name}`)).toContain('disable Extension/ext-200');

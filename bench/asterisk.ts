@@ -14,7 +14,7 @@ import { Secret } from '../src/desired/secret.ts';
 import { guard } from '../src/engine/guard.ts';
 import { DEFAULT_POLICY } from '../src/engine/types.ts';
 import { AmiClient, type AmiHeaders, type HeaderValue } from '../src/reconcilers/asterisk/client.ts';
-import { FILE_ROLES, type FileRole, MODULE_OF, OWNERSHIP_TEMPLATE, type SectionSpec, type LineSpec } from '../src/reconcilers/asterisk/model.ts';
+import { FILE_ROLES, type FileRole, MODULE_OF, type SectionSpec, type LineSpec } from '../src/reconcilers/asterisk/model.ts';
 import { AsteriskReconciler } from '../src/reconcilers/asterisk/reconciler.ts';
 import { renderExtension } from '../src/reconcilers/asterisk/render.ts';
 import { resolveAsteriskSettings } from '../src/reconcilers/asterisk/settings.ts';
@@ -90,6 +90,7 @@ function reconcilerFor(p: Pbx): AsteriskReconciler {
 }
 
 const LAYOUT = resolveAsteriskSettings({ host: '127.0.0.1', username: 'admin', secret: amiSecret, transports: { wss: 'transport-wss' } }).layout;
+const OWNERSHIP_TEMPLATE = LAYOUT.template;
 const FILES: Record<FileRole, string> = LAYOUT.files;
 
 /**

@@ -14,6 +14,11 @@ export interface SystemDeps {
   /** Already bound to `system`. */
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * The controller-wide instance name (infrasec.yaml `instance`): the module's ownership marker uses it unless the
+   * system's own `instance` setting is set. Absent: DEFAULT_INSTANCE.
+   */
+  readonly instance?: string;
 }
 
 /** A secret setting and the setting naming a file to read it from (the file wins only when the value is unset). */
@@ -32,7 +37,9 @@ export interface SecretSetting {
  * 1. `src/reconcilers/<name>/settings.ts`: a zod object (`.strict()`) of every setting the reconciler has, each with
  *    its default there and nowhere else (a `*_DEFAULTS` constant the schema reads is fine). Secrets are plain
  *    strings here (`apiKey`, plus `apiKeyFile` for a file path); wrap them with `credentialFromConfig()` in build.
- *    Do not declare `policy`: config.ts adds the common `policy` block to every system's section.
+ *    Do not declare `policy`: config.ts adds the common `policy` block to every system's section. A system that marks
+ *    what it owns declares `instance: instanceNameSchema.optional()` (engine/instance.ts) and uses
+ *    `s.instance ?? deps.instance` in build, so the controller-wide `instance` reaches it.
  * 2. `src/reconcilers/<name>/index.ts` exports the module, importing only settings.ts statically, e.g.
  *    ```ts
  *    export const relay: SystemModule<typeof relaySettingsSchema> = {

@@ -30,11 +30,12 @@ export const asterisk: SystemModule<typeof asteriskSettingsSchema> = {
     ringSeconds: 'INFRASEC_AMI_RING_SECONDS',
     webrtcOption: 'INFRASEC_AMI_WEBRTC_OPTION',
     maxHeaderLines: 'INFRASEC_AMI_MAX_HEADER_LINES',
+    instance: 'INFRASEC_AMI_INSTANCE',
   },
   secrets: [{ value: 'secret', file: 'secretFile' }],
   async build(s, deps) {
     const { AsteriskReconciler } = await import('./reconciler.ts');
     const { secret, secretFile: _, ...rest } = s;
-    return new AsteriskReconciler({ ...rest, secret: credentialFromConfig(secret ?? '', 'ami') }, deps);
+    return new AsteriskReconciler({ ...rest, instance: rest.instance ?? deps.instance, secret: credentialFromConfig(secret ?? '', 'ami') }, deps);
   },
 };

@@ -13,12 +13,6 @@ export const MODULE_OF: Readonly<Record<FileRole, string>> = {
   extensions: 'pbx_config',
 };
 
-/**
- * The ownership marker: every section infrasec writes inherits this empty template (`[200](infrasec-managed)`).
- * GetConfig reports it as `Templates-NNNNNN`, UpdateConfig writes it back, modules skip templates, and it has no
- * variables, so inheriting it changes nothing Asterisk loads. A section without it is the admin's.
- */
-export const OWNERSHIP_TEMPLATE = 'infrasec-managed';
 /** A second section with the name of an existing one is built under this prefix and renamed (Append hits every namesake). */
 export const TMP_PREFIX = 'infrasec-tmp-';
 
@@ -44,7 +38,7 @@ export interface LiveFile {
   readonly exists: boolean;
   /** Every category, owned or not (templates included), in file order. */
   readonly sections: readonly ConfSection[];
-  /** The ownership template is defined in the file. */
+  /** This instance's ownership template is defined in the file. */
   readonly hasTemplate: boolean;
 }
 
@@ -56,6 +50,8 @@ export interface SectionSpec {
   readonly type: string;
   /** Every variable, `type` first. */
   readonly vars: readonly ConfVar[];
+  /** Observed inheriting an earlier version's template (no instance), inside this instance's scope: rewritten with its own. */
+  readonly legacy?: boolean;
 }
 
 /** A line infrasec owns inside a shared owned category: a dialplan `exten`, a voicemail mailbox. */
@@ -86,7 +82,11 @@ export interface ContainerRef {
   readonly role: FileRole;
   readonly name: string;
 }
-export type ContainerState = 'missing' | 'owned' | 'unowned' | 'duplicate';
+/**
+ * `legacy`: an earlier version's (no instance) inside this instance's scope, to be taken over; `foreign`: another
+ * instance's, or an earlier version's outside this instance's scope (LiveAsterisk.owners says whose).
+ */
+export type ContainerState = 'missing' | 'owned' | 'unowned' | 'duplicate' | 'legacy' | 'foreign';
 
 export interface RunningEndpoint {
   readonly name: string;
@@ -187,6 +187,13 @@ export interface LiveAsterisk {
   readonly objects: ReadonlyMap<string, AsteriskObject>;
   readonly containers: ReadonlyMap<string, ContainerState>;
   readonly strays: Strays;
+  /**
+   * Sections (`role/name` lower-cased, containers included) another infrasec holds: another instance's name, or '' for
+   * an earlier version's outside this instance's scope. Never changed by this instance.
+   */
+  readonly owners: ReadonlyMap<string, string>;
+  /** Sections (`role/name` lower-cased) an earlier version wrote that this instance takes over (its scope holds them). */
+  readonly legacy: ReadonlySet<string>;
   readonly running: RunningState;
   /** Modules written by an earlier apply whose reload was never confirmed. */
   readonly pendingReloads: ReadonlySet<string>;

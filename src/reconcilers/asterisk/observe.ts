@@ -14,11 +14,11 @@ import {
   type LiveAsterisk,
   type LiveFile,
   type ObjectKind,
-  OWNERSHIP_TEMPLATE,
   type IncludeLink,
   type SectionSpec,
   type VoicemailRoot,
 } from './model.ts';
+import { LEGACY_OWNERSHIP_TEMPLATE, ownerOf } from './ownership.ts';
 import { conferenceKey, extensionKey, parseExten, PROFILE_SUFFIXES } from './render.ts';
 import { readRunning, type RunningTargets } from './running.ts';
 import type { AsteriskLayout } from './settings.ts';
@@ -75,7 +75,6 @@ function secretAware(role: FileRole, category: string, name: string, value: stri
   return value;
 }
 
-const isOwned = (s: ConfSection) => !s.isTemplate && s.templates.some((t) => t === OWNERSHIP_TEMPLATE || t.toLowerCase() === OWNERSHIP_TEMPLATE);
 const typeOf = (vars: readonly ConfVar[]) => {
   for (let i = vars.length - 1; i >= 0; i--) {
     const v = vars[i];
@@ -91,23 +90,33 @@ interface Builder {
   numbers: Set<string>;
   sections: SectionSpec[];
   lines: LineSpec[];
+  /** Some of its lines are in this instance's dialplan context: its config lies in this instance's scope. */
+  answered: boolean;
 }
+
+const sectionId = (role: FileRole, name: string) => `${role}/${name.toLowerCase()}`;
 
 /**
  * Groups owned config under the identities the desired state uses: pjsip sections by extension number, confbridge
  * profiles by conference name, dialplan lines by number (a number whose lines enter ConfBridge belongs to that
  * conference), mailbox and messaging lines by number. Anything else owned is a stray. Files are added one at a time,
  * so observe can group each file as soon as it is read.
+ *
+ * Config an earlier version wrote (the template without an instance) is grouped too, then kept only inside this
+ * instance's scope, which is its dialplan context: the [context] section itself, the sections and lines of the objects
+ * answered there, the message and voicemail contexts holding only such lines (or, while [context] itself is still the
+ * earlier version's, none). Everything else of it is left to whoever continues it (LiveAsterisk.owners).
  */
-export function ownedGrouper(layout: AsteriskLayout): { add(file: LiveFile): void; result(): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays'> } {
+export function ownedGrouper(layout: AsteriskLayout): { add(file: LiveFile): void; result(): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays' | 'owners' | 'legacy'> } {
   const objects = new Map<string, Builder>();
   const strays: { sections: SectionSpec[]; lines: LineSpec[] } = { sections: [], lines: [] };
   const get = (kind: ObjectKind, key: string) => {
     let b = objects.get(key);
-    if (!b) objects.set(key, (b = { kind, key, numbers: new Set(key.startsWith('ext:') ? [key.slice(4)] : []), sections: [], lines: [] }));
+    if (!b) objects.set(key, (b = { kind, key, numbers: new Set(key.startsWith('ext:') ? [key.slice(4)] : []), sections: [], lines: [], answered: false }));
     return b;
   };
   const containers = new Map<string, ContainerState>();
+  const owners = new Map<string, string>();
   const containerNames: Record<FileRole, string[]> = {
     pjsip: [],
     confbridge: [],
@@ -117,36 +126,78 @@ export function ownedGrouper(layout: AsteriskLayout): { add(file: LiveFile): voi
   return {
     add(file: LiveFile): void {
       const role = file.role;
-      // Variables an admin put into the ownership template are inherited by every owned section; not ours to compare.
-      const inherited = file.sections.find((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE)?.vars.length ?? 0;
+      // Variables an admin put into an ownership template are inherited by every section of it; not ours to compare.
+      const templateVars = (name: string) => file.sections.find((s) => s.isTemplate && s.name.toLowerCase() === name.toLowerCase())?.vars.length ?? 0;
+      const inherited = { this: templateVars(layout.template), legacy: templateVars(LEGACY_OWNERSHIP_TEMPLATE) };
       const wanted = new Set(containerNames[role].map((n) => n.toLowerCase()));
       for (const name of containerNames[role]) {
-        const same = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === name.toLowerCase());
-        containers.set(containerId(role, name), same.length === 0 ? 'missing' : same.some((s) => !isOwned(s)) ? 'unowned' : same.length > 1 ? 'duplicate' : 'owned');
+        const same = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === name.toLowerCase()).map((s) => ownerOf(s.templates, layout));
+        const other = same.find((o) => o.by === 'instance');
+        if (other?.by === 'instance') owners.set(containerId(role, name), other.instance);
+        containers.set(
+          containerId(role, name),
+          same.length === 0 ? 'missing' : same.some((o) => o.by === 'admin') ? 'unowned' : other ? 'foreign' : same.length > 1 ? 'duplicate' : same[0]!.by === 'legacy' ? 'legacy' : 'owned',
+        );
       }
       for (const s of file.sections) {
-        if (!isOwned(s)) continue;
-        const vars = inherited === 0 ? s.vars : s.vars.slice(inherited);
+        if (s.isTemplate) continue;
+        const owner = ownerOf(s.templates, layout);
+        if (owner.by === 'instance') owners.set(sectionId(role, s.name), owner.instance);
+        if (owner.by !== 'this' && owner.by !== 'legacy') continue;
+        const legacy = owner.by === 'legacy';
+        const skip = legacy ? inherited.legacy : inherited.this;
+        const vars = skip === 0 ? s.vars : s.vars.slice(skip);
         if (wanted.has(s.name.toLowerCase())) {
-          if (containers.get(containerId(role, s.name)) !== 'owned') continue;
+          const state = containers.get(containerId(role, s.name));
+          if (state !== 'owned' && state !== 'legacy') continue;
           groupLines(role, s.name, vars, layout, get, strays);
           continue;
         }
         // An [includeFrom] an earlier version owned whole is not a stray: plan gives it back to the admin with one include line.
         if (role === 'extensions' && layout.includeFrom && s.name.toLowerCase() === layout.includeFrom.toLowerCase()) continue;
-        const spec: SectionSpec = { role, name: s.name, type: typeOf(vars), vars };
+        const spec: SectionSpec = { role, name: s.name, type: typeOf(vars), vars, ...(legacy ? { legacy: true } : {}) };
         const key = sectionKey(spec);
         if (key) get(key.kind, key.key).sections.push(spec);
         else strays.sections.push(spec);
       }
     },
     result() {
-      return { objects: new Map([...objects].map(([k, b]) => [k, freeze(b)])), containers, strays };
+      const legacy = new Set<string>();
+      // [context] of an earlier version: this instance continues it, so what it holds is in scope.
+      const continuing = containers.get(containerId('extensions', layout.context)) === 'legacy';
+      const outOfScope = (role: FileRole, name: string) => owners.set(sectionId(role, name), '');
+      const inContainer = (role: FileRole, name: string) => (l: LineSpec) => l.role === role && l.category.toLowerCase() === name.toLowerCase();
+      for (const [role, name] of [['extensions', layout.messageContext], ['voicemail', layout.voicemailContext]] as const) {
+        if (containers.get(containerId(role, name)) !== 'legacy') continue;
+        const holders = [...objects.values()].filter((b) => b.lines.some(inContainer(role, name)));
+        const mine = holders.length > 0 ? holders.every((b) => b.answered) && !strays.lines.some(inContainer(role, name)) : continuing;
+        if (mine) {
+          legacy.add(containerId(role, name));
+          continue;
+        }
+        containers.set(containerId(role, name), 'foreign');
+        outOfScope(role, name);
+        for (const b of holders) b.lines = b.lines.filter((l) => !inContainer(role, name)(l));
+        strays.lines = strays.lines.filter((l) => !inContainer(role, name)(l));
+      }
+      if (continuing) legacy.add(containerId('extensions', layout.context));
+      for (const b of objects.values()) {
+        if (b.answered) {
+          for (const s of b.sections) if (s.legacy) legacy.add(sectionId(s.role, s.name));
+          continue;
+        }
+        for (const s of b.sections) if (s.legacy) outOfScope(s.role, s.name);
+        b.sections = b.sections.filter((s) => !s.legacy);
+      }
+      for (const s of strays.sections) if (s.legacy) (continuing ? legacy.add(sectionId(s.role, s.name)) : outOfScope(s.role, s.name));
+      if (!continuing) strays.sections = strays.sections.filter((s) => !s.legacy);
+      const kept = [...objects].filter(([, b]) => b.sections.length > 0 || b.lines.length > 0);
+      return { objects: new Map(kept.map(([k, b]) => [k, freeze(b)])), containers, strays, owners, legacy };
     },
   };
 }
 
-export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: AsteriskLayout): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays'> {
+export function groupOwned(files: Readonly<Record<FileRole, LiveFile>>, layout: AsteriskLayout): Pick<LiveAsterisk, 'objects' | 'containers' | 'strays' | 'owners' | 'legacy'> {
   const g = ownedGrouper(layout);
   for (const role of FILE_ROLES) g.add(files[role]);
   return g.result();
@@ -207,7 +258,10 @@ function groupLines(
   for (const [number, g] of byNumber) {
     const b = g.conference ? get('Conference', conferenceKey(g.conference)) : get('Extension', extensionKey(number));
     b.lines.push(...g.lines);
-    if (main) b.numbers.add(number);
+    if (main) {
+      b.numbers.add(number);
+      b.answered = true;
+    }
     if (g.label && !b.label) b.label = g.label;
   }
 }
@@ -229,7 +283,7 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
   const grouper = ownedGrouper(layout);
   const reads = FILE_ROLES.map((role) =>
     client.action('GetConfig', [['Filename', layout.files[role]], ['Filter', 'TEMPLATES=include']], signal).then((m) => {
-      const file = toLiveFile(role, layout.files[role], m);
+      const file = toLiveFile(role, layout.files[role], m, layout);
       grouper.add(file);
       return file;
     }),
@@ -239,7 +293,7 @@ export async function observeAsterisk(deps: ObserveDeps, signal: AbortSignal): P
   const root = separateRoot
     ? client.action('GetConfig', [['Filename', layout.voicemailConf], ['Filter', 'TEMPLATES=include']], signal).then((m) => {
         if (m.isError && !/not found|permission denied/i.test(m.message)) return { file: { role: 'voicemail', file: layout.voicemailConf, exists: true, sections: [], hasTemplate: false } as LiveFile, error: m.message || 'error' };
-        return { file: toLiveFile('voicemail', layout.voicemailConf, m) };
+        return { file: toLiveFile('voicemail', layout.voicemailConf, m, layout) };
       })
     : Promise.resolve(undefined);
   // ONE await for every pipelined read. Awaiting them one after another leaves the later ones' rejections unhandled
@@ -288,8 +342,10 @@ export function includeLink(file: LiveFile, layout: AsteriskLayout): IncludeLink
   if (!layout.includeFrom) return { state: 'off', categories: 0, includes: [] };
   const cats = file.sections.filter((s) => !s.isTemplate && s.name.toLowerCase() === layout.includeFrom.toLowerCase());
   const ours = (v: ConfVar) => v.name.toLowerCase() === 'include' && typeof v.value === 'string' && v.value.split(',')[0]!.trim().toLowerCase() === layout.context.toLowerCase();
+  // Owned whole only by this instance or an earlier version (never since): another instance's is not given back from here.
+  const ownedWhole = (s: ConfSection) => ['this', 'legacy'].includes(ownerOf(s.templates, layout).by);
   return {
-    state: cats.length === 0 ? 'missing' : cats.some(isOwned) ? 'owned' : 'unowned',
+    state: cats.length === 0 ? 'missing' : cats.some(ownedWhole) ? 'owned' : 'unowned',
     categories: cats.length,
     includes: cats.map((c) => c.vars.filter(ours).length),
   };
@@ -302,14 +358,14 @@ export function includeLink(file: LiveFile, layout: AsteriskLayout): IncludeLink
 export function voicemailRoot(root: LiveFile, own: LiveFile, layout: AsteriskLayout): VoicemailRoot {
   const foreign = new Set<string>();
   for (const s of root.sections) {
-    if (s.isTemplate || isOwned(s) || s.name.toLowerCase() !== layout.voicemailContext.toLowerCase()) continue;
+    if (s.isTemplate || ['this', 'legacy'].includes(ownerOf(s.templates, layout).by) || s.name.toLowerCase() !== layout.voicemailContext.toLowerCase()) continue;
     for (const v of s.vars) if (/^[0-9]+$/.test(v.name)) foreign.add(v.name);
   }
   const includesOwned = root === own ? true : own.hasTemplate ? root.hasTemplate : undefined;
   return { file: root.file, exists: root.exists, ...(includesOwned === undefined ? {} : { includesOwned }), foreignMailboxes: foreign };
 }
 
-function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
+function toLiveFile(role: FileRole, file: string, m: AmiMessage, layout: Pick<AsteriskLayout, 'template'>): LiveFile {
   if (m.isError) {
     const message = m.message;
     if (/permission denied/i.test(message)) throw new AuthenticationError(`the AMI user may not read ${file} (GetConfig: ${message}); it needs write=config`, { file });
@@ -318,5 +374,5 @@ function toLiveFile(role: FileRole, file: string, m: AmiMessage): LiveFile {
     throw new InfrasecError('asterisk-read-failed', `GetConfig ${file} failed: ${message || 'error'}`, { file });
   }
   const sections = parseGetConfig(m, role);
-  return { role, file, exists: true, sections, hasTemplate: sections.some((s) => s.isTemplate && s.name.toLowerCase() === OWNERSHIP_TEMPLATE) };
+  return { role, file, exists: true, sections, hasTemplate: sections.some((s) => s.isTemplate && s.name.toLowerCase() === layout.template.toLowerCase()) };
 }

@@ -22,7 +22,6 @@ import {
   MODULE_OF,
   type ObjectKind,
   type OpGroup,
-  OWNERSHIP_TEMPLATE,
   RANK,
   revealValue,
   type SectionSpec,
@@ -31,6 +30,8 @@ import {
 import { planLink, unreachable, voicemailConflicts } from './links.ts';
 import { differs, liveYaml } from './live-yaml.ts';
 import { blockSources, lineSources, optionSources, pickSource, sectionSources, unionSources } from './provenance.ts';
+import { describeOwner, LEGACY_OWNERSHIP_TEMPLATE, ownerOf, takeOverNote } from './ownership.ts';
+import { planContainerTakeover, takeOverSummary } from './takeover.ts';
 import { conferenceKey, extensionKey, numbersOf, renderConference, renderExtension, type Rendered } from './render.ts';
 import { linkDiffs, type RunningDiff, runningDiffs, unreadableFields } from './running-compare.ts';
 import type { AsteriskLayout } from './settings.ts';
@@ -124,7 +125,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     for (const ls of live.files[role].sections) {
       if (ls.isTemplate) continue;
       if (role === 'pjsip') inFile.add(lower(ls.name));
-      if (!ls.templates.some((t) => t === OWNERSHIP_TEMPLATE || lower(t) === OWNERSHIP_TEMPLATE)) push(byName, lower(ls.name), ls);
+      if (ownerOf(ls.templates, layout).by !== 'this' && !live.legacy.has(`${role}/${lower(ls.name)}`)) push(byName, lower(ls.name), ls);
     }
     if (byName.size > 0) unownedByName.set(role, byName);
   }
@@ -142,14 +143,24 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     // Unowned namesakes: Append/DelCat would hit them too, so they are a conflict unless adopted.
     const unowned: SectionSpec[] = [];
     const clashes: string[] = [];
+    /** Another infrasec's: an instance's name, or '' for an earlier version's outside this instance's scope. */
+    const holders = new Set<string>();
     for (const s of w.rendered.object.sections) {
       const byName = unownedByName.get(s.role);
       const found = byName?.get(lower(s.name));
       if (!found || unowned.some((u) => u.role === s.role && lower(u.name) === lower(s.name))) continue;
+      const holder = live.owners.get(`${s.role}/${lower(s.name)}`);
+      if (holder !== undefined) holders.add(holder);
       for (const ls of found) {
         clashes.push(`[${ls.name}] in ${layout.files[s.role]}`);
         unowned.push({ role: s.role, name: ls.name, type: typeOfVars(ls.vars), vars: ls.vars });
       }
+    }
+    // Another instance's sections are never changed from here, adopt or not.
+    const otherInstance = [...holders].find((h) => h !== '');
+    if (otherInstance !== undefined) {
+      refuse(w, `${clashes.join(', ')} belong(s) to ${describeOwner(otherInstance)} and are never changed by instance "${layout.instance}": give ${w.kind}/${w.name} another ${w.kind === 'Extension' ? 'number' : 'name'}, or remove it from that instance's Git`);
+      continue;
     }
     // An endpoint res_pjsip runs that no file infrasec reads defines (a GUI extension in pjsip.endpoint.conf): a
     // second definition of the id would make res_pjsip reject it. It cannot be adopted: infrasec does not write there.
@@ -159,7 +170,8 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
       continue;
     }
     if (clashes.length > 0 && !adoptable(policy, w.kind, w.name)) {
-      refuse(w, `${clashes.join(', ')} exist(s) and are not managed by infrasec (no (${OWNERSHIP_TEMPLATE}) template); add ${w.kind}/${w.name} to policy.adopt to take them over`);
+      const whose = holders.has('') ? `were written by ${describeOwner('')}` : `are not managed by infrasec (no (${layout.template}) template)`;
+      refuse(w, `${clashes.join(', ')} exist(s) and ${whose}; add ${w.kind}/${w.name} to policy.adopt to take them over`);
       continue;
     }
     for (const n of w.rendered.numbers) numberOwner.set(n, w);
@@ -180,6 +192,8 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   // 2. Shared containers: created when missing, adopted on request, otherwise off limits.
   const blocked = new Set<string>();
   const rebuilt = new Set<string>();
+  /** Temporary sections of context takeovers (takeover.ts): not strays. */
+  const takeoverTmps = new Set<string>();
   const neededContainers = new Map<string, ContainerRef>();
   for (const w of accepted) {
     for (const c of w.rendered.containers) if (!(c.role === 'voicemail' && heldMailboxes.has(w.object.key))) neededContainers.set(containerId(c.role, c.name), c);
@@ -187,25 +201,37 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   for (const [id, c] of [...neededContainers].sort(([a], [b]) => a.localeCompare(b))) {
     const state = live.containers.get(id) ?? 'missing';
     if (state === 'owned') continue;
+    if (state === 'legacy') {
+      // Its lines stay as they are (the objects' own diffs follow it), so it is not `rebuilt`.
+      const t = planContainerTakeover(c, live, layout);
+      takeoverTmps.add(t.tmp);
+      changes.push(change('Context', c.name, 'update', t.fields, t.reason, { groups: t.groups, expect: { containers: [c] } }));
+      continue;
+    }
+    const holder = state === 'foreign' ? live.owners.get(id) : undefined;
+    if (holder !== undefined && holder !== '') {
+      conflict('Context', c.name, `[${c.name}] in ${layout.files[c.role]} belongs to ${describeOwner(holder)}; instance "${layout.instance}" never changes it. Set ${containerSetting(c, layout)} to a context of this instance's own`);
+      blocked.add(id);
+      continue;
+    }
     if (state === 'missing') {
       changes.push(change('Context', c.name, 'create', [{ path: `${c.role}:[${c.name}]`, before: null, after: 'owned context' }], `context [${c.name}] does not exist in ${layout.files[c.role]}`, {
-        groups: [{ role: c.role, ops: [{ op: 'NewCat', cat: c.name, inherit: OWNERSHIP_TEMPLATE }] }],
+        groups: [{ role: c.role, ops: [{ op: 'NewCat', cat: c.name, inherit: layout.template }] }],
         expect: { containers: [c] },
       }));
       rebuilt.add(id);
       continue;
     }
-    const what = state === 'duplicate' ? 'is defined more than once' : 'exists and is not managed by infrasec';
+    const what = state === 'duplicate' ? 'is defined more than once' : state === 'foreign' ? `was written by ${describeOwner('')}` : 'exists and is not managed by infrasec';
     if (adoptable(policy, 'Context', c.name)) {
       changes.push(change('Context', c.name, 'update', [{ path: `${c.role}:[${c.name}]`, before: 'unowned', after: 'owned context' }], `context [${c.name}] ${what}; adopted by policy (its lines are replaced)`, {
-        groups: [{ role: c.role, ops: [{ op: 'DelCat', cat: c.name }, { op: 'NewCat', cat: c.name, inherit: OWNERSHIP_TEMPLATE }] }],
+        groups: [{ role: c.role, ops: [{ op: 'DelCat', cat: c.name }, { op: 'NewCat', cat: c.name, inherit: layout.template }] }],
         expect: { containers: [c] },
         adopt: true,
       }));
       rebuilt.add(id);
     } else {
-      const setting = c.role === 'voicemail' ? 'voicemailContext' : lower(c.name) === lower(layout.messageContext) ? 'messageContext' : 'context';
-      conflict('Context', c.name, `[${c.name}] in ${layout.files[c.role]} ${what} (no (${OWNERSHIP_TEMPLATE}) template); its lines are not managed. Add Context/${c.name} to policy.adopt to take it over, or set ${setting} to a context of infrasec's own`);
+      conflict('Context', c.name, `[${c.name}] in ${layout.files[c.role]} ${what}${state === 'foreign' ? '' : ` (no (${layout.template}) template)`}; its lines are not managed. Add Context/${c.name} to policy.adopt to take it over, or set ${containerSetting(c, layout)} to a context of infrasec's own`);
       blocked.add(id);
     }
   }
@@ -311,7 +337,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     changes.push(change(o.kind, name, 'delete', fields, 'removed from Git', { groups: diff.groups, expect: { absent: diff.absent }, pruned: true }, { wire: diff.fields }));
   }
   for (const role of FILE_ROLES) {
-    const sections = live.strays.sections.filter((s) => s.role === role);
+    const sections = live.strays.sections.filter((s) => s.role === role && !takeoverTmps.has(lower(s.name)));
     const lines = live.strays.lines.filter((l) => l.role === role && !rebuilt.has(containerId(l.role, l.category)));
     if (sections.length === 0 && lines.length === 0) continue;
     const diff = diffObject({ kind: 'Extension', key: `stray:${role}`, sections: [], lines: [] }, sections, lines, layout);
@@ -327,7 +353,7 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   // Owned contexts no desired object needs any more (nor a refused one still holds lines in).
   const kept = new Set([...neededContainers.keys(), ...keptLive.flatMap((o) => o.lines.map((l) => containerId(l.role, l.category)))]);
   for (const [id, state] of [...live.containers].sort(([a], [b]) => a.localeCompare(b))) {
-    if (state !== 'owned' || kept.has(id)) continue;
+    if ((state !== 'owned' && state !== 'legacy') || kept.has(id)) continue;
     const role = id.slice(0, id.indexOf('/')) as FileRole;
     const name = live.files[role].sections.find((x) => !x.isTemplate && containerId(role, x.name) === id)?.name ?? id.slice(id.indexOf('/') + 1);
     changes.push(change('Context', name, 'delete', [{ path: `${role}:[${name}]`, before: 'owned context', after: null }], `no desired object has lines in [${name}] any more`, {
@@ -351,9 +377,9 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
     const creates = changes.some((c) => payloadOf(c).groups.some((g) => g.role === role && g.ops.some((op) => op.op === 'NewCat')));
     const f = live.files[role];
     if (!creates || f.hasTemplate) continue;
-    changes.push(change('ConfigFile', f.file, f.exists ? 'update' : 'create', [{ path: `${role}:[${OWNERSHIP_TEMPLATE}](!)`, before: null, after: 'ownership template' }],
-      f.exists ? `${f.file} has no [${OWNERSHIP_TEMPLATE}](!) template yet` : `${f.file} does not exist; it must be #included from the ${role} configuration to take effect`, {
-        groups: [{ role, ops: [{ op: 'NewCat', cat: OWNERSHIP_TEMPLATE, template: true }] }],
+    changes.push(change('ConfigFile', f.file, f.exists ? 'update' : 'create', [{ path: `${role}:[${layout.template}](!)`, before: null, after: 'ownership template' }],
+      f.exists ? `${f.file} has no [${layout.template}](!) template yet` : `${f.file} does not exist; it must be #included from the ${role} configuration to take effect`, {
+        groups: [{ role, ops: [{ op: 'NewCat', cat: layout.template, template: true }] }],
         ...(f.exists ? {} : { createFile: role }),
         expect: { template: role },
       }));
@@ -385,6 +411,8 @@ export function planAsterisk(desired: ResolvedState, live: LiveAsterisk, policy:
   markBookkeeping(changes);
   const ownedCount = live.objects.size + [...live.containers.values()].filter((x) => x === 'owned').length + (live.link.includes.some((k) => k > 0) ? 1 : 0);
   for (const u of unreadableFields(accepted.map((w) => w.object), live)) unreadable.add(u);
+  const note = takeOverSummary(live, layout);
+  if (note) conflicts.push(note);
   return { system: SYSTEM, changes, conflicts, ownedCount, ...(unreadable.size > 0 ? { unreadable: [...unreadable] } : {}) };
 }
 
@@ -400,6 +428,11 @@ function markBookkeeping(changes: AsteriskChange[]): void {
 }
 
 const sourceOf = (r: Extension | Conference) => ({ file: r.source.file, line: r.source.line, col: r.source.col });
+
+/** The setting naming a shared context. */
+function containerSetting(c: ContainerRef, layout: AsteriskLayout): string {
+  return c.role === 'voicemail' ? 'voicemailContext' : lower(c.name) === lower(layout.messageContext) ? 'messageContext' : 'context';
+}
 
 /** What res_pjsip runs, by lower-cased section name: endpoint names, and the aors and auths they use. */
 function runningNames(live: LiveAsterisk): Map<string, string> {
@@ -430,7 +463,7 @@ function sameObject(dSections: readonly SectionSpec[], dLines: readonly LineSpec
   if (dSections.length !== lSections.length || dLines.length !== lLines.length || lLines.length > 31) return false;
   for (const d of dSections) {
     const l = lSections.find((x) => x.type === d.type && sameName(x.name, d.name));
-    if (!l || !varsEqual(d.vars, l.vars)) return false;
+    if (!l || l.legacy || !varsEqual(d.vars, l.vars)) return false;
   }
   let used = 0;
   for (const d of dLines) {
@@ -512,14 +545,19 @@ export function diffObject(desired: AsteriskObject, liveSections: readonly Secti
     for (const key of new Set([...dBy.keys(), ...lBy.keys()])) {
       const ds = dBy.get(key) ?? [];
       const ls = lBy.get(key) ?? [];
-      if (sameSections(ds, ls)) continue;
+      const same = sameSections(ds, ls);
+      // An earlier version's section (no instance) is rebuilt under this instance's template even when nothing else differs.
+      const legacy = ds.length > 0 && ls.some((s) => s.legacy);
+      if (same && !legacy) continue;
       const name = ds[0]?.name ?? ls[0]?.name ?? key;
       const ops: ConfigOp[] = [];
       if (ls.length > 0) ops.push({ op: 'DelCat', cat: name });
-      ds.forEach((s, i) => ops.push(...buildSection(s, i === 0 ? undefined : `${TMP_PREFIX}${s.name}-${s.type}`)));
+      ds.forEach((s, i) => ops.push(...buildSection(s, i === 0 ? undefined : `${TMP_PREFIX}${s.name}-${s.type}`, layout.template)));
       groups.push({ role, ops });
+      if (legacy) fields.push({ path: `${role}:[${name}]`, before: `(${LEGACY_OWNERSHIP_TEMPLATE})`, after: `(${layout.template})` });
       fields.push(...sectionFields(role, name, ds, ls, attribution));
-      if (ds.length === 0) {
+      if (same) reasons.push(`[${name}] in ${layout.files[role]} was ${takeOverNote(layout)}`);
+      else if (ds.length === 0) {
         absent.sections.push({ role, name });
         reasons.push(`[${name}] is no longer wanted in ${layout.files[role]}`);
       } else if (ls.length === 0) reasons.push(`[${name}] is missing from ${layout.files[role]}`);
@@ -558,9 +596,9 @@ export function diffObject(desired: AsteriskObject, liveSections: readonly Secti
   return { groups, fields, reasons, absent };
 }
 
-function buildSection(s: SectionSpec, tmp: string | undefined): ConfigOp[] {
+function buildSection(s: SectionSpec, tmp: string | undefined, template: string): ConfigOp[] {
   const cat = tmp ?? s.name;
-  const ops: ConfigOp[] = [{ op: 'NewCat', cat, inherit: OWNERSHIP_TEMPLATE }];
+  const ops: ConfigOp[] = [{ op: 'NewCat', cat, inherit: template }];
   for (const v of s.vars) ops.push({ op: 'Append', cat, var: v.name, value: v.value });
   if (tmp) ops.push({ op: 'RenameCat', cat: tmp, to: s.name });
   return ops;

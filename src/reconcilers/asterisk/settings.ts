@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import type { Secret } from '../../desired/secret.ts';
 import { ConfigError } from '../../errors.ts';
+import { DEFAULT_INSTANCE, instanceNameSchema, isInstanceName } from '../../engine/instance.ts';
 import { FILE_ROLES, type FileRole } from './model.ts';
+import { ownershipTemplate } from './ownership.ts';
 
 export type SipTransport = 'udp' | 'tcp' | 'tls' | 'wss';
 
@@ -48,10 +50,18 @@ export interface AsteriskSettings {
   readonly webrtcOption?: boolean;
   /** Header lines per UpdateConfig (Asterisk refuses more than 128). Lower only to test batching. */
   readonly maxHeaderLines?: number;
+  /**
+   * This controller's name in the ownership template (`[200](infrasec-managed-NAME)`): instances sharing a PBX never
+   * touch each other's sections. Default `default` (the controller-wide `instance` when built from infrasec.yaml).
+   */
+  readonly instance?: string;
 }
 
 /** Everything plan and observe need to know about where things live. Plain data. */
 export interface AsteriskLayout {
+  readonly instance: string;
+  /** The ownership template of this instance (ownership.ts). */
+  readonly template: string;
   readonly files: Readonly<Record<FileRole, string>>;
   readonly context: string;
   /** '' when infrasec adds no include line. */
@@ -124,6 +134,8 @@ export const asteriskSettingsSchema = z
     ringSeconds: z.number().int().min(1).max(600).default(ASTERISK_DEFAULTS.ringSeconds),
     webrtcOption: z.boolean().default(ASTERISK_DEFAULTS.webrtcOption),
     maxHeaderLines: z.number().int().min(16).max(128).default(ASTERISK_DEFAULTS.maxHeaderLines),
+    /** Unset: the controller-wide `instance`. */
+    instance: instanceNameSchema.optional(),
   })
   .strict();
 
@@ -141,7 +153,11 @@ export function resolveAsteriskSettings(s: AsteriskSettings): ResolvedAsteriskSe
   }
   const names = new Set(FILE_ROLES.map((r) => files[r]));
   if (names.size !== FILE_ROLES.length) throw new ConfigError('asterisk files must name four different files');
+  const instance = s.instance ?? DEFAULT_INSTANCE;
+  if (!isInstanceName(instance)) throw new ConfigError(`asterisk instance "${instance}" may hold only letters, digits, _ . - (1 to 40)`, { field: 'instance' });
   const layout: AsteriskLayout = {
+    instance,
+    template: ownershipTemplate(instance),
     files,
     context: s.context ?? ASTERISK_DEFAULTS.context,
     includeFrom: s.includeFrom ?? ASTERISK_DEFAULTS.includeFrom,

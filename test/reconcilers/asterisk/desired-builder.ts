@@ -12,7 +12,6 @@ import {
   type FileRole,
   type LiveAsterisk,
   type LiveFile,
-  OWNERSHIP_TEMPLATE,
   revealValue,
   type RunningFields,
   type RunningMailbox,
@@ -26,6 +25,8 @@ import { groupOwned, includeLink, voicemailRoot } from '../../../src/reconcilers
 import { type AsteriskLayout, resolveAsteriskSettings } from '../../../src/reconcilers/asterisk/settings.ts';
 
 export const layout: AsteriskLayout = resolveAsteriskSettings({ host: '127.0.0.1', username: 'admin', secret: secret('amipass') }).layout;
+/** The default instance's ownership template, `infrasec-managed-default`. */
+export const OWNERSHIP_TEMPLATE = layout.template;
 
 export function source(file: string): SourceRef {
   return { file, line: 3, col: 1, at: () => ({ line: 3, col: 1 }) };

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../../src/desired/secret.ts';
 import { AmiClient, AmiMessage } from '../../../src/reconcilers/asterisk/client.ts';
-import { type FileRole, type LiveFile, OWNERSHIP_TEMPLATE, revealValue } from '../../../src/reconcilers/asterisk/model.ts';
+import { type FileRole, type LiveFile, revealValue } from '../../../src/reconcilers/asterisk/model.ts';
 import { groupOwned, includeLink, observeAsterisk, parseGetConfig, voicemailRoot } from '../../../src/reconcilers/asterisk/observe.ts';
 import { startAmiEmulator } from '../../emulators/asterisk/index.ts';
-import { layout, section, TEMPLATE } from './desired-builder.ts';
+import { layout, OWNERSHIP_TEMPLATE, section, TEMPLATE } from './desired-builder.ts';
 
 const msg = (lines: Array<[string, string]>) => new AmiMessage([['Response', 'Success'], ['ActionID', 'g'], ...lines], []);
 const files = (per: Partial<Record<FileRole, LiveFile['sections']>>): Record<FileRole, LiveFile> => {

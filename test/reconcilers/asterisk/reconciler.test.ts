@@ -78,7 +78,7 @@ describe('AsteriskReconciler over AMI', () => {
     pbx.emulator.dial('25', 'from-internal', { pin: '4711', callerIdNum: '201' });
     // The GUI's voicemail files are not written at all; the mailboxes are in [default], where *97/*98 look.
     for (const f of ['voicemail.conf', 'vm_general.inc', 'vm_email.inc']) expect(pbx.read(f)).toBe(PBX_FILES[f]);
-    expect(pbx.read('voicemail_custom.conf')).toMatch(/\[default\]\(infrasec-managed\)\n200 => 200200,Direction COD,direction@cod67.example.fr,,attach=yes/);
+    expect(pbx.read('voicemail_custom.conf')).toMatch(/\[default\]\(infrasec-managed-default\)\n200 => 200200,Direction COD,direction@cod67.example.fr,,attach=yes/);
     expect(loaded('voicemail.conf').filter((c) => c.name === 'default').flatMap((c) => c.variables.map((v) => v.name)).sort()).toEqual(['100', '200', '4000']);
     // The admin's own sections in the custom files are still there, [from-internal-custom] with one line more.
     expect(pbx.read('pjsip_custom.conf')).toContain('[trunk-sdis]');

@@ -124,7 +124,7 @@ describe('infrasec on a stock Issabel PBX', () => {
     for (const n of mailboxes()) expect(loaded.get(n), `mailbox ${n}`).toBe('default');
     expect(loaded.get('100')).toBe('default');
     for (const f of ['voicemail.conf', 'vm_general.inc', 'vm_email.inc']) expect(pbx.read(f)).toBe(PBX_FILES[f]);
-    expect(pbx.read('voicemail_custom.conf')).toMatch(/^\[infrasec-managed\]\(!\)\n\[default\]\(infrasec-managed\)\n/m);
+    expect(pbx.read('voicemail_custom.conf')).toMatch(/^\[infrasec-managed-default\]\(!\)\n\[default\]\(infrasec-managed-default\)\n/m);
   });
 
   it('a second apply makes zero writes: no UpdateConfig, CreateConfig or Reload, every file byte for byte', async () => {

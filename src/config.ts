@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { SystemModule } from './engine/module.ts';
+import { DEFAULT_INSTANCE, instanceNameSchema } from './engine/instance.ts';
 import { DEFAULT_POLICY, type Policy, type SystemName } from './engine/types.ts';
 import { settingsFromEnv } from './environment.ts';
 import { DEFAULT_TOTAL_LIMITS } from './desired/limits.ts';
@@ -157,6 +158,8 @@ const desiredStateSchema = z
 export const configSchema = z
   .object({
     stateDir: z.string().default('.infrasec-state'),
+    /** This controller's name in every system's ownership marker, unless a system's own `instance` overrides it. */
+    instance: instanceNameSchema.default(DEFAULT_INSTANCE),
     /** Ceilings on the whole desired state; a commit over one is refused and the last good one stays enforced. */
     desiredState: desiredStateSchema.default({ ...DEFAULT_TOTAL_LIMITS }),
     secrets: z.object({ ageIdentityFiles: z.array(z.string()).default([]) }).strict().default({ ageIdentityFiles: [] }),
@@ -175,6 +178,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Controller-wide settings and their variables (setting path in infrasec.yaml → variable). */
 const CONTROLLER_ENV: Readonly<Record<string, string>> = {
   stateDir: 'INFRASEC_STATE_DIR',
+  instance: 'INFRASEC_INSTANCE',
   logLevel: 'INFRASEC_LOG_LEVEL',
   'desiredState.maxTotalBytes': 'INFRASEC_DESIRED_MAX_BYTES',
   'desiredState.maxDocuments': 'INFRASEC_DESIRED_MAX_DOCUMENTS',

@@ -24,7 +24,7 @@ export async function buildSystems(config: Config, deps: SystemDeps, only?: read
     }
     // The section was validated when the configuration loaded; parsing again gives the module its own type back.
     const settings = module.settings.parse(withoutShared(section));
-    reconcilers.set(module.name, await module.build(settings, { ...deps, logger: deps.logger.child({ system: module.name }) }));
+    reconcilers.set(module.name, await module.build(settings, { ...deps, instance: config.instance, logger: deps.logger.child({ system: module.name }) }));
   }
   return { reconcilers, skipped };
 }

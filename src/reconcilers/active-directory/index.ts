@@ -25,6 +25,6 @@ export const activeDirectory: SystemModule<typeof adSettingsSchema> = {
   async build(s, deps) {
     const { ActiveDirectoryReconciler } = await import('./reconciler.ts');
     const { bindPassword, bindPasswordFile: _, ...rest } = s;
-    return new ActiveDirectoryReconciler({ ...rest, bindPassword: credentialFromConfig(bindPassword ?? '', 'ad-bind') }, deps);
+    return new ActiveDirectoryReconciler({ ...rest, instance: rest.instance ?? deps.instance, bindPassword: credentialFromConfig(bindPassword ?? '', 'ad-bind') }, deps);
   },
 };

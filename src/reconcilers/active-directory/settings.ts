@@ -1,6 +1,7 @@
 // The AD reconciler's settings: the infrasec.yaml schema with its defaults (the one place they live), and the layout derived from them.
 import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
+import { DEFAULT_INSTANCE, instanceNameSchema, isInstanceName } from '../../engine/instance.ts';
 import type { Secret } from '../../desired/secret.ts';
 import { escapeDnValue, isDnWithin, parseDn } from './escape.ts';
 import type { AdLayout } from './model.ts';
@@ -34,7 +35,8 @@ export interface AdSettings {
   readonly pageSize?: number;
   /**
    * This controller's name in the ownership marker (adminDescription `managed-by=infrasec;instance=NAME`): controllers
-   * with different instances sharing a domain never touch each other's objects. Default `default`.
+   * with different instances sharing a domain never touch each other's objects. Default: the controller-wide `instance`
+   * (itself `default` unless set).
    */
   readonly instance?: string;
 }
@@ -45,7 +47,6 @@ export const AD_DEFAULTS = {
   timeoutMs: 15_000,
   concurrency: 4,
   pageSize: 1000,
-  instance: 'default',
 } as const;
 
 /** `systems.active-directory` in infrasec.yaml. The bind password is a plain string here; build() wraps it. */
@@ -64,7 +65,8 @@ export const adSettingsSchema = z
     timeoutMs: z.number().int().positive().default(AD_DEFAULTS.timeoutMs),
     concurrency: z.number().int().min(1).max(64).default(AD_DEFAULTS.concurrency),
     pageSize: z.number().int().min(1).max(100_000).default(AD_DEFAULTS.pageSize),
-    instance: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - only (1 to 32)').default(AD_DEFAULTS.instance),
+    /** Unset: the controller-wide `instance` (engine/instance.ts). */
+    instance: instanceNameSchema.optional(),
   })
   .strict();
 
@@ -96,8 +98,8 @@ export function resolveAdSettings(s: AdSettings): ResolvedAdSettings {
       .filter((rdn) => rdn[0]?.type.toLowerCase() === 'dc')
       .map((rdn) => rdn[0]?.value ?? '')
       .join('.');
-  const instance = s.instance ?? AD_DEFAULTS.instance;
-  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(instance)) throw new ConfigError(`active-directory instance "${instance}" may hold only letters, digits, _ . - (1 to 32)`);
+  const instance = s.instance ?? DEFAULT_INSTANCE;
+  if (!isInstanceName(instance)) throw new ConfigError(`active-directory instance "${instance}" may hold only letters, digits, _ . - (1 to 40)`);
   const concurrency = s.concurrency ?? AD_DEFAULTS.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new ConfigError(`active-directory concurrency must be an integer from 1 to 64, got ${concurrency}`);

@@ -5,7 +5,7 @@ import type { Secret } from '../../desired/secret.ts';
 import { ApplyHalt } from '../../engine/apply-halt.ts';
 import type { Applied, ApplyHooks, Change, GuardedPlan } from '../../engine/types.ts';
 import { ModoboaApiError, type ModoboaClient } from './client.ts';
-import type { AliasValues, AuthenticationValues, DomainValues, MailboxValues, ModoboaPayload } from './model.ts';
+import { OWNERSHIP_FIELD, type AliasValues, type AuthenticationValues, type DomainValues, type MailboxValues, type ModoboaPayload } from './model.ts';
 import { CORE_PARAMETERS, normalizeAccount, normalizeAlias, normalizeAuthentication, normalizeDomain, readCoreParameters } from './observe.ts';
 import { authenticationDifferences } from './plan-authentication.ts';
 import { liveMailboxValues } from './plan.ts';
@@ -57,6 +57,9 @@ async function gone(client: ModoboaClient, path: string, signal: AbortSignal): P
 
 const NO_INVENTORY = { ownsDomain: () => true, ownsAccount: () => true };
 
+/** A domain's or account's ownership lives in the local inventory only: taking one over writes nothing to Modoboa. */
+const changesModoboa = (f: Change['fields'][number]) => f.path !== OWNERSHIP_FIELD;
+
 /** One change: its write(s), then the read-back. Returns the number of writes sent. */
 async function applyOne(c: Change, ctx: ApplyContext, signal: AbortSignal): Promise<number> {
   const p = c.payload as unknown as ModoboaPayload;
@@ -74,8 +77,8 @@ async function applyOne(c: Change, ctx: ApplyContext, signal: AbortSignal): Prom
       break;
     }
     case 'domain.update': {
-      if (p.adopt) await inventory.addDomain(p.name);
-      if (c.fields.length > 0) await client.call('PATCH', `api/v2/domains/${p.pk}/`, domainBody(p.values), signal);
+      if (p.adopt || p.takeOver) await inventory.addDomain(p.name);
+      if (c.fields.some(changesModoboa)) await client.call('PATCH', `api/v2/domains/${p.pk}/`, domainBody(p.values), signal);
       await readBackDomain(client, p.pk, p.values, signal);
       break;
     }
@@ -92,8 +95,8 @@ async function applyOne(c: Change, ctx: ApplyContext, signal: AbortSignal): Prom
       break;
     }
     case 'mailbox.update': {
-      if (p.adopt) await inventory.addAccount(p.address);
-      if (c.fields.length > 0) await client.call('PATCH', `api/v2/accounts/${p.pk}/`, mailboxBody(p.values), signal);
+      if (p.adopt || p.takeOver) await inventory.addAccount(p.address);
+      if (c.fields.some(changesModoboa)) await client.call('PATCH', `api/v2/accounts/${p.pk}/`, mailboxBody(p.values), signal);
       await readBackMailbox(client, p.pk, p.values, signal);
       break;
     }

@@ -46,6 +46,15 @@ export function aliasMarker(instance: string): string {
   return `${ALIAS_MARKER_PREFIX} (${instance})`;
 }
 
+/**
+ * The instance name earlier versions used when none was configured. When systems.modoboa.instance is unset, what
+ * that name owns is taken over by this instance (aliases only inside the domains it owns), with a note in the plan.
+ */
+export const EARLIER_DEFAULT_INSTANCE = 'infrasec';
+
+/** The plan field of a change that moves an object from the earlier default instance to this one. */
+export const OWNERSHIP_FIELD = 'ownership';
+
 export interface LiveDomain {
   readonly pk: number;
   readonly name: string;
@@ -54,6 +63,8 @@ export interface LiveDomain {
   readonly enabled: boolean;
   /** In infrasec's inventory (created or adopted by it). */
   readonly owned: boolean;
+  /** Owned only through the inventory of the earlier default instance: recorded under this one with the next apply. */
+  readonly legacyMarker?: boolean;
 }
 
 export interface LiveAccount {
@@ -65,6 +76,8 @@ export interface LiveAccount {
   readonly role: string;
   readonly mailbox: { readonly pk: number; readonly address: string; readonly useDomainQuota: boolean; readonly quotaMB: number } | null;
   readonly owned: boolean;
+  /** Owned only through the inventory of the earlier default instance: recorded under this one with the next apply. */
+  readonly legacyMarker?: boolean;
 }
 
 export interface LiveAlias {
@@ -74,8 +87,10 @@ export interface LiveAlias {
   readonly recipients: readonly string[];
   readonly enabled: boolean;
   readonly description: string;
-  /** Its description carries this instance's marker. */
+  /** Its description carries this instance's marker, or the earlier default instance's inside a domain this instance owns. */
   readonly owned: boolean;
+  /** Owned through the earlier default instance's marker: rewritten with this instance's. */
+  readonly legacyMarker?: boolean;
 }
 
 export interface LiveModoboa {
@@ -109,10 +124,10 @@ export interface AliasValues {
 export type ModoboaPayload =
   | { readonly op: 'authentication.update'; readonly values: AuthenticationValues; readonly bindPassword: Secret }
   | { readonly op: 'domain.create'; readonly name: string; readonly values: DomainValues; readonly source?: SourcePos }
-  | { readonly op: 'domain.update'; readonly pk: number; readonly name: string; readonly values: DomainValues; readonly adopt: boolean; readonly source?: SourcePos }
+  | { readonly op: 'domain.update'; readonly pk: number; readonly name: string; readonly values: DomainValues; readonly adopt: boolean; readonly takeOver?: boolean; readonly source?: SourcePos }
   | { readonly op: 'domain.delete'; readonly pk: number; readonly name: string; readonly pruned: true }
   | { readonly op: 'mailbox.create'; readonly address: string; readonly values: MailboxValues; readonly source?: SourcePos }
-  | { readonly op: 'mailbox.update'; readonly pk: number; readonly address: string; readonly values: MailboxValues; readonly adopt: boolean; readonly pruned?: boolean; readonly source?: SourcePos }
+  | { readonly op: 'mailbox.update'; readonly pk: number; readonly address: string; readonly values: MailboxValues; readonly adopt: boolean; readonly takeOver?: boolean; readonly pruned?: boolean; readonly source?: SourcePos }
   | { readonly op: 'mailbox.delete'; readonly pk: number; readonly address: string; readonly pruned: true }
   | { readonly op: 'alias.create'; readonly address: string; readonly values: AliasValues; readonly source?: SourcePos }
   | { readonly op: 'alias.update'; readonly pk: number; readonly address: string; readonly values: AliasValues; readonly adopt: boolean; readonly source?: SourcePos }
@@ -127,6 +142,8 @@ export interface SourcePos {
 /** How plan sees the world beyond the live state: plain data. */
 export interface ModoboaLayout {
   readonly instance: string;
+  /** The earlier default instance whose objects this one takes over (systems.modoboa.instance unset), else undefined. */
+  readonly earlierInstance?: string;
   readonly mailboxRemoval: 'keep' | 'delete';
   /** Set when infrasec manages Modoboa's LDAP authentication (systems.modoboa.ldapUrl). */
   readonly authentication?: DesiredAuthentication;

@@ -2,7 +2,7 @@
 import { Secret } from '../../desired/secret.ts';
 import { InfrasecError, TargetUnavailableError } from '../../errors.ts';
 import type { ModoboaClient } from './client.ts';
-import { aliasMarker, type LiveAccount, type LiveAlias, type LiveAuthentication, type LiveDomain, type LiveModoboa } from './model.ts';
+import { aliasMarker, type LiveAccount, type LiveAlias, type LiveAuthentication, type LiveDomain, type LiveModoboa, type ModoboaLayout } from './model.ts';
 import { AUTHENTICATION_KEYS } from './plan-authentication.ts';
 
 /** Modoboa's global parameters of its `core` application (authentication, LDAP, passwords, theme...): GET and PUT all at once. */
@@ -12,6 +12,9 @@ export const CORE_PARAMETERS = 'api/v2/parameters/global/core/';
 export interface Inventory {
   ownsDomain(name: string): boolean;
   ownsAccount(username: string): boolean;
+  /** Recorded by the earlier default instance this one takes over (model.ts EARLIER_DEFAULT_INSTANCE). */
+  inheritsDomain?(name: string): boolean;
+  inheritsAccount?(username: string): boolean;
 }
 
 /** "1000", 1000, "1000M" → 1000; Modoboa answers strings in MB. */
@@ -38,7 +41,7 @@ export function normalizeDomain(raw: unknown, inv: Inventory): LiveDomain {
     quotaMB: quotaOf(d['quota']),
     defaultMailboxQuotaMB: quotaOf(d['default_mailbox_quota']),
     enabled: d['enabled'] !== false,
-    owned: inv.ownsDomain(name),
+    ...ownership(inv.ownsDomain(name), inv.inheritsDomain?.(name) ?? false),
   };
 }
 
@@ -57,15 +60,22 @@ export function normalizeAccount(raw: unknown, inv: Inventory): LiveAccount {
       mb && typeof mb === 'object' && typeof mb['pk'] === 'number'
         ? { pk: mb['pk'], address: String(mb['full_address'] ?? username).toLowerCase(), useDomainQuota: mb['use_domain_quota'] === true, quotaMB: quotaOf(mb['quota']) }
         : null,
-    owned: inv.ownsAccount(username),
+    ...ownership(inv.ownsAccount(username), inv.inheritsAccount?.(username) ?? false),
   };
 }
 
-export function normalizeAlias(raw: unknown, instance: string): LiveAlias {
+function ownership(mine: boolean, inherited: boolean): { owned: boolean; legacyMarker?: true } {
+  return mine ? { owned: true } : inherited ? { owned: true, legacyMarker: true } : { owned: false };
+}
+
+/** An alias: owned with this instance's marker; with the earlier default instance's (`earlier`) only inside a domain this instance owns. */
+export function normalizeAlias(raw: unknown, instance: string, earlier?: { instance: string; ownsDomain: (name: string) => boolean }): LiveAlias {
   const a = must<Record<string, unknown>>(!!raw && typeof raw === 'object' && typeof (raw as { pk?: unknown }).pk === 'number' && typeof (raw as { address?: unknown }).address === 'string', 'alias', raw);
   const description = typeof a['description'] === 'string' ? a['description'] : '';
   const recipients = Array.isArray(a['recipients']) ? a['recipients'].map((r) => String(r).toLowerCase()).sort() : [];
-  return { pk: a['pk'] as number, address: String(a['address']).toLowerCase(), recipients, enabled: a['enabled'] !== false, description, owned: description === aliasMarker(instance) };
+  const address = String(a['address']).toLowerCase();
+  const inherited = earlier !== undefined && description === aliasMarker(earlier.instance) && earlier.ownsDomain(address.slice(address.lastIndexOf('@') + 1));
+  return { pk: a['pk'] as number, address, recipients, enabled: a['enabled'] !== false, description, ...ownership(description === aliasMarker(instance), inherited) };
 }
 
 /** The `params` object of a GET of the core parameters (every parameter, as Modoboa holds it). */
@@ -104,7 +114,7 @@ export function normalizeAuthentication(params: Record<string, unknown>): LiveAu
   return { values, bindPassword: new Secret(typeof password === 'string' ? password : '', 'env', 'modoboa-live-ldap-bind') };
 }
 
-export async function observeModoboa(client: ModoboaClient, inv: Inventory, instance: string, signal: AbortSignal, withAuthentication = false): Promise<LiveModoboa> {
+export async function observeModoboa(client: ModoboaClient, inv: Inventory, layout: Pick<ModoboaLayout, 'instance' | 'earlierInstance'>, signal: AbortSignal, withAuthentication = false): Promise<LiveModoboa> {
   const [domains, accounts, aliases] = await Promise.all([
     client.list<unknown>('api/v2/domains/', signal),
     client.list<unknown>('api/v2/accounts/', signal),
@@ -112,10 +122,12 @@ export async function observeModoboa(client: ModoboaClient, inv: Inventory, inst
   ]);
   // After the lists, not beside them: see readCoreParameters.
   const parameters = withAuthentication ? await readCoreParameters(client, signal) : undefined;
+  const liveDomains = new Map(domains.map((d) => normalizeDomain(d, inv)).map((d) => [d.name, d]));
+  const earlier = layout.earlierInstance === undefined ? undefined : { instance: layout.earlierInstance, ownsDomain: (name: string) => liveDomains.get(name)?.owned === true };
   return {
-    domains: new Map(domains.map((d) => normalizeDomain(d, inv)).map((d) => [d.name, d])),
+    domains: liveDomains,
     accounts: new Map(accounts.map((a) => normalizeAccount(a, inv)).map((a) => [a.username, a])),
-    aliases: new Map(aliases.map((a) => normalizeAlias(a, instance)).map((a) => [a.address, a])),
+    aliases: new Map(aliases.map((a) => normalizeAlias(a, layout.instance, earlier)).map((a) => [a.address, a])),
     ...(parameters === undefined ? {} : { authentication: normalizeAuthentication(parameters) }),
   };
 }

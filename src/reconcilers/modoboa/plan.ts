@@ -11,6 +11,7 @@ import {
   type ModoboaKind,
   type ModoboaLayout,
   type ModoboaPayload,
+  OWNERSHIP_FIELD,
   RANK,
   type SourcePos,
 } from './model.ts';
@@ -108,9 +109,10 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
     }
     usable.add(name);
     const liveValues: DomainValues = { quotaMB: ld.quotaMB, defaultMailboxQuotaMB: ld.defaultMailboxQuotaMB, enabled: ld.enabled };
-    const fields = diff(liveValues, values, DOMAIN_PATHS);
+    const fields = [...takeOverField(ld, layout), ...diff(liveValues, values, DOMAIN_PATHS)];
     if (fields.length > 0 || adopt) {
-      changes.push(change('MailDomain', name, 'update', RANK.domain, fields, adopt ? 'adopted by policy' : 'differs from Git', { op: 'domain.update', pk: ld.pk, name, values, adopt, source }, wireOf(wireDiff(domainBody(liveValues), domainBody(values), DOMAIN_FROM))));
+      const reason = adopt ? 'adopted by policy' : ld.legacyMarker && fields.length === 1 ? takeOverNote(layout) : 'differs from Git';
+      changes.push(change('MailDomain', name, 'update', RANK.domain, fields, reason, { op: 'domain.update', pk: ld.pk, name, values, adopt, ...(ld.legacyMarker ? { takeOver: true } : {}), source }, wireOf(wireDiff(domainBody(liveValues), domainBody(values), DOMAIN_FROM))));
     }
   }
 
@@ -186,12 +188,14 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
       continue;
     }
     mailboxReady.add(m.address);
-    const fields = diff(liveMailboxValues(la), m.values, MAILBOX_PATHS);
+    const diffs = diff(liveMailboxValues(la), m.values, MAILBOX_PATHS);
+    const fields = [...takeOverField(la, layout), ...diffs];
     if (fields.length === 0 && !adopt) continue;
-    const leaver = fields.length === 1 && fields[0]!.path === 'spec.enabled' && m.values.enabled === false;
+    const leaver = diffs.length === 1 && diffs[0]!.path === 'spec.enabled' && m.values.enabled === false;
+    const reason = adopt ? 'adopted by policy' : leaver ? `User/${m.user.metadata.name} is disabled in Git` : diffs.length === 0 ? takeOverNote(layout) : 'differs from Git';
     changes.push(
-      change('Mailbox', m.address, leaver ? 'disable' : 'update', RANK.mailbox, fields, adopt ? 'adopted by policy' : leaver ? `${serves} is disabled in Git` : 'differs from Git', {
-        op: 'mailbox.update', pk: la.pk, address: m.address, values: m.values, adopt, source,
+      change('Mailbox', m.address, leaver ? 'disable' : 'update', RANK.mailbox, fields, reason, {
+        op: 'mailbox.update', pk: la.pk, address: m.address, values: m.values, adopt, ...(la.legacyMarker ? { takeOver: true } : {}), source,
       }, { serves, ...wireOf(wireDiff(mailboxBody(liveMailboxValues(la)), mailboxBody(m.values), MAILBOX_FROM)) }),
     );
   }
@@ -276,11 +280,12 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
       continue;
     }
     const liveValues: AliasValues = { recipients: la.recipients, enabled: la.enabled };
-    const fields = diff(liveValues, values, ALIAS_PATHS);
-    if (fields.length === 0 && !adopt) continue;
-    const action: ChangeAction = fields.length === 1 && fields[0]!.path === 'spec.enabled' && !values.enabled ? 'disable' : 'update';
+    const diffs = diff(liveValues, values, ALIAS_PATHS);
+    if (diffs.length === 0 && !adopt && !la.legacyMarker) continue;
+    const action: ChangeAction = diffs.length === 1 && diffs[0]!.path === 'spec.enabled' && !values.enabled ? 'disable' : 'update';
     const v = aliasView(a, action, liveValues, values, userByEmail);
-    changes.push(change('MailAlias', a.address, action, RANK.alias, v.fields, adopt ? 'adopted by policy' : 'differs from Git', { op: 'alias.update', pk: la.pk, address: a.address, values, adopt, source: a.source }, v.view));
+    const reason = adopt ? 'adopted by policy' : diffs.length === 0 ? takeOverNote(layout) : 'differs from Git';
+    changes.push(change('MailAlias', a.address, action, RANK.alias, [...takeOverField(la, layout), ...v.fields], reason, { op: 'alias.update', pk: la.pk, address: a.address, values, adopt, source: a.source }, v.view));
   }
   for (const la of [...live.aliases.values()].filter((x) => x.owned && !aliases.has(x.address)).sort((x, y) => x.address.localeCompare(y.address))) {
     if (domains.has(domainOf(la.address)) && !usable.has(domainOf(la.address))) continue;
@@ -291,6 +296,8 @@ export function planModoboa(desired: ResolvedState, live: LiveModoboa, policy: P
     changes.push(change('MailDomain', ld.name, 'delete', RANK.domain, [], 'removed from Git', { op: 'domain.delete', pk: ld.pk, name: ld.name, pruned: true }));
   }
 
+  const note = takeOverSummary(live, layout);
+  if (note) conflicts.push(note);
   const ownedCount =
     [...live.domains.values()].filter((d) => d.owned).length + [...live.accounts.values()].filter((a) => a.owned).length + [...live.aliases.values()].filter((a) => a.owned).length;
   return { system: SYSTEM, changes, conflicts, ownedCount };
@@ -343,4 +350,30 @@ function resolveRecipients(
     out.add(address);
   });
   return [...out].sort();
+}
+
+// ---------- objects of the earlier default instance, taken over ----------
+
+/** The `ownership` field of an object this instance takes over from the earlier default instance; none otherwise. */
+function takeOverField(o: { readonly legacyMarker?: boolean }, layout: ModoboaLayout): FieldChange[] {
+  return o.legacyMarker ? [{ path: OWNERSHIP_FIELD, before: `instance ${layout.earlierInstance}`, after: `instance ${layout.instance}` }] : [];
+}
+
+function takeOverNote(layout: ModoboaLayout): string {
+  return `owned by instance "${layout.earlierInstance}", the default name of earlier versions; taken over by instance "${layout.instance}" (systems.modoboa.instance is unset)`;
+}
+
+/** One note per plan naming what this instance takes over from the earlier default instance (aliases only inside its own domains). */
+function takeOverSummary(live: LiveModoboa, layout: ModoboaLayout): Conflict | undefined {
+  const taken = [
+    ...[...live.domains.values()].filter((d) => d.legacyMarker).map((d) => `MailDomain/${d.name}`),
+    ...[...live.accounts.values()].filter((a) => a.legacyMarker).map((a) => `Mailbox/${a.username}`),
+    ...[...live.aliases.values()].filter((a) => a.legacyMarker).map((a) => `MailAlias/${a.address}`),
+  ];
+  if (taken.length === 0) return undefined;
+  const named = taken.length > 10 ? `${taken.slice(0, 10).join(', ')} and ${taken.length - 10} more` : taken.join(', ');
+  return {
+    system: SYSTEM, kind: 'Instance', name: layout.instance, advisory: true,
+    message: `${taken.length} object(s) ${takeOverNote(layout)}: ${named}. Set systems.modoboa.instance to "${layout.earlierInstance}" to keep the old name instead`,
+  };
 }

@@ -9,7 +9,8 @@ import { type FingerprintStore, MemoryFingerprintStore } from '../../state/finge
 import type { Applied, ApplyHooks, GuardedPlan, Plan, Policy, Reconciler } from '../../engine/types.ts';
 import { applyModoboaPlan, type InventoryWriter } from './apply.ts';
 import { ModoboaClient, modoboaSetting } from './client.ts';
-import { AUTHENTICATION_NAME, type DesiredAuthentication, type LiveModoboa, type ModoboaLayout } from './model.ts';
+import { DEFAULT_INSTANCE } from '../../engine/instance.ts';
+import { AUTHENTICATION_NAME, type DesiredAuthentication, EARLIER_DEFAULT_INSTANCE, type LiveModoboa, type ModoboaLayout } from './model.ts';
 import { type Inventory, observeModoboa } from './observe.ts';
 import { serverOf } from './plan-authentication.ts';
 import { planModoboa } from './plan.ts';
@@ -46,6 +47,8 @@ export interface ModoboaDeps {
   /** Durable controller state: holds the inventory of domains and accounts infrasec owns. In memory when absent. */
   readonly fingerprints?: FingerprintStore;
   readonly logger?: Logger;
+  /** The controller-wide instance, used when settings.instance is unset. */
+  readonly instance?: string;
 }
 
 export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa> {
@@ -55,6 +58,8 @@ export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa>
   readonly #layout: ModoboaLayout;
   readonly #log: Logger | undefined;
   readonly #prefix: string;
+  /** Inventory keys of the earlier default instance this one takes over; undefined when it takes over nothing. */
+  readonly #earlierPrefix: string | undefined;
 
   constructor(settings: ModoboaReconcilerSettings, deps: ModoboaDeps = {}) {
     let ca: string | undefined;
@@ -78,22 +83,51 @@ export class ModoboaReconciler implements Reconciler<ResolvedState, LiveModoboa>
     });
     this.#store = deps.fingerprints ?? new MemoryFingerprintStore();
     const authentication = desiredAuthentication(settings);
-    this.#layout = { instance: settings.instance, mailboxRemoval: settings.mailboxRemoval, ...(authentication ? { authentication } : {}) };
-    this.#prefix = `modoboa/${this.client.origin}/${settings.instance}`;
+    // An instance set for Modoboa itself means exactly that one; otherwise the controller-wide one continues what an
+    // earlier version owned under its default name.
+    const instance = settings.instance ?? deps.instance ?? DEFAULT_INSTANCE;
+    const earlierInstance = settings.instance === undefined && instance !== EARLIER_DEFAULT_INSTANCE ? EARLIER_DEFAULT_INSTANCE : undefined;
+    this.#layout = { instance, ...(earlierInstance ? { earlierInstance } : {}), mailboxRemoval: settings.mailboxRemoval, ...(authentication ? { authentication } : {}) };
+    this.#prefix = `modoboa/${this.client.origin}/${instance}`;
+    this.#earlierPrefix = earlierInstance && `modoboa/${this.client.origin}/${earlierInstance}`;
   }
 
   readonly #inventory: Inventory & InventoryWriter = {
     ownsDomain: (name) => this.#store.get(`${this.#prefix}/domain/${name.toLowerCase()}`) !== undefined,
     ownsAccount: (username) => this.#store.get(`${this.#prefix}/account/${username.toLowerCase()}`) !== undefined,
-    addDomain: (name) => this.#store.set(`${this.#prefix}/domain/${name.toLowerCase()}`, 'owned'),
-    removeDomain: (name) => this.#store.delete(`${this.#prefix}/domain/${name.toLowerCase()}`),
-    addAccount: (username) => this.#store.set(`${this.#prefix}/account/${username.toLowerCase()}`, 'owned'),
-    removeAccount: (username) => this.#store.delete(`${this.#prefix}/account/${username.toLowerCase()}`),
+    inheritsDomain: (name) => this.#earlierPrefix !== undefined && this.#store.get(`${this.#earlierPrefix}/domain/${name.toLowerCase()}`) !== undefined,
+    inheritsAccount: (username) => this.#earlierPrefix !== undefined && this.#store.get(`${this.#earlierPrefix}/account/${username.toLowerCase()}`) !== undefined,
+    addDomain: async (name) => {
+      await this.#store.set(`${this.#prefix}/domain/${name.toLowerCase()}`, 'owned');
+      await this.#forgetEarlier(`domain/${name.toLowerCase()}`);
+    },
+    removeDomain: async (name) => {
+      await this.#store.delete(`${this.#prefix}/domain/${name.toLowerCase()}`);
+      await this.#forgetEarlier(`domain/${name.toLowerCase()}`);
+    },
+    addAccount: async (username) => {
+      await this.#store.set(`${this.#prefix}/account/${username.toLowerCase()}`, 'owned');
+      await this.#forgetEarlier(`account/${username.toLowerCase()}`);
+    },
+    removeAccount: async (username) => {
+      await this.#store.delete(`${this.#prefix}/account/${username.toLowerCase()}`);
+      await this.#forgetEarlier(`account/${username.toLowerCase()}`);
+    },
   };
+
+  /** Drops the earlier default instance's record of an object once this instance holds its own (or the object is gone). */
+  async #forgetEarlier(key: string): Promise<void> {
+    if (this.#earlierPrefix !== undefined && this.#store.get(`${this.#earlierPrefix}/${key}`) !== undefined) await this.#store.delete(`${this.#earlierPrefix}/${key}`);
+  }
+
+  /** The instance named in the alias markers and inventory this reconciler writes. */
+  get instance(): string {
+    return this.#layout.instance;
+  }
 
   async observe(signal: AbortSignal): Promise<LiveModoboa> {
     const started = performance.now();
-    const live = await observeModoboa(this.client, this.#inventory, this.#layout.instance, signal, this.#layout.authentication !== undefined);
+    const live = await observeModoboa(this.client, this.#inventory, this.#layout, signal, this.#layout.authentication !== undefined);
     this.#log?.info(
       { event: 'observe.done', domains: live.domains.size, accounts: live.accounts.size, aliases: live.aliases.size, ms: Math.round(performance.now() - started) },
       'observed Modoboa',

@@ -1,12 +1,12 @@
 // The Modoboa reconciler's settings: the infrasec.yaml schema with its defaults (the one place they live).
 import { z } from 'zod';
+import { instanceNameSchema } from '../../engine/instance.ts';
 
 export const MODOBOA_DEFAULTS = {
   timeoutMs: 30_000,
   pageSize: 200,
   maxRetries: 5,
   maxRetryAfterMs: 30_000,
-  instance: 'infrasec',
   mailboxRemoval: 'keep',
   // Active Directory users by their e-mail address (what people type at Modoboa's login); contacts have no password.
   ldapSearchFilter: '(&(objectCategory=person)(objectClass=user)(mail=%(user)s))',
@@ -43,8 +43,12 @@ export const modoboaSettingsSchema = z
     maxRetries: z.number().int().min(0).max(20).default(MODOBOA_DEFAULTS.maxRetries),
     /** Longest Retry-After honoured; a longer one is capped to this. */
     maxRetryAfterMs: z.number().int().min(0).max(600_000).default(MODOBOA_DEFAULTS.maxRetryAfterMs),
-    /** Written in the description of the aliases infrasec owns; two controllers on one Modoboa need two names. */
-    instance: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default(MODOBOA_DEFAULTS.instance),
+    /**
+     * Written in the description of the aliases infrasec owns and in its inventory keys; two controllers on one Modoboa
+     * need two names. Unset: the controller-wide `instance`, and what an earlier version owned under its default name
+     * `infrasec` is taken over (model.ts EARLIER_DEFAULT_INSTANCE).
+     */
+    instance: instanceNameSchema.optional(),
     /** What happens to the mailbox of a user that leaves Git: kept (account disabled) or deleted with its mail. */
     mailboxRemoval: z.enum(['keep', 'delete']).default(MODOBOA_DEFAULTS.mailboxRemoval),
     /**

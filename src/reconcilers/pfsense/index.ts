@@ -1,6 +1,7 @@
 // The pfSense system module: its settings, environment variables, secret files and how to build its reconciler.
 import { readFile } from 'node:fs/promises';
 import { credentialFromConfig, describeSetting, type SystemModule } from '../../engine/module.ts';
+import { DEFAULT_INSTANCE } from '../../engine/instance.ts';
 import { ConfigError } from '../../errors.ts';
 import { pfSenseSettingsSchema } from './settings.ts';
 
@@ -47,6 +48,6 @@ export const pfsense: SystemModule<typeof pfSenseSettingsSchema> = {
         throw new ConfigError(`cannot read ${describeSetting(pfsense, 'caFile')} ${caFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { caFile }, { cause: err });
       }
     }
-    return new PfSenseReconciler({ ...rest, auth, ca }, deps);
+    return new PfSenseReconciler({ ...rest, instance: rest.instance ?? deps.instance ?? DEFAULT_INSTANCE, auth, ca }, deps);
   },
 };

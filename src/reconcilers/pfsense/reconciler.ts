@@ -40,6 +40,11 @@ export class PfSenseReconciler implements Reconciler<ResolvedState, LivePfSense>
     });
   }
 
+  /** The instance named in every ownership marker this reconciler writes. */
+  get instance(): string {
+    return this.#settings.instance;
+  }
+
   #key(what: string): string {
     return `pfsense/${this.#settings.url}/${this.#settings.instance}/${what}`;
   }

@@ -1,11 +1,11 @@
 // The pfSense reconciler's settings: the infrasec.yaml schema with its defaults (the one place they live).
 import { z } from 'zod';
+import { instanceNameSchema } from '../../engine/instance.ts';
 import type { Secret } from '../../desired/secret.ts';
 import type { FirewallInterface } from '../../desired/model.ts';
 
 export const PFSENSE_DEFAULTS = {
   timeoutMs: 15_000,
-  instance: 'default',
   lockRetries: 6,
   lockMaxDelayMs: 10_000,
   interfaces: { wan: 'wan', wan2: 'opt2', lan: 'lan', dmz: 'opt1', openvpn: 'openvpn' },
@@ -28,8 +28,8 @@ export const pfSenseSettingsSchema = z
     /** PEM file of the CA that signed the webConfigurator certificate. */
     caFile: z.string().optional(),
     timeoutMs: z.number().int().positive().default(PFSENSE_DEFAULTS.timeoutMs),
-    /** Written in every ownership marker: two controllers with different instances never touch each other's objects. */
-    instance: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/).default(PFSENSE_DEFAULTS.instance),
+    /** Written in every ownership marker: two controllers with different instances never touch each other's objects. Unset: the controller-wide `instance`. */
+    instance: instanceNameSchema.optional(),
     /** 503 MODEL_WRITE_CONFIG_LOCKED: retries per write, and the longest wait between two. */
     lockRetries: z.number().int().min(0).max(20).default(PFSENSE_DEFAULTS.lockRetries),
     lockMaxDelayMs: z.number().int().min(10).max(120_000).default(PFSENSE_DEFAULTS.lockMaxDelayMs),

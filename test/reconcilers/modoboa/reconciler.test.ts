@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectHaltedAfterLoss } from '../../engine/halted-apply.ts';
-import { loadConfig } from '../../../src/config.ts';
+import { configSchema, loadConfig } from '../../../src/config.ts';
 import type { ResolvedState } from '../../../src/desired/model.ts';
 import { Secret } from '../../../src/desired/secret.ts';
 import { MemoryFingerprintStore } from '../../../src/state/fingerprints.ts';
@@ -30,7 +30,7 @@ function reconciler(m: Modoboa, store = new MemoryFingerprintStore(), over: { ur
       ...MODOBOA_DEFAULTS,
       url: over.url ?? m.url,
       token: new Secret(over.token ?? m.token, 'env', 'test-token'),
-      instance: over.instance ?? MODOBOA_DEFAULTS.instance,
+      ...(over.instance === undefined ? {} : { instance: over.instance }),
       mailboxRemoval: over.mailboxRemoval ?? 'keep',
       timeoutMs: over.timeoutMs ?? MODOBOA_DEFAULTS.timeoutMs,
     },
@@ -214,6 +214,88 @@ describe('ModoboaReconciler against a real Modoboa', () => {
       expect(adopted.conflicts).toEqual([]);
       expect(adopted.status, why(adopted)).toBe('applied');
       expect((await pass(r, desired)).status).toBe('in-sync');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('what an earlier version owned under its default instance "infrasec" is taken over, with a note, when no instance is set; an explicit instance takes nothing', async () => {
+    const A = 'ancien.test';
+    const desired = state({
+      domains: [mailDomain(A, { quotaMB: 0, defaultMailboxQuotaMB: 0 })],
+      users: [user('ann', { email: `ann@${A}` })],
+      aliases: [mailAlias('contact', [`User/ann`], { address: `contact@${A}` })],
+    });
+    const inventory = new MemoryFingerprintStore();
+    // The earlier version: no instance configured meant "infrasec".
+    const earlier = reconciler(m, inventory, { instance: 'infrasec' });
+    const explicit = reconciler(m, inventory, { instance: 'autre' });
+    // No systems.modoboa.instance; the controller-wide one (another name than the other tests' "default" here).
+    const current = new ModoboaReconciler(
+      { ...MODOBOA_DEFAULTS, url: m.url, token: new Secret(m.token, 'env', 'test-token'), mailboxRemoval: 'keep' },
+      { fingerprints: inventory, instance: 'relais' },
+    );
+    const description = async (address: string) => (await m.query('SELECT description FROM admin_alias WHERE address = ?', [address]))[0]?.[0];
+    try {
+      const first = await pass(earlier, desired);
+      expect(first.status, why(first)).toBe('applied');
+      // An alias of the earlier default name in a domain this controller never owned (another controller's): not in scope.
+      expect((await api(m, 'POST', '/api/v2/domains/', { name: 'ailleurs.test', quota: 0, default_mailbox_quota: 0 })).status).toBe(201);
+      const stranger = await api(m, 'POST', '/api/v2/aliases/', { address: 'info@ailleurs.test', recipients: ['someone@example.org'], enabled: true, description: 'managed by infrasec (infrasec)' });
+      expect(stranger.status).toBe(201);
+      expect(await description(`contact@${A}`)).toBe('managed by infrasec (infrasec)');
+
+      // systems.modoboa.instance set: exactly that instance, nothing taken over.
+      const other = await pass(explicit, desired, { mode: 'plan' });
+      expect(other.conflicts.map((c) => `${c.kind}/${c.name}`)).toEqual([`MailDomain/${A}`]);
+
+      const planned = await pass(current, desired, { mode: 'plan' });
+      const note = planned.conflicts.find((c) => c.kind === 'Instance');
+      expect(note).toMatchObject({ advisory: true, name: 'relais' });
+      expect(note!.message).toBe(
+        `3 object(s) owned by instance "infrasec", the default name of earlier versions; taken over by instance "relais" (systems.modoboa.instance is unset): MailDomain/${A}, Mailbox/ann@${A}, MailAlias/contact@${A}. Set systems.modoboa.instance to "infrasec" to keep the old name instead`,
+      );
+      expect(planned.conflicts).toHaveLength(1);
+      expect(planned.changes.map((c) => `${c.action} ${c.kind}/${c.name} ${c.fields.map((f) => `${f.path}: ${f.before} → ${f.after}`).join()}`)).toEqual([
+        `update MailDomain/${A} ownership: instance infrasec → instance relais`,
+        `update Mailbox/ann@${A} ownership: instance infrasec → instance relais`,
+        `update MailAlias/contact@${A} ownership: instance infrasec → instance relais`,
+      ]);
+
+      const domainStamp = await m.query('SELECT last_modification FROM admin_domain WHERE name = ?', [A]);
+      const taken = await pass(current, desired);
+      expect(taken.status, why(taken)).toBe('applied');
+      expect(taken.verify).toEqual([]);
+      // The domain and the account are owned through the local inventory only: nothing written to Modoboa for them.
+      expect(taken.writes).toBe(1);
+      expect(await m.query('SELECT last_modification FROM admin_domain WHERE name = ?', [A])).toEqual(domainStamp);
+      expect(await description(`contact@${A}`)).toBe('managed by infrasec (relais)');
+      expect(await description('info@ailleurs.test')).toBe('managed by infrasec (infrasec)');
+      const origin = current.client.origin;
+      expect([inventory.get(`modoboa/${origin}/infrasec/domain/${A}`), inventory.get(`modoboa/${origin}/relais/domain/${A}`)]).toEqual([undefined, 'owned']);
+      expect([inventory.get(`modoboa/${origin}/infrasec/account/ann@${A}`), inventory.get(`modoboa/${origin}/relais/account/ann@${A}`)]).toEqual([undefined, 'owned']);
+
+      const before = await writeEvidence(m);
+      const again = await pass(current, desired);
+      expect(again.status).toBe('in-sync');
+      expect(again.conflicts).toEqual([]);
+      expect(await writeEvidence(m)).toEqual(before);
+    } finally {
+      await earlier.close();
+      await explicit.close();
+      await current.close();
+    }
+  });
+
+  it('the controller-wide instance of infrasec.yaml names the alias marker', async () => {
+    const config = configSchema.parse({ instance: 'cod67', systems: { modoboa: { url: m.url, token: m.token } } });
+    const { reconcilers } = await buildSystems(config, { fingerprints: new MemoryFingerprintStore(), logger: silentLogger }, ['modoboa']);
+    const r = reconcilers.get('modoboa') as ModoboaReconciler;
+    try {
+      const desired = state({ domains: [mailDomain('large.test', { quotaMB: 0, defaultMailboxQuotaMB: 0 })], users: [user('lea', { email: 'lea@large.test' })], aliases: [mailAlias('accueil', ['User/lea'], { address: 'accueil@large.test' })] });
+      const result = await pass(r, desired);
+      expect(result.status, why(result)).toBe('applied');
+      expect(await m.query('SELECT description FROM admin_alias WHERE address = ?', ['accueil@large.test'])).toEqual([['managed by infrasec (cod67)']]);
     } finally {
       await r.close();
     }

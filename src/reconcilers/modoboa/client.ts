@@ -12,7 +12,8 @@ export function modoboaSetting(path: keyof typeof modoboa.env): string {
   return describeSetting(modoboa, path);
 }
 
-const TOKEN_SETTINGS = `${modoboaSetting('token')} or ${modoboaSetting('tokenFile')}`;
+/** The settings that hold the API token, as an error asking to change it names them. */
+export const TOKEN_SETTINGS = `${modoboaSetting('token')} or ${modoboaSetting('tokenFile')}`;
 
 export interface ModoboaClientOptions {
   /** Base URL, e.g. https://mail.example.fr (no /api suffix). */

@@ -1,7 +1,7 @@
 // Reads Modoboa in bulk: one paged list call per collection (domains, accounts, aliases), plus its global core parameters when infrasec manages authentication; normalised to plain live data.
 import { Secret } from '../../desired/secret.ts';
-import { InfrasecError, TargetUnavailableError } from '../../errors.ts';
-import type { ModoboaClient } from './client.ts';
+import { AuthenticationError, InfrasecError, TargetUnavailableError } from '../../errors.ts';
+import { TOKEN_SETTINGS, type ModoboaClient } from './client.ts';
 import { aliasMarker, type LiveAccount, type LiveAlias, type LiveAuthentication, type LiveDomain, type LiveModoboa, type ModoboaLayout } from './model.ts';
 import { AUTHENTICATION_KEYS } from './plan-authentication.ts';
 
@@ -114,8 +114,23 @@ export function normalizeAuthentication(params: Record<string, unknown>): LiveAu
   return { values, bindPassword: new Secret(typeof password === 'string' ? password : '', 'env', 'modoboa-live-ldap-bind') };
 }
 
+/**
+ * The API token must be a super administrator's: any other account's token reads lists filtered to what that account
+ * administers (for a role-less account, nothing at all, so a plan would want to create everything) and may write
+ * nothing. Checked on every read, before anything is planned from such lists.
+ */
+export async function checkTokenAccount(client: ModoboaClient, signal: AbortSignal): Promise<void> {
+  const me = await client.call<{ username?: unknown; role?: unknown }>('GET', 'api/v2/account/me/', undefined, signal);
+  if (me.role === 'SuperAdmins') return;
+  const role = typeof me.role === 'string' && me.role !== '---' ? `its role is ${me.role}` : 'it has no role';
+  throw new AuthenticationError(
+    `Modoboa at ${client.origin}: the API token is the account ${JSON.stringify(String(me.username ?? '?'))}'s and ${role}, so Modoboa shows it only part of its objects and refuses its writes; nothing was planned from them. Set ${TOKEN_SETTINGS} to a super administrator's token`,
+  );
+}
+
 export async function observeModoboa(client: ModoboaClient, inv: Inventory, layout: Pick<ModoboaLayout, 'instance' | 'earlierInstance'>, signal: AbortSignal, withAuthentication = false): Promise<LiveModoboa> {
-  const [domains, accounts, aliases] = await Promise.all([
+  const [, domains, accounts, aliases] = await Promise.all([
+    checkTokenAccount(client, signal),
     client.list<unknown>('api/v2/domains/', signal),
     client.list<unknown>('api/v2/accounts/', signal),
     client.list<unknown>('api/v2/aliases/', signal),

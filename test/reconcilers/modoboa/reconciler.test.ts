@@ -350,8 +350,9 @@ describe('ModoboaReconciler against a real Modoboa', () => {
     const inventory = new MemoryFingerprintStore();
     const viaProxy = reconciler(m, inventory, { url: proxy.url, timeoutMs: 5_000, instance: 'coupure' });
     try {
-      // Three list calls, the domain POST and its read-back, then the POST of the first mailbox: cut right after it reached Modoboa.
-      proxy.cutAfterRequest(6);
+      // The token's account, three list calls, the domain POST and its read-back, then the POST of the first mailbox:
+      // cut right after it reached Modoboa.
+      proxy.cutAfterRequest(7);
       const broken = await pass(viaProxy, desired);
       expect(broken.status, why(broken)).toBe('failed');
       expect(broken.error?.message).toMatch(/unreachable|dropped|failed/);
@@ -522,6 +523,12 @@ describe('the modoboa system built from configuration', () => {
     ].join('; ')]);
     const token = /TOKEN=([0-9a-f]{40})/.exec(out)?.[1];
     expect(token, out).toBeDefined();
+    // Its reads are not refused, only filtered to nothing: observe refuses to plan from them (a plan would want to
+    // create every domain, mailbox and alias), naming the account and the settings.
+    const seen = await observeError({ INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN: token! });
+    expect(seen).toBeInstanceOf(AuthenticationError);
+    expect(seen.message).toBe(`Modoboa at ${real.url}: the API token is the account "plain@elsewhere.test"'s and it has no role, so Modoboa shows it only part of its objects and refuses its writes; nothing was planned from them. Set systems.modoboa.token (INFRASEC_MODOBOA_TOKEN) or systems.modoboa.tokenFile (INFRASEC_MODOBOA_TOKEN_FILE) to a super administrator's token`);
+    expect(seen.message).not.toContain(token!);
     const r = await fromEnvironment({ INFRASEC_MODOBOA_URL: real.url, INFRASEC_MODOBOA_TOKEN: token! });
     try {
       const err = await r.client.call('POST', 'api/v2/domains/', { name: 'elsewhere.test', quota: 0, default_mailbox_quota: 0 }, AbortSignal.timeout(60_000)).catch((e: unknown) => e);

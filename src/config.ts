@@ -248,6 +248,8 @@ export function configFromEnv(env: Env): Record<string, unknown> {
   if (Object.keys(systems).length > 0) out['systems'] = systems;
   const drift = env['INFRASEC_DRIFT_POLICY'];
   if (drift) out['driftPolicy'] = drift;
+  const dependsOn = env['INFRASEC_DEPENDS_ON'];
+  if (dependsOn) out['dependsOnSpec'] = dependsOn;
   if (problems.length > 0) throw new ConfigError(`invalid environment:\n${problems.join('\n')}`, { variables: problems.length });
   return out;
 }
@@ -278,6 +280,27 @@ function applyDriftPolicy(raw: Record<string, unknown>, spec: string): void {
   }
 }
 
+/**
+ * INFRASEC_DEPENDS_ON: `SYSTEM=DEP[,DEP…]` per system, `;` between systems, an empty list to drop the module's
+ * (`modoboa=active-directory;pfsense=`). Sets `systems.SYSTEM.dependsOn` of the systems configured; a name that is no
+ * system is refused, naming the variable.
+ */
+function applyDependsOn(raw: Record<string, unknown>, spec: string): void {
+  const known = new Set(SYSTEM_MODULES.map((m) => m.name));
+  const systems = (raw['systems'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  for (const part of spec.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim();
+    const deps = eq < 0 ? [] : part.slice(eq + 1).split(',').map((d) => d.trim()).filter(Boolean);
+    if (eq < 0) throw new ConfigError(`INFRASEC_DEPENDS_ON: "${part}" needs SYSTEM=DEPENDENCY[,DEPENDENCY…] (empty after = for none)`);
+    for (const n of [name, ...deps]) {
+      if (!known.has(n)) throw new ConfigError(`INFRASEC_DEPENDS_ON: unknown system "${n}" (systems: ${[...known].join(', ')})`);
+    }
+    const section = systems[name];
+    if (section) section['dependsOn'] = deps;
+  }
+}
+
 function describeZodIssues(error: z.ZodError, source: string): string {
   const accepted = (i: z.core.$ZodIssue) => (i.code === 'invalid_type' && i.expected === 'boolean' ? ' (accepted: true or false, unquoted)' : '');
   return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}${accepted(i)}`).join('\n');
@@ -298,6 +321,9 @@ export async function loadConfig(opts: { file?: string; env?: Env } = {}): Promi
   const drift = raw['driftPolicy'];
   delete raw['driftPolicy'];
   if (typeof drift === 'string') applyDriftPolicy(raw, drift);
+  const dependsOn = raw['dependsOnSpec'];
+  delete raw['dependsOnSpec'];
+  if (typeof dependsOn === 'string') applyDependsOn(raw, dependsOn);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${describeZodIssues(parsed.error, file)}`, { file });
   const config = parsed.data;

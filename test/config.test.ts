@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configuredSystems, loadConfig, policyOf } from '../src/config.ts';
+import { configuredSystems, dependencyGraph, loadConfig, policyOf } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 
 const noFile = join(tmpdir(), 'infrasec-no-such-config.yaml');
@@ -53,6 +53,26 @@ describe('loadConfig', () => {
   it('applies INFRASEC_DRIFT_POLICY per system and per kind', async () => {
     const config = await loadConfig({ env: { ...adEnv, INFRASEC_DRIFT_POLICY: 'report,Group=ignore' } });
     expect(policyOf(config, 'active-directory').drift).toEqual({ '*': 'report', Group: 'ignore' });
+  });
+
+  it('takes dependsOn per system from INFRASEC_DEPENDS_ON, an empty list dropping the module\'s, and refuses unknown names', async () => {
+    const modoboaEnv = { INFRASEC_MODOBOA_URL: 'https://mail.example', INFRASEC_MODOBOA_TOKEN: 't0ken' };
+    expect(dependencyGraph(await loadConfig({ env: { ...adEnv, ...modoboaEnv } })).get('modoboa')).toEqual(['active-directory']);
+    expect(dependencyGraph(await loadConfig({ env: { ...adEnv, ...modoboaEnv, INFRASEC_DEPENDS_ON: 'modoboa=' } })).get('modoboa')).toEqual([]);
+    const both = await loadConfig({ env: { ...adEnv, ...modoboaEnv, INFRASEC_DEPENDS_ON: ' active-directory = ; modoboa=active-directory ' } });
+    expect(both.systems.modoboa?.['dependsOn']).toEqual(['active-directory']);
+    expect(both.systems['active-directory']?.['dependsOn']).toEqual([]);
+    // A system this controller does not run stays unconfigured.
+    expect(configuredSystems(await loadConfig({ env: { ...adEnv, INFRASEC_DEPENDS_ON: 'pfsense=active-directory' } }))).toEqual(['active-directory']);
+    for (const [spec, message] of [['modoboa=activedirectory', 'unknown system "activedirectory"'], ['modoboa', 'needs SYSTEM=DEPENDENCY']] as const) {
+      const err = await loadConfig({ env: { ...adEnv, ...modoboaEnv, INFRASEC_DEPENDS_ON: spec } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(`INFRASEC_DEPENDS_ON: `);
+      expect((err as Error).message).toContain(message);
+    }
+    // A cycle made from the environment is refused like one in the file.
+    const cycle = await loadConfig({ env: { ...adEnv, ...modoboaEnv, INFRASEC_DEPENDS_ON: 'active-directory=modoboa' } }).catch((e: unknown) => e);
+    expect((cycle as Error).message).toContain('cycle');
   });
 
   it('rejects an unknown setting and a non-LDAP URL with the field named, without echoing the password', async () => {

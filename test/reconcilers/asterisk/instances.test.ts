@@ -168,6 +168,58 @@ describe('config written by an earlier version without an instance', () => {
     expect((await plan(a, main({ without: ['ext-201'], many: true }))).conflicts).toEqual([]);
   });
 
+  it('a takeover cut off in the middle of the copy loses no line: the earlier context stays whole and the next pass finishes', async () => {
+    const a = pbx.reconciler();
+    expect((await apply(a, main({ many: true }))).verify).toEqual([]);
+    asEarlierVersion();
+    const hints = (text: string) => text.match(/^exten => 2[0-9]{2},hint,/gm)?.length ?? 0;
+    expect(hints(pbx.read('extensions_custom.conf'))).toBe(22);
+
+    // The connection drops at the first UpdateConfig sent while the copy is half built (the temporary context exists).
+    const actions = pbx.emulator.stats.actions as Record<string, number>;
+    let updates = actions['UpdateConfig'] ?? 0;
+    let cut = false;
+    Object.defineProperty(actions, 'UpdateConfig', {
+      configurable: true, enumerable: true,
+      get: () => updates,
+      set: (n: number) => {
+        updates = n;
+        if (!cut && pbx.read('extensions_custom.conf').includes('[infrasec-tmp-infrasec-internal]')) {
+          cut = true;
+          pbx.emulator.dropConnections();
+        }
+      },
+    });
+    try {
+      const broken = await apply(a, main({ many: true }));
+      expect(cut).toBe(true);
+      expect(broken.status).toBe('failed');
+    } finally {
+      Object.defineProperty(actions, 'UpdateConfig', { configurable: true, enumerable: true, writable: true, value: updates });
+    }
+    // What the cut left: the earlier context whole, and a partial copy beside it.
+    const left = pbx.read('extensions_custom.conf');
+    expect(left).toMatch(/^\[infrasec-internal\]\(infrasec-managed\)$/m);
+    expect(left).toContain('[infrasec-tmp-infrasec-internal]');
+    const earlier = left.split(/\n(?=\[)/).find((section) => section.startsWith('[infrasec-internal]'))!;
+    expect(hints(earlier)).toBe(22);
+    const partial = left.split(/\n(?=\[)/).find((section) => section.startsWith('[infrasec-tmp-infrasec-internal]'))!;
+    expect(hints(partial)).toBeLessThan(22);
+
+    // The next pass rebuilds the copy from scratch and swaps it in: every line there, no temporary section left.
+    const healed = await apply(a, main({ many: true }));
+    expect(healed.error).toBeUndefined();
+    expect(healed.verify).toEqual([]);
+    const ext = pbx.read('extensions_custom.conf');
+    expect(ext).toMatch(/^\[infrasec-internal\]\(infrasec-managed-default\)$/m);
+    expect(ext).not.toContain('infrasec-tmp-');
+    expect(hints(ext)).toBe(22);
+    pbx.emulator.dial('25', 'from-internal', { pin: '4711' });
+    const before = writes();
+    expect((await apply(a, main({ many: true }))).status).toBe('in-sync');
+    expect(writes()).toEqual(before);
+  });
+
   it('is not taken over by another instance: a conflict it may adopt explicitly, and untouched otherwise', async () => {
     const a = pbx.reconciler();
     await apply(a, main());

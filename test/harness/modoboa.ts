@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Agent, fetch } from 'undici';
 import { machineTmp } from './machine-tmp.ts';
 
 const run = promisify(execFile);
@@ -125,21 +126,32 @@ async function manageIn(venv: string, instanceDir: string, args: readonly string
   }
 }
 
+/**
+ * Signs in through Modoboa's login form as a browser would. Each request on a connection of its own: gunicorn's gthread
+ * worker can close a kept-alive connection just as the next request goes out on it (benoitc/gunicorn#1698, #3038),
+ * seen here as "other side closed" on the POST once in a few runs; a person's browser would retry, a test must not.
+ */
 async function loginAt(url: string, username: string, password: string): Promise<number> {
-  const form = await fetch(`${url}/accounts/login/`, { signal: AbortSignal.timeout(30_000) });
-  const html = await form.text();
-  const token = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html)?.[1];
-  if (form.status !== 200 || !token) throw new Error(`Modoboa's login form did not load (HTTP ${form.status})`);
-  const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const res = await fetch(`${url}/accounts/login/`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrfmiddlewaretoken: token, username, password }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  await res.arrayBuffer();
-  return res.status;
+  const dispatcher = new Agent({ pipelining: 0 });
+  try {
+    const form = await fetch(`${url}/accounts/login/`, { dispatcher, signal: AbortSignal.timeout(30_000) });
+    const html = await form.text();
+    const token = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html)?.[1];
+    if (form.status !== 200 || !token) throw new Error(`Modoboa's login form did not load (HTTP ${form.status})`);
+    const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const res = await fetch(`${url}/accounts/login/`, {
+      dispatcher,
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrfmiddlewaretoken: token, username, password }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 const QUERY_SCRIPT = [

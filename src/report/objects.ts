@@ -80,6 +80,10 @@ export function objectOutcome(o: ObjectChange, applied: ReadonlyMap<Change, Appl
 /** Supporting changes counted per kind, for the folded line: `ConfigFile ×4, Reload/pbx`. */
 export function describeSupporting(changes: readonly Change[]): string {
   const byKind = new Map<string, Change[]>();
-  for (const c of changes) byKind.set(c.kind, [...(byKind.get(c.kind) ?? []), c]);
+  for (const c of changes) {
+    const list = byKind.get(c.kind);
+    if (list) list.push(c);
+    else byKind.set(c.kind, [c]);
+  }
   return [...byKind].map(([kind, list]) => (list.length === 1 ? ref(list[0]!) : `${kind} ×${list.length}`)).join(', ');
 }

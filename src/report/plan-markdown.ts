@@ -1,7 +1,7 @@
 // Renders pass results as a merge-request comment: summary first, one folded section per system, every value escaped so YAML text cannot inject Markdown or HTML.
 import type { PassResult } from '../engine/pass.ts';
 import type { Change, ChangeAction, FieldChange } from '../engine/types.ts';
-import { describeSupporting, objectView, type ObjectChange } from './objects.ts';
+import { describeSupporting, objectView, type ObjectChange, type ObjectView } from './objects.ts';
 import { countActions, formatValue, summaryLine, SYMBOL, type RenderOptions, type Report } from './plan.ts';
 
 /** Field changes listed per updated object before the rest is only counted: keeps a comment readable and small. */
@@ -47,18 +47,18 @@ function objectDetail(o: ObjectChange, detail: boolean): string {
   return escapeMarkdown(reason);
 }
 
-function headline(r: PassResult): string {
-  const n = countActions(objectView(r.changes).objects);
+function headline(r: PassResult, view: ObjectView): string {
+  const n = countActions(view.objects);
   const parts = (Object.keys(n) as ChangeAction[]).filter((a) => n[a] > 0).map((a) => `${n[a]} to ${a}`);
   const conflicts = r.conflicts.filter((c) => !c.advisory).length;
   if (conflicts) parts.push(`${conflicts} conflict(s)`);
   return parts.length > 0 ? parts.join(', ') : r.status === 'in-sync' ? 'no changes' : r.status;
 }
 
-function systemSection(r: PassResult, detail: boolean): string[] {
+function systemSection(r: PassResult, view: ObjectView, detail: boolean): string[] {
   // Failures and conflicts stay visible; the changes are folded.
   const attention = r.status === 'failed' || r.status === 'refused' || r.conflicts.some((c) => !c.advisory);
-  const out = [`<details${attention ? ' open' : ''}><summary><b>${escapeMarkdown(r.system)}</b>: ${escapeMarkdown(r.status)} — ${escapeMarkdown(headline(r))}</summary>`, ''];
+  const out = [`<details${attention ? ' open' : ''}><summary><b>${escapeMarkdown(r.system)}</b>: ${escapeMarkdown(r.status)} — ${escapeMarkdown(headline(r, view))}</summary>`, ''];
   if (r.error && r.status === 'failed') out.push(`- **error** ${code(r.error.code)}: ${escapeMarkdown(r.error.message)}`);
   for (const reason of r.refused) out.push(`- **refused**: ${escapeMarkdown(reason)}`);
   for (const c of r.conflicts) {
@@ -67,7 +67,6 @@ function systemSection(r: PassResult, detail: boolean): string[] {
   }
   for (const u of r.unreadable ?? []) out.push(`- **not readable from the running system** (drift there goes unseen): ${escapeMarkdown(u)}`);
   if (out.length > 2) out.push('');
-  const view = objectView(r.changes);
   const held = new Map(r.held.map((h) => [h.change, h.why]));
   const heldWhy = (changes: readonly Change[]) => {
     const why = changes.map((c) => held.get(c)).find((w) => w !== undefined);
@@ -91,14 +90,15 @@ function systemSection(r: PassResult, detail: boolean): string[] {
 
 export function renderMarkdown(report: Report, options: RenderOptions = {}): string {
   const out = [`### infrasec ${report.mode} @ ${code(report.revision.slice(0, 12))}`, '', `**${escapeMarkdown(summaryLine(report))}**`, ''];
+  const views = new Map(report.results.map((r) => [r, objectView(r.changes)]));
   if (report.results.length > 0) {
     out.push('| system | status | + | ~ | ! | - | conflicts |', '|---|---|---|---|---|---|---|');
     for (const r of report.results) {
-      const n = countActions(objectView(r.changes).objects);
+      const n = countActions(views.get(r)!.objects);
       out.push(`| ${escapeMarkdown(r.system)} | ${escapeMarkdown(r.status)} | ${n.create} | ${n.update} | ${n.disable} | ${n.delete} | ${r.conflicts.filter((c) => !c.advisory).length} |`);
     }
     out.push('');
   }
-  for (const r of report.results) out.push(...systemSection(r, options.detail ?? false));
+  for (const r of report.results) out.push(...systemSection(r, views.get(r)!, options.detail ?? false));
   return out.join('\n');
 }

@@ -154,21 +154,29 @@ export interface RenderOptions {
   readonly detail?: boolean;
 }
 
-/** The note after a change or object line: why it was not applied, or what went wrong. */
-function outcomeNote(changes: readonly Change[], r: PassResult, mode: PassMode): string {
-  const held = changes.map((c) => r.held.find((h) => h.change === c)).find(Boolean);
-  if (held && mode !== 'drift') return `  (not applied: ${held.why})`;
-  const bad = changes.map((c) => r.applied.find((a) => a.change === c && !a.ok)).find(Boolean);
-  return bad ? failureNote(bad) : '';
+/**
+ * The note after a change or object line: why it was not applied, or what went wrong. Looked up by change, once per
+ * result, so a report of thousands of changes stays linear.
+ */
+function outcomeNotes(r: PassResult, mode: PassMode): (changes: readonly Change[]) => string {
+  const heldWhy = new Map(r.held.map((h) => [h.change, h.why]));
+  const failed = new Map(r.applied.filter((a) => !a.ok).map((a) => [a.change, a]));
+  return (changes) => {
+    const why = mode === 'drift' ? undefined : changes.map((c) => heldWhy.get(c)).find((w) => w !== undefined);
+    if (why !== undefined) return `  (not applied: ${why})`;
+    const bad = changes.map((c) => failed.get(c)).find(Boolean);
+    return bad ? failureNote(bad) : '';
+  };
 }
 
 /** One line per YAML object; updates list their YAML fields; plumbing in one line, unless something went wrong with it. */
 function objectLines(r: PassResult, mode: PassMode): string[] {
   const out: string[] = [];
   const view = objectView(r.changes);
+  const noteOf = outcomeNotes(r, mode);
   for (const o of view.objects) {
     const via = o.via.length > 0 ? ` (${o.via.join(', ')})` : '';
-    out.push(`  ${SYMBOL[o.action]} ${o.kind}/${o.name}  ${o.action}${via}${outcomeNote(o.changes, r, mode)}`);
+    out.push(`  ${SYMBOL[o.action]} ${o.kind}/${o.name}  ${o.action}${via}${noteOf(o.changes)}`);
     // Creates and deletes are the YAML document itself (the diff shows it); an apply reports one line per object.
     if (mode === 'apply') continue;
     if (o.action !== 'create' && o.action !== 'delete') for (const f of o.fields) out.push(`      ${fieldLine(f)}`);
@@ -176,9 +184,12 @@ function objectLines(r: PassResult, mode: PassMode): string[] {
     const reason = o.changes[0]?.reason;
     if (reason && (o.action === 'delete' || o.action === 'disable' || o.fields.length === 0)) out.push(`      # ${reason}`);
   }
-  const troubled = view.supporting.filter((c) => outcomeNote([c], r, mode) !== '');
-  for (const c of troubled) out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${outcomeNote([c], r, mode)}`);
-  const quiet = view.supporting.filter((c) => !troubled.includes(c));
+  const quiet: Change[] = [];
+  for (const c of view.supporting) {
+    const note = noteOf([c]);
+    if (note) out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${note}`);
+    else quiet.push(c);
+  }
   if (quiet.length > 0) out.push(`  · ${quiet.length} supporting change(s), not counted: ${describeSupporting(quiet)} (--detail lists them)`);
   return out;
 }
@@ -186,9 +197,10 @@ function objectLines(r: PassResult, mode: PassMode): string[] {
 /** Every change as the system makes it: its own fields (`wire`) where they differ from the YAML's, plumbing included. */
 function detailLines(r: PassResult, mode: PassMode): string[] {
   const out: string[] = [];
+  const noteOf = outcomeNotes(r, mode);
   for (const c of r.changes) {
     const tags = [c.serves ? `for ${c.serves}` : '', c.supporting ? 'supporting' : ''].filter(Boolean);
-    out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${tags.length ? ` [${tags.join(', ')}]` : ''}${outcomeNote([c], r, mode)}`);
+    out.push(`  ${SYMBOL[c.action]} ${c.kind}/${c.name}  ${c.action}${tags.length ? ` [${tags.join(', ')}]` : ''}${noteOf([c])}`);
     if (mode === 'apply') continue;
     for (const f of c.fields) out.push(`      ${fieldLine(f)}`);
     for (const f of c.wire ?? []) out.push(`        ${fieldLine(f)}`);
